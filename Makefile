@@ -1,0 +1,81 @@
+# Everything the project needs is installed into the repository (.venv, .venv39,
+# .tools, node_modules) from pinned lock files, so `make demo` and `make test`
+# work from a fresh clone.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON   ?= $(shell command -v python3.11 || command -v python3)
+# Glue Python-shell jobs run Python 3.9: their code is also tested under it.
+PYTHON39 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.9*/bin/python3.9 /usr/bin/python3.9 /usr/local/bin/python3.9))
+VENV     := .venv
+VENV39   := .venv39
+CHECKOV  := .tools/checkov
+PY       := $(VENV)/bin/python
+ENV      ?= dev
+OUT      ?= out
+
+export PYTHONPATH := $(CURDIR)/glue:$(CURDIR)/lambda_src:$(CURDIR)/step_functions:$(CURDIR)
+export PYSPARK_PYTHON := $(CURDIR)/$(PY)
+export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(PY)
+
+.PHONY: help deps system-deps test test-py39 demo bench-export bench-pipeline fmt fmt-check plan apply clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $@
+
+$(VENV39)/.installed: requirements-py39.lock
+	@test -x "$(PYTHON39)" || { echo "Python 3.9 (the Glue Python-shell runtime) was not found: install it (e.g. 'pyenv install 3.9') or pass PYTHON39=/path/to/python3.9" >&2; exit 1; }
+	$(PYTHON39) -m venv $(VENV39)
+	$(VENV39)/bin/pip install --quiet --disable-pip-version-check -r requirements-py39.lock
+	touch $@
+
+$(CHECKOV)/.installed: requirements-checkov.lock
+	# checkov pins an older boto3, so it lives in a venv of its own.
+	$(PYTHON) -m venv $(CHECKOV)
+	$(CHECKOV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.lock
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+deps: $(VENV)/.installed $(VENV39)/.installed $(CHECKOV)/.installed node_modules/.installed system-deps ## install every pinned dependency into the repo
+
+system-deps: ## Java 17, PostgreSQL and its JDBC driver (Debian packages)
+	@./.ci/system-deps.sh
+
+test: deps ## run every test and offline check
+	$(VENV)/bin/python -m pytest
+	$(MAKE) --no-print-directory test-py39
+
+test-py39: $(VENV39)/.installed ## the Python-shell job tests under Python 3.9
+	$(VENV39)/bin/python -m pytest -p no:cacheprovider -o addopts="" tests/shell_jobs
+
+demo: $(VENV)/.installed system-deps ## run the pipeline on embedded sample data
+	$(PY) -m local_pipeline.demo --out $(OUT)/demo
+
+bench-export: $(VENV)/.installed system-deps ## export benchmark at 1M and 5M rows
+	$(PY) tests/benchmarks/bench_export.py
+
+bench-pipeline: $(VENV)/.installed ## state-machine cost and noise figures
+	$(PY) tests/benchmarks/bench_polling.py
+
+fmt: $(VENV)/.installed ## format the Terraform code
+	$(VENV)/bin/terraform fmt -recursive modules envs
+
+fmt-check: $(VENV)/.installed
+	$(VENV)/bin/terraform fmt -check -recursive modules envs
+
+plan: ## terraform plan for envs/$(ENV) (needs AWS credentials and network)
+	cd envs/$(ENV) && terraform init -input=false && terraform plan -input=false -var-file=terraform.tfvars -out=tfplan
+
+apply: ## terraform apply the plan made by `make plan`
+	cd envs/$(ENV) && terraform apply -input=false tfplan
+
+clean: ## remove generated output (keeps installed dependencies)
+	rm -rf $(OUT) spark-warehouse metastore_db derby.log .pytest_cache
