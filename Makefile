@@ -66,10 +66,11 @@ bench-pipeline: $(VENV)/.installed ## state-machine cost and noise figures
 	$(PY) tests/benchmarks/bench_polling.py
 
 fmt: $(VENV)/.installed ## format the Terraform code
-	$(VENV)/bin/terraform fmt -recursive modules envs
+	for dir in modules envs; do $(VENV)/bin/terraform fmt -recursive $$dir || exit 1; done
 
 fmt-check: $(VENV)/.installed
-	$(VENV)/bin/terraform fmt -check -recursive modules envs
+	# Terraform 1.0.3 takes one folder per call.
+	for dir in modules envs; do $(VENV)/bin/terraform fmt -check -recursive $$dir || exit 1; done
 
 plan: ## terraform plan for envs/$(ENV) (needs AWS credentials and network)
 	cd envs/$(ENV) && terraform init -input=false && terraform plan -input=false -var-file=terraform.tfvars -out=tfplan

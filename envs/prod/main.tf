@@ -1,0 +1,50 @@
+module "personalize_pipeline" {
+  source = "../../modules/personalize-pipeline"
+
+  name = var.name
+
+  connections           = var.connections
+  sources               = var.sources
+  catalog_database_name = var.catalog_database_name
+  export_spec_path      = "${path.module}/export_spec.yaml"
+
+  workflow_start = var.workflow_schedule == null ? { type = "ON_DEMAND" } : {
+    type     = "SCHEDULED"
+    schedule = var.workflow_schedule
+  }
+
+  jobs = {
+    worker_type       = var.jobs.worker_type
+    number_of_workers = var.jobs.number_of_workers
+    execution_class   = var.jobs.execution_class
+    timeout_minutes   = var.jobs.timeout_minutes
+    max_retries       = var.jobs.max_retries
+    keep_exports      = var.jobs.keep_exports
+  }
+
+  training = {
+    solutions = [
+      {
+        name       = "user-personalization"
+        recipe_arn = "arn:aws:personalize:::recipe/aws-user-personalization-v2"
+      },
+    ]
+    campaigns = [
+      {
+        name                = "homepage"
+        solution            = "user-personalization"
+        min_provisioned_tps = var.campaign_min_provisioned_tps
+      },
+    ]
+    quality_gate = {
+      thresholds = var.quality_gate_thresholds
+    }
+    event_tracker = { name = "web-events" }
+  }
+
+  notification_email = var.notification_email
+
+  drift_alerts = {
+    pause_on_breaking = var.pause_on_breaking_drift
+  }
+}

@@ -1,0 +1,1 @@
+"""Schema-drift alerts: explain Glue Data Catalog changes against the export spec."""

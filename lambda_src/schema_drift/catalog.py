@@ -1,0 +1,207 @@
+"""Reading table versions from the Glue Data Catalog and diffing two of them.
+
+Catalog events carry no columns, so every comparison works from the versions
+Glue keeps (``get_table_versions``), ordered by their numeric VersionId rather
+than by the order the events arrived in.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+from schema_drift.column_types import SAME, compare_types
+
+COLUMN_ADDED = "column_added"
+COLUMN_REMOVED = "column_removed"
+COLUMN_RENAMED = "column_renamed"
+TYPE_CHANGED = "type_changed"
+PARTITION_KEYS_CHANGED = "partition_keys_changed"
+LOCATION_CHANGED = "location_changed"
+FORMAT_CHANGED = "format_changed"
+
+# Two names this alike (after dropping case, "_" and "-") are treated as a rename.
+_RENAME_SIMILARITY = 0.8
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    is_partition_key: bool = False
+
+
+@dataclass(frozen=True)
+class TableSnapshot:
+    """The parts of one table version that decide whether the export can read it."""
+
+    database: str
+    name: str
+    version_id: Optional[int]
+    columns: Tuple[Column, ...]
+    partition_keys: Tuple[str, ...]
+    location: str
+    storage_format: Tuple[Tuple[str, str], ...]
+
+    def column(self, name: str) -> Optional[Column]:
+        wanted = name.lower()
+        for column in self.columns:
+            if column.name == wanted:
+                return column
+        return None
+
+    @classmethod
+    def from_glue(cls, table: Dict[str, Any], version_id: Optional[str] = None, database: str = "") -> "TableSnapshot":
+        descriptor = table.get("StorageDescriptor") or {}
+        serde = descriptor.get("SerdeInfo") or {}
+        # Hive names are case-insensitive; crawlers write them in lower case.
+        columns = [Column(c["Name"].lower(), c.get("Type", "")) for c in descriptor.get("Columns") or []]
+        keys = [Column(c["Name"].lower(), c.get("Type", ""), True) for c in table.get("PartitionKeys") or []]
+        params = table.get("Parameters") or {}
+        storage_format = {
+            "classification": params.get("classification", ""),
+            "input_format": descriptor.get("InputFormat", ""),
+            "output_format": descriptor.get("OutputFormat", ""),
+            "serde_library": serde.get("SerializationLibrary", ""),
+        }
+        for key, value in sorted((serde.get("Parameters") or {}).items()):
+            storage_format["serde_parameter." + key] = value
+        raw_version = version_id if version_id is not None else table.get("VersionId")
+        return cls(
+            database=(table.get("DatabaseName") or database).lower(),
+            name=table["Name"].lower(),
+            version_id=int(raw_version) if raw_version not in (None, "") else None,
+            columns=tuple(columns + keys),
+            partition_keys=tuple(k.name for k in keys),
+            location=descriptor.get("Location", "") or "",
+            storage_format=tuple(sorted(storage_format.items())),
+        )
+
+
+@dataclass(frozen=True)
+class SchemaChange:
+    """One difference between two table versions, before any judgement of its impact."""
+
+    kind: str
+    column: Optional[str] = None
+    before: Optional[str] = None
+    after: Optional[str] = None
+    # For type changes: widening or incompatible; for renames: how it was detected.
+    compatibility: Optional[str] = None
+    new_column: Optional[str] = None
+
+
+@dataclass
+class TableHistory:
+    """What the catalog holds for a table now: its versions, newest last."""
+
+    database: str
+    table: str
+    versions: List[TableSnapshot] = field(default_factory=list)
+
+    @property
+    def exists(self) -> bool:
+        return bool(self.versions)
+
+    @property
+    def latest(self) -> Optional[TableSnapshot]:
+        return self.versions[-1] if self.versions else None
+
+
+class GlueCatalog:
+    """Thin reader over an injected boto3 Glue client."""
+
+    def __init__(self, glue_client: Any) -> None:
+        self.glue = glue_client
+
+    def history(self, database: str, table: str) -> TableHistory:
+        """All versions of a table sorted by numeric VersionId; none when the table is gone."""
+        history = TableHistory(database, table)
+        paginator = self.glue.get_paginator("get_table_versions")
+        try:
+            for page in paginator.paginate(DatabaseName=database, TableName=table):
+                for version in page.get("TableVersions", []):
+                    history.versions.append(TableSnapshot.from_glue(version["Table"], version.get("VersionId"), database))
+        except self.glue.exceptions.EntityNotFoundException:
+            return TableHistory(database, table)
+        history.versions.sort(key=lambda snapshot: snapshot.version_id or 0)
+        return history
+
+    def current(self, database: str, table: str) -> Optional[TableSnapshot]:
+        try:
+            return TableSnapshot.from_glue(self.glue.get_table(DatabaseName=database, Name=table)["Table"], database=database)
+        except self.glue.exceptions.EntityNotFoundException:
+            return None
+
+
+def _name_key(name: str) -> str:
+    return name.lower().replace("_", "").replace("-", "")
+
+
+def _similar(a: str, b: str) -> bool:
+    if _name_key(a) == _name_key(b):
+        return True
+    return difflib.SequenceMatcher(None, _name_key(a), _name_key(b)).ratio() >= _RENAME_SIMILARITY
+
+
+def _match_renames(old: TableSnapshot, new: TableSnapshot, removed: List[Column], added: List[Column]) -> List[Tuple[Column, Column, str]]:
+    """Pair removed and added columns that are most likely one column renamed."""
+    old_positions = {c.name: i for i, c in enumerate(old.columns)}
+    new_positions = {c.name: i for i, c in enumerate(new.columns)}
+    pairs, free = [], list(added)
+    for gone in removed:
+        match = None
+        for candidate in free:
+            same_slot = old_positions[gone.name] == new_positions[candidate.name] and gone.type == candidate.type
+            if same_slot and gone.is_partition_key == candidate.is_partition_key:
+                match = (candidate, "same type at the same position")
+                break
+        if match is None:
+            for candidate in free:
+                if _similar(gone.name, candidate.name):
+                    match = (candidate, "similar name")
+                    break
+        if match is not None:
+            free.remove(match[0])
+            pairs.append((gone, match[0], match[1]))
+    return pairs
+
+
+def diff_tables(old: TableSnapshot, new: TableSnapshot) -> List[SchemaChange]:
+    """Every difference between two versions that can change what the export reads."""
+    changes: List[SchemaChange] = []
+    old_names = {c.name for c in old.columns}
+    new_names = {c.name for c in new.columns}
+    removed = [c for c in old.columns if c.name not in new_names]
+    added = [c for c in new.columns if c.name not in old_names]
+    renamed = _match_renames(old, new, removed, added)
+    renamed_old = {gone.name for gone, _, _ in renamed}
+    renamed_new = {came.name for _, came, _ in renamed}
+
+    for gone, came, how in renamed:
+        changes.append(SchemaChange(COLUMN_RENAMED, gone.name, gone.type, came.type, how, came.name))
+    for column in removed:
+        if column.name not in renamed_old:
+            changes.append(SchemaChange(COLUMN_REMOVED, column.name, before=column.type))
+    for column in added:
+        if column.name not in renamed_new:
+            changes.append(SchemaChange(COLUMN_ADDED, column.name, after=column.type))
+    for column in old.columns:
+        counterpart = new.column(column.name)
+        if counterpart is not None and counterpart.type != column.type:
+            verdict = compare_types(column.type, counterpart.type)
+            if verdict != SAME:
+                changes.append(SchemaChange(TYPE_CHANGED, column.name, column.type, counterpart.type, verdict))
+    if old.partition_keys != new.partition_keys:
+        changes.append(SchemaChange(
+            PARTITION_KEYS_CHANGED,
+            before=", ".join(old.partition_keys) or "(none)",
+            after=", ".join(new.partition_keys) or "(none)",
+        ))
+    if old.location != new.location:
+        changes.append(SchemaChange(LOCATION_CHANGED, before=old.location, after=new.location))
+    old_format, new_format = dict(old.storage_format), dict(new.storage_format)
+    for key in sorted(set(old_format) | set(new_format)):
+        if old_format.get(key, "") != new_format.get(key, ""):
+            changes.append(SchemaChange(FORMAT_CHANGED, key, old_format.get(key, ""), new_format.get(key, "")))
+    return changes

@@ -1,0 +1,330 @@
+################################################################################
+# Job scripts, the shared package, the spec and the params template
+################################################################################
+
+locals {
+  package_dir   = "${path.module}/../../glue/personalize_export"
+  package_files = sort(tolist(fileset(local.package_dir, "**/*.py")))
+
+  job_scripts = {
+    prepare             = "${path.module}/../../glue/jobs/prepare.py"
+    export_interactions = "${path.module}/../../glue/jobs/export_interactions.py"
+    export_items        = "${path.module}/../../glue/jobs/export_items.py"
+    export_users        = "${path.module}/../../glue/jobs/export_users.py"
+    start_training      = "${path.module}/../../glue/jobs/start_training.py"
+  }
+
+  python_shell_jobs = {
+    prepare        = "Allocates the export run id and puts it in the workflow run properties."
+    start_training = "Validates the export manifest, moves the latest pointer and writes the training params that start the state machine."
+  }
+
+  export_jobs = {
+    export_interactions = "Exports the interactions dataset as Personalize CSV."
+    export_items        = "Exports the items dataset as Personalize CSV."
+    export_users        = "Exports the users dataset as Personalize CSV."
+  }
+
+  # Spark jobs take a plain zip on --extra-py-files; Python-shell jobs on
+  # Python 3.9 only install wheels, so the same sources are also packed as one.
+  package_version = "0.1.0"
+  wheel_name      = "personalize_export-${local.package_version}-py3-none-any.whl"
+  dist_info       = "personalize_export-${local.package_version}.dist-info"
+  wheel_metadata = {
+    "${local.dist_info}/METADATA" = "Metadata-Version: 2.1\nName: personalize-export\nVersion: ${local.package_version}\nSummary: Shared code of the ${var.name} export jobs\n"
+    "${local.dist_info}/WHEEL"    = "Wheel-Version: 1.0\nGenerator: terraform\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    "${local.dist_info}/RECORD"   = join("", concat([for f in local.package_files : "personalize_export/${f},,\n"], ["${local.dist_info}/METADATA,,\n", "${local.dist_info}/WHEEL,,\n", "${local.dist_info}/RECORD,,\n"]))
+  }
+
+  artifacts_bucket_arn = "arn:${local.partition}:s3:::${local.artifacts_bucket_name}"
+  data_bucket_arn      = "arn:${local.partition}:s3:::${local.data_bucket_name}"
+
+  spec_uri            = "s3://${local.artifacts_bucket_name}/${local.spec_key}"
+  params_template_uri = "s3://${local.artifacts_bucket_name}/${local.params_template_key}"
+  params_uri          = "s3://${local.artifacts_bucket_name}/${var.params_key}"
+  package_zip_uri     = "s3://${local.artifacts_bucket_name}/packages/personalize_export.zip"
+  package_wheel_uri   = "s3://${local.artifacts_bucket_name}/packages/${local.wheel_name}"
+
+  # Arguments every job reads: where the spec is, where exports go, how many to keep.
+  common_job_arguments = merge({
+    "--spec_uri"                         = local.spec_uri
+    "--export_root"                      = local.export_root
+    "--keep_exports"                     = tostring(var.jobs.keep_exports)
+    "--job-language"                     = "python"
+    "--enable-continuous-cloudwatch-log" = "true"
+    "--enable-metrics"                   = "true"
+    "--TempDir"                          = "s3://${local.artifacts_bucket_name}/tmp/"
+  }, var.jobs.extra_arguments)
+
+  python_shell_job_arguments = {
+    prepare = {}
+    start_training = {
+      "--params_template_uri" = local.params_template_uri
+      "--params_uri"          = local.params_uri
+    }
+  }
+
+  export_connection_keys = var.jobs.export_connections != null ? var.jobs.export_connections : keys(var.connections)
+}
+
+data "archive_file" "package_zip" {
+  count = local.create ? 1 : 0
+
+  type        = "zip"
+  output_path = "${path.module}/build/${var.name}/personalize_export.zip"
+
+  dynamic "source" {
+    for_each = local.package_files
+
+    content {
+      content  = file("${local.package_dir}/${source.value}")
+      filename = "personalize_export/${source.value}"
+    }
+  }
+}
+
+data "archive_file" "package_wheel" {
+  count = local.create ? 1 : 0
+
+  type        = "zip"
+  output_path = "${path.module}/build/${var.name}/${local.wheel_name}"
+
+  dynamic "source" {
+    for_each = local.package_files
+
+    content {
+      content  = file("${local.package_dir}/${source.value}")
+      filename = "personalize_export/${source.value}"
+    }
+  }
+
+  dynamic "source" {
+    for_each = local.wheel_metadata
+
+    content {
+      content  = source.value
+      filename = source.key
+    }
+  }
+}
+
+resource "aws_s3_object" "job_script" {
+  for_each = local.create ? local.job_scripts : {}
+
+  bucket                 = aws_s3_bucket.this["artifacts"].id
+  key                    = "scripts/${each.key}.py"
+  source                 = each.value
+  source_hash            = filemd5(each.value)
+  content_type           = "text/x-python"
+  server_side_encryption = "aws:kms"
+  kms_key_id             = var.kms_key_arn
+
+  tags = var.tags
+}
+
+resource "aws_s3_object" "package" {
+  for_each = {
+    for kind, package in {
+      zip   = { key = "packages/personalize_export.zip", archive = try(data.archive_file.package_zip[0], null) }
+      wheel = { key = "packages/${local.wheel_name}", archive = try(data.archive_file.package_wheel[0], null) }
+    } : kind => package if local.create
+  }
+
+  bucket                 = aws_s3_bucket.this["artifacts"].id
+  key                    = each.value.key
+  source                 = each.value.archive.output_path
+  source_hash            = each.value.archive.output_md5
+  content_type           = "application/zip"
+  server_side_encryption = "aws:kms"
+  kms_key_id             = var.kms_key_arn
+
+  tags = var.tags
+}
+
+resource "aws_s3_object" "export_spec" {
+  count = local.create ? 1 : 0
+
+  bucket                 = aws_s3_bucket.this["artifacts"].id
+  key                    = local.spec_key
+  content                = jsonencode(yamldecode(file(var.export_spec_path)))
+  content_type           = "application/json"
+  server_side_encryption = "aws:kms"
+  kms_key_id             = var.kms_key_arn
+
+  tags = var.tags
+}
+
+resource "aws_s3_object" "params_template" {
+  count = local.create ? 1 : 0
+
+  bucket                 = aws_s3_bucket.this["artifacts"].id
+  key                    = local.params_template_key
+  content                = jsonencode(jsondecode(var.params_template_json))
+  content_type           = "application/json"
+  server_side_encryption = "aws:kms"
+  kms_key_id             = var.kms_key_arn
+
+  tags = var.tags
+}
+
+################################################################################
+# Jobs
+################################################################################
+
+resource "aws_glue_job" "python_shell" {
+  for_each = local.create ? local.python_shell_jobs : {}
+
+  name                   = "${var.name}-${replace(each.key, "_", "-")}"
+  description            = each.value
+  role_arn               = aws_iam_role.job[0].arn
+  glue_version           = "3.0"
+  max_capacity           = var.jobs.python_shell_max_capacity
+  timeout                = var.jobs.python_shell_timeout_minutes
+  max_retries            = var.jobs.max_retries
+  security_configuration = aws_glue_security_configuration.this[0].name
+
+  command {
+    name            = "pythonshell"
+    python_version  = "3.9"
+    script_location = "s3://${aws_s3_object.job_script[each.key].bucket}/${aws_s3_object.job_script[each.key].key}"
+  }
+
+  default_arguments = merge(local.common_job_arguments, local.python_shell_job_arguments[each.key], {
+    "--extra-py-files" = local.package_wheel_uri
+  })
+
+  execution_property {
+    max_concurrent_runs = 1
+  }
+
+  tags = var.tags
+
+  depends_on = [aws_s3_object.package]
+}
+
+resource "aws_glue_job" "export" {
+  for_each = local.create ? local.export_jobs : {}
+
+  name                   = "${var.name}-${replace(each.key, "_", "-")}"
+  description            = each.value
+  role_arn               = aws_iam_role.job[0].arn
+  glue_version           = var.jobs.glue_version
+  worker_type            = var.jobs.worker_type
+  number_of_workers      = var.jobs.number_of_workers
+  execution_class        = var.jobs.execution_class
+  timeout                = var.jobs.timeout_minutes
+  max_retries            = var.jobs.max_retries
+  security_configuration = aws_glue_security_configuration.this[0].name
+  connections            = [for key in local.export_connection_keys : aws_glue_connection.this[key].name]
+
+  command {
+    name            = "glueetl"
+    python_version  = "3"
+    script_location = "s3://${aws_s3_object.job_script[each.key].bucket}/${aws_s3_object.job_script[each.key].key}"
+  }
+
+  default_arguments = merge(local.common_job_arguments, {
+    "--extra-py-files"      = local.package_zip_uri
+    "--enable-auto-scaling" = tostring(var.jobs.enable_auto_scaling)
+    "--job-bookmark-option" = "job-bookmark-disable"
+  })
+
+  execution_property {
+    max_concurrent_runs = 1
+  }
+
+  tags = var.tags
+
+  depends_on = [aws_s3_object.package]
+}
+
+################################################################################
+# Workflow: start -> prepare -> three exports in parallel -> start_training
+################################################################################
+
+resource "aws_glue_workflow" "this" {
+  count = local.create ? 1 : 0
+
+  name                = var.name
+  description         = "Exports the ${var.name} sources to Amazon Personalize CSV and hands the export to training."
+  max_concurrent_runs = 1
+
+  tags = var.tags
+}
+
+resource "aws_glue_trigger" "start" {
+  count = local.create ? 1 : 0
+
+  name          = "${var.name}-start"
+  description   = "Starts the export workflow (${var.workflow_start.type})."
+  workflow_name = aws_glue_workflow.this[0].name
+  type          = var.workflow_start.type
+  schedule      = var.workflow_start.type == "SCHEDULED" ? var.workflow_start.schedule : null
+
+  # ON_DEMAND triggers cannot be started on creation.
+  start_on_creation = var.workflow_start.type == "SCHEDULED" ? true : null
+
+  actions {
+    job_name = aws_glue_job.python_shell["prepare"].name
+  }
+
+  tags = var.tags
+}
+
+resource "aws_glue_trigger" "exports" {
+  count = local.create ? 1 : 0
+
+  name              = "${var.name}-exports"
+  description       = "Starts the three export jobs in parallel once prepare has succeeded."
+  workflow_name     = aws_glue_workflow.this[0].name
+  type              = "CONDITIONAL"
+  start_on_creation = true
+
+  predicate {
+    conditions {
+      job_name         = aws_glue_job.python_shell["prepare"].name
+      state            = "SUCCEEDED"
+      logical_operator = "EQUALS"
+    }
+  }
+
+  dynamic "actions" {
+    for_each = aws_glue_job.export
+
+    content {
+      job_name = actions.value.name
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_glue_trigger" "start_training" {
+  count = local.create ? 1 : 0
+
+  name              = "${var.name}-start-training"
+  description       = "Hands the export to training once all three exports have succeeded."
+  workflow_name     = aws_glue_workflow.this[0].name
+  type              = "CONDITIONAL"
+  start_on_creation = true
+
+  predicate {
+    logical = "AND"
+
+    dynamic "conditions" {
+      for_each = aws_glue_job.export
+
+      content {
+        job_name         = conditions.value.name
+        state            = "SUCCEEDED"
+        logical_operator = "EQUALS"
+      }
+    }
+  }
+
+  actions {
+    job_name = aws_glue_job.python_shell["start_training"].name
+  }
+
+  tags = var.tags
+}

@@ -1,0 +1,328 @@
+################################################################################
+# Lambda roles: statements built from each function's registry entry
+################################################################################
+
+locals {
+  # The capability names of the registry and the statements they grant.
+  capabilities = {
+    read_params = {
+      actions    = ["s3:GetObject", "s3:GetObjectVersion"]
+      resources  = [local.params_object_arn]
+      conditions = []
+    }
+    read_exports = {
+      actions    = ["s3:GetObject", "s3:ListBucket"]
+      resources  = [var.data_bucket_arn, "${var.data_bucket_arn}/${var.exports_prefix}*"]
+      conditions = []
+    }
+    pass_personalize_role = {
+      actions    = ["iam:PassRole"]
+      resources  = [local.personalize_role_arn]
+      conditions = [{ test = "StringEquals", variable = "iam:PassedToService", values = ["personalize.amazonaws.com"] }]
+    }
+    write_event_tracker_parameter = {
+      actions    = ["ssm:PutParameter", "ssm:GetParameter"]
+      resources  = ["arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.ssm_parameter_prefix}/*"]
+      conditions = []
+    }
+    use_kms = {
+      actions    = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+      resources  = local.personalize_key_arns
+      conditions = []
+    }
+  }
+}
+
+data "aws_iam_policy_document" "lambda_assume" {
+  count = local.create ? 1 : 0
+
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "lambda" {
+  for_each = local.created_functions
+
+  statement {
+    sid       = "WriteLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.lambda[each.key].arn}:*"]
+  }
+
+  statement {
+    sid       = "DeadLetterQueue"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dlq[0].arn]
+  }
+
+  statement {
+    sid       = "EncryptedEnvironmentAndQueue"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+  }
+
+  # X-Ray trace segments have no resource ARN.
+  statement {
+    sid       = "Tracing"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+
+  dynamic "statement" {
+    for_each = length(each.value.personalize_actions) > 0 ? [true] : []
+
+    content {
+      sid       = "Personalize"
+      actions   = each.value.personalize_actions
+      resources = ["arn:${local.partition}:personalize:${local.region}:${local.account_id}:*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = { for p in each.value.permissions : p => local.capabilities[p] }
+
+    content {
+      sid       = replace(title(replace(statement.key, "_", " ")), " ", "")
+      actions   = statement.value.actions
+      resources = statement.value.resources
+
+      dynamic "condition" {
+        for_each = statement.value.conditions
+
+        content {
+          test     = condition.value.test
+          variable = condition.value.variable
+          values   = condition.value.values
+        }
+      }
+    }
+  }
+}
+
+resource "aws_iam_role" "lambda" {
+  for_each = local.created_functions
+
+  name               = "${var.name}-${replace(each.key, "_", "-")}"
+  description        = "Runs the ${each.key} step of the ${var.name} training pipeline."
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume[0].json
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "lambda" {
+  for_each = local.created_functions
+
+  name   = "training-step"
+  role   = aws_iam_role.lambda[each.key].id
+  policy = data.aws_iam_policy_document.lambda[each.key].json
+}
+
+################################################################################
+# State machine role
+################################################################################
+
+data "aws_iam_policy_document" "state_machine_assume" {
+  count = local.create ? 1 : 0
+
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["states.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "state_machine" {
+  count = local.create ? 1 : 0
+
+  statement {
+    sid       = "InvokeSteps"
+    actions   = ["lambda:InvokeFunction"]
+    resources = flatten([for fn in aws_lambda_function.this : [fn.arn, "${fn.arn}:*"]])
+  }
+
+  statement {
+    sid       = "Notify"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.this[0].arn]
+  }
+
+  statement {
+    sid       = "EncryptedTopic"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+  }
+
+  # Log delivery and X-Ray APIs do not support resource-level permissions.
+  statement {
+    sid = "LogDeliveryAndTracing"
+    actions = [
+      "logs:CreateLogDelivery",
+      "logs:GetLogDelivery",
+      "logs:UpdateLogDelivery",
+      "logs:DeleteLogDelivery",
+      "logs:ListLogDeliveries",
+      "logs:PutResourcePolicy",
+      "logs:DescribeResourcePolicies",
+      "logs:DescribeLogGroups",
+      "xray:PutTraceSegments",
+      "xray:PutTelemetryRecords",
+      "xray:GetSamplingRules",
+      "xray:GetSamplingTargets",
+    ]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role" "state_machine" {
+  count = local.create ? 1 : 0
+
+  name               = "${var.name}-training-state-machine"
+  description        = "Runs the ${var.name} training state machine."
+  assume_role_policy = data.aws_iam_policy_document.state_machine_assume[0].json
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "state_machine" {
+  count = local.create ? 1 : 0
+
+  name   = "training-state-machine"
+  role   = aws_iam_role.state_machine[0].id
+  policy = data.aws_iam_policy_document.state_machine[0].json
+}
+
+################################################################################
+# EventBridge role: may only start this state machine
+################################################################################
+
+data "aws_iam_policy_document" "events_assume" {
+  count = local.create ? 1 : 0
+
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "events" {
+  count = local.create ? 1 : 0
+
+  statement {
+    sid       = "StartTraining"
+    actions   = ["states:StartExecution"]
+    resources = [aws_sfn_state_machine.this[0].arn]
+  }
+}
+
+resource "aws_iam_role" "events" {
+  count = local.create ? 1 : 0
+
+  name               = "${var.name}-training-start"
+  description        = "Lets EventBridge start the ${var.name} training state machine."
+  assume_role_policy = data.aws_iam_policy_document.events_assume[0].json
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "events" {
+  count = local.create ? 1 : 0
+
+  name   = "start-training"
+  role   = aws_iam_role.events[0].id
+  policy = data.aws_iam_policy_document.events[0].json
+}
+
+################################################################################
+# Personalize service role (reads the exports)
+################################################################################
+
+data "aws_iam_policy_document" "personalize_assume" {
+  count = local.create ? 1 : 0
+
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["personalize.amazonaws.com"]
+    }
+
+    # Confused-deputy protection.
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:personalize:${local.region}:${local.account_id}:*"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "personalize" {
+  count = local.create ? 1 : 0
+
+  statement {
+    sid       = "ListExports"
+    actions   = ["s3:ListBucket"]
+    resources = [var.data_bucket_arn]
+  }
+
+  statement {
+    sid       = "ReadExports"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.data_bucket_arn}/${var.exports_prefix}*"]
+  }
+
+  statement {
+    sid       = "UseKeys"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    resources = local.personalize_key_arns
+  }
+}
+
+resource "aws_iam_role" "personalize" {
+  count = local.create ? 1 : 0
+
+  name               = "${var.name}-personalize"
+  description        = "Service role Amazon Personalize uses to read the ${var.name} exports."
+  assume_role_policy = data.aws_iam_policy_document.personalize_assume[0].json
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "personalize" {
+  count = local.create ? 1 : 0
+
+  name   = "read-exports"
+  role   = aws_iam_role.personalize[0].id
+  policy = data.aws_iam_policy_document.personalize[0].json
+}

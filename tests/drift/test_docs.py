@@ -1,0 +1,22 @@
+"""docs/schema-drift.md shows the rules and a sample alert exactly as the code produces them."""
+from __future__ import annotations
+
+from .sample_alert import BLOCKS, DOC, current_blocks, render_blocks
+
+REGENERATE = "regenerate with: PYTHONPATH=glue:lambda_src:. .venv/bin/python -m tests.drift.sample_alert --write"
+
+
+def test_generated_blocks_of_the_doc_are_current():
+    documented = current_blocks(DOC.read_text(encoding="utf-8"))
+    generated = render_blocks()
+    assert set(generated) == set(BLOCKS)
+    for name in BLOCKS:
+        assert documented[name] is not None, "docs/schema-drift.md lacks the block <!-- generated:%s -->" % name
+        assert documented[name] == generated[name], "the %s block of docs/schema-drift.md is stale; %s" % (name, REGENERATE)
+
+
+def test_sample_is_a_breaking_alert_that_pauses_and_says_how_to_resume():
+    email = render_blocks()["sample-email"]
+    assert email.startswith("```text\nSubject: [BREAKING] retail.orders: ")
+    assert "aws glue start-trigger --name personalize-dev-start" in email
+    assert "read by export_interactions" in email

@@ -1,0 +1,100 @@
+"""The state machine definition rendered with the training module's real
+templatefile() variables, validated by asl-validator and loaded by moto's
+Step Functions interpreter; every Lambda it names is one Terraform creates."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import tfasl
+import tfcheck
+from tfcheck import FIXTURES
+from tfcheck import REPO_ROOT
+
+
+@pytest.fixture(scope="module")
+def training_module():
+    return tfcheck.load_module(REPO_ROOT / "modules" / "training-pipeline")
+
+
+@pytest.fixture(scope="module")
+def template_call(training_module):
+    return tfasl.templatefile_call(training_module)
+
+
+@pytest.fixture(scope="module")
+def function_keys(training_module, template_call):
+    keys, _ = tfasl.registry_keys_of_function_arns(training_module, template_call[1]["function_arns"])
+    return keys
+
+
+@pytest.fixture(scope="module")
+def rendered(template_call, function_keys):
+    template, _ = template_call
+    assert template.is_file(), f"{template} does not exist"
+    return tfasl.render(template, function_keys)
+
+
+def test_templatefile_gets_exactly_the_two_template_variables(template_call):
+    template, variables = template_call
+    assert template == (REPO_ROOT / "step_functions" / "training.asl.json.tftpl").resolve()
+    assert set(variables) == tfasl.TEMPLATE_VARIABLES
+
+
+def test_function_arns_keys_are_the_registry_keys(function_keys):
+    registry = json.loads((REPO_ROOT / "lambda_src" / "personalize_pipeline" / "functions.json").read_text())
+    assert function_keys == set(registry["functions"])
+
+
+def test_rendered_definition_passes_asl_validator(rendered):
+    problems = tfasl.asl_validator_problems(rendered)
+    assert not problems, "\n".join(problems)
+
+
+def test_rendered_definition_loads_in_moto_interpreter(rendered):
+    assert tfasl.moto_load_problems(rendered) == []
+
+
+def test_every_lambda_the_definition_names_is_created_by_terraform(rendered, function_keys):
+    created = {tfasl.fake_function_arn(k) for k in function_keys}
+    named = tfasl.named_lambdas(rendered)
+    assert named, "the definition invokes no Lambda"
+    assert tfasl.unknown_lambda_problems(rendered, created) == []
+
+
+def test_bad_next_fails_asl_validation(function_keys):
+    rendered = tfasl.render(FIXTURES / "bad_asl_next" / "training.asl.json.tftpl", function_keys)
+    problems = "\n".join(tfasl.asl_validator_problems(rendered))
+    assert "NoSuchState" in problems
+
+
+def test_lambdas_terraform_does_not_create_are_reported(function_keys):
+    rendered = tfasl.render(FIXTURES / "asl_unknown_lambda" / "training.asl.json.tftpl", function_keys)
+    problems = tfasl.unknown_lambda_problems(rendered, {tfasl.fake_function_arn(k) for k in function_keys})
+    assert len(problems) == 2, problems
+    assert any("not-created-by-terraform" in p for p in problems)
+    assert any("'Inner'" in p for p in problems)
+
+
+def test_template_key_missing_from_registry_fails_rendering(function_keys):
+    with pytest.raises(KeyError):
+        tfasl.render(FIXTURES / "bad_asl_next" / "training.asl.json.tftpl", function_keys - {"read_params"})
+
+
+def test_state_machine_role_allows_every_task(training_module, rendered):
+    assert tfasl.task_actions(rendered), "the definition has no Task state"
+    granted = tfasl.granted_actions(training_module, "state_machine")
+    problems = tfasl.ungranted_task_problems(rendered, granted)
+    assert not problems, "\n".join(problems)
+
+
+def test_task_needing_an_ungranted_action_is_reported(training_module):
+    definition = json.dumps({"StartAt": "Describe", "States": {
+        "Describe": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:personalize:describeCampaign",
+                     "Parameters": {"CampaignArn": "x"}, "Next": "Notify"},
+        "Notify": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+                   "Parameters": {"TopicArn": "x", "Message": "m"}, "End": True}}})
+    assert tfasl.task_actions(definition) == {"Describe": "personalize:DescribeCampaign", "Notify": "sns:Publish"}
+    problems = tfasl.ungranted_task_problems(definition, tfasl.granted_actions(training_module, "state_machine"))
+    assert problems == ["state 'Describe' needs personalize:DescribeCampaign, which the state machine role does not grant"]

@@ -1,0 +1,34 @@
+"""Module layout and READMEs: the files of a terraform-aws-modules style module,
+an inputs/outputs table in step with the code, and a usage example."""
+from __future__ import annotations
+
+import pytest
+
+import readme_tables
+from tfcheck import REPO_ROOT
+
+MODULE_DIRS = sorted(p for p in (REPO_ROOT / "modules").iterdir() if p.is_dir())
+
+
+def test_the_four_modules_exist():
+    assert {p.name for p in MODULE_DIRS} == {"personalize-pipeline", "dataset-export", "training-pipeline", "schema-drift-alerts"}
+
+
+@pytest.mark.parametrize("module_dir", MODULE_DIRS, ids=lambda p: p.name)
+def test_module_has_the_standard_files(module_dir):
+    for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md"):
+        assert (module_dir / name).is_file(), f"{module_dir.name} has no {name}"
+
+
+@pytest.mark.parametrize("module_dir", MODULE_DIRS, ids=lambda p: p.name)
+def test_readme_table_matches_the_code_and_shows_usage(module_dir):
+    readme = module_dir / "README.md"
+    current = readme.read_text(encoding="utf-8")
+    assert current == readme_tables.rendered_readme(readme), (
+        f"{readme.relative_to(REPO_ROOT)} is out of date: run `.venv/bin/python tests/terraform/readme_tables.py`")
+    assert "```hcl" in current and f'source = "' in current, f"{readme.name} of {module_dir.name} has no usage example"
+
+
+@pytest.mark.parametrize("example", ["complete", "minimal"])
+def test_examples_exist(example):
+    assert (REPO_ROOT / "modules" / "personalize-pipeline" / "examples" / example / "main.tf").is_file()

@@ -1,0 +1,263 @@
+"""The modules keep the interfaces between the parts of the pipeline: the workflow's trigger chain, the
+job arguments, the Lambda environments, the drift wiring, the start rule, the
+params template the training Lambdas accept and the env export specs."""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+import tfcheck
+from tfcheck import REPO_ROOT, body_items, strings_in, unquote
+
+MODULES = REPO_ROOT / "modules"
+
+
+def literal(value: Any) -> Any:
+    """Python value of an hcl2 literal (quoted strings unescaped); expressions stay text."""
+    if isinstance(value, str):
+        text = unquote(value)
+        if text is not value:
+            return text.replace('\\"', '"').replace("\\\\", "\\")
+        return value
+    if isinstance(value, dict):
+        return {k: literal(v) for k, v in body_items(value)}
+    if isinstance(value, list):
+        return [literal(v) for v in value]
+    return value
+
+
+@pytest.fixture(scope="module")
+def export_module():
+    return tfcheck.load_module(MODULES / "dataset-export")
+
+
+def _resource(module, type_name, name):
+    return module.resources("resource")[(type_name, name)].body
+
+
+def test_workflow_starts_prepare_then_three_exports_then_start_training(export_module):
+    locals_ = export_module.locals
+    assert set(locals_["export_jobs"]) == {"export_interactions", "export_items", "export_users"}
+    assert set(locals_["python_shell_jobs"]) == {"prepare", "start_training"}
+
+    start = _resource(export_module, "aws_glue_trigger", "start")
+    assert start["type"] == "${var.workflow_start.type}"
+    assert start["actions"][0]["job_name"] == '${aws_glue_job.python_shell["prepare"].name}'
+
+    exports = _resource(export_module, "aws_glue_trigger", "exports")
+    assert literal(exports["type"]) == "CONDITIONAL" and exports["start_on_creation"] is True
+    [condition] = exports["predicate"][0]["conditions"]
+    assert condition["job_name"] == '${aws_glue_job.python_shell["prepare"].name}'
+    assert literal(condition["state"]) == "SUCCEEDED" and literal(condition["logical_operator"]) == "EQUALS"
+    [dynamic_actions] = exports["dynamic"]
+    assert dynamic_actions['"actions"']["for_each"] == "${aws_glue_job.export}"
+
+    training = _resource(export_module, "aws_glue_trigger", "start_training")
+    assert literal(training["type"]) == "CONDITIONAL" and training["start_on_creation"] is True
+    predicate = training["predicate"][0]
+    assert literal(predicate["logical"]) == "AND"
+    [dynamic_conditions] = predicate["dynamic"]
+    conditions = dynamic_conditions['"conditions"']
+    assert conditions["for_each"] == "${aws_glue_job.export}"
+    assert literal(conditions["content"][0]["state"]) == "SUCCEEDED"
+    assert training["actions"][0]["job_name"] == '${aws_glue_job.python_shell["start_training"].name}'
+
+    for name in ("start", "exports", "start_training"):
+        assert _resource(export_module, "aws_glue_trigger", name)["workflow_name"] == "${aws_glue_workflow.this[0].name}"
+
+
+def test_jobs_get_the_documented_arguments(export_module):
+    locals_ = export_module.locals
+    common = locals_["common_job_arguments"]
+    for argument in ("--spec_uri", "--export_root", "--keep_exports"):
+        assert f'"{argument}"' in common, f"{argument} missing from the common job arguments"
+    shell_arguments = locals_["python_shell_job_arguments"]
+    assert set(shell_arguments["start_training"]) == {'"--params_template_uri"', '"--params_uri"'}
+    assert shell_arguments["prepare"] == {}
+
+    shell = _resource(export_module, "aws_glue_job", "python_shell")
+    command = shell["command"][0]
+    assert literal(command["name"]) == "pythonshell" and literal(command["python_version"]) == "3.9"
+    assert "local.package_wheel_uri" in shell["default_arguments"]
+    assert "local.python_shell_job_arguments[each.key]" in shell["default_arguments"]
+
+    spark = _resource(export_module, "aws_glue_job", "export")
+    assert literal(spark["command"][0]["name"]) == "glueetl"
+    assert "local.package_zip_uri" in spark["default_arguments"]
+    for setting in ("worker_type", "number_of_workers", "execution_class", "timeout", "max_retries"):
+        assert "var.jobs." in spark[setting], f"{setting} is not configurable"
+    assert "--enable-auto-scaling" in spark["default_arguments"]
+
+
+def test_scripts_and_package_are_uploaded_with_content_hashes(export_module):
+    scripts = _resource(export_module, "aws_s3_object", "job_script")
+    assert scripts["source_hash"] == "${filemd5(each.value)}"
+    package = _resource(export_module, "aws_s3_object", "package")
+    assert package["source_hash"] == "${each.value.archive.output_md5}"
+    spec = _resource(export_module, "aws_s3_object", "export_spec")
+    assert spec["content"] == "${jsonencode(yamldecode(file(var.export_spec_path)))}"
+
+
+def test_training_lambdas_get_the_documented_environment():
+    module = tfcheck.load_module(MODULES / "training-pipeline")
+    assert set(module.locals["lambda_environment"]) == {
+        "PERSONALIZE_ROLE_ARN", "PERSONALIZE_KMS_KEY_ARN", "SSM_PARAMETER_PREFIX", "LOG_LEVEL"}
+    function = _resource(module, "aws_lambda_function", "this")
+    assert function["environment"][0]["variables"] == "${local.lambda_environment}"
+    assert function["source_code_hash"] == "${data.archive_file.lambda[0].output_base64sha256}"
+    assert "dead_letter_config" in function and "tracing_config" in function
+    assert "reserved_concurrent_executions" in function
+
+
+def test_start_rule_matches_new_versions_of_the_params_object():
+    module = tfcheck.load_module(MODULES / "training-pipeline")
+    pattern = _resource(module, "aws_cloudwatch_event_rule", "start")["event_pattern"]
+    assert '"detail-type" = ["Object Created"]' in pattern
+    assert "key = [var.params_key]" in pattern and "name = [var.params_bucket_name]" in pattern
+    assert _resource(module, "aws_s3_bucket_notification", "params")["eventbridge"] is True
+    events_policy = module.resources("data")[("aws_iam_policy_document", "events")].body
+    [statement] = events_policy["statement"]
+    assert literal(statement["actions"]) == ["states:StartExecution"]
+    assert statement["resources"] == ["${aws_sfn_state_machine.this[0].arn}"]
+
+
+def test_drift_lambda_gets_the_documented_environment_and_events():
+    module = tfcheck.load_module(MODULES / "schema-drift-alerts")
+    function = _resource(module, "aws_lambda_function", "this")
+    assert literal(function["handler"]) == "schema_drift.handler.handler"
+    assert set(function["environment"][0]["variables"]) == {
+        "SNS_TOPIC_ARN", "EXPORT_SPEC_URI", "DEDUP_TABLE_NAME", "NOTIFY_INFO", "PAUSE_ON_BREAKING",
+        "SCHEDULE_TRIGGER_NAME", "LOG_LEVEL"}
+    table = _resource(module, "aws_dynamodb_table", "dedup")
+    assert literal(table["hash_key"]) == "event_id"
+    assert literal(table["ttl"][0]["attribute_name"]) == "expires_at"
+    assert table["point_in_time_recovery"][0]["enabled"] is True
+    pattern = _resource(module, "aws_cloudwatch_event_rule", "catalog")["event_pattern"]
+    assert "Glue Data Catalog Table State Change" in pattern and "Glue Data Catalog Database State Change" in pattern
+    assert "databaseName = [var.database_name]" in pattern
+    bundle = module.locals["bundle_roots"]
+    assert set(bundle) == {'"schema_drift"', '"personalize_export"'} or set(bundle) == {"schema_drift", "personalize_export"}
+    policy = " ".join(strings_in(module.resources("data")[("aws_iam_policy_document", "this")].body))
+    for action in ("glue:GetTable", "glue:GetTableVersions", "glue:StopTrigger", "sns:Publish", "dynamodb:PutItem", "s3:GetObject"):
+        assert action in policy, f"the drift Lambda's policy lacks {action}"
+
+
+def _type_field_names(type_text: str) -> set[str]:
+    return set(re.findall(r"(\w+)\s*=\s*(?:optional|string|number|bool|list|map|object)\b", type_text))
+
+
+def _params_from_training(training: dict, name: str) -> dict:
+    """The params template the composition module writes for this training input
+    (mirrors local.params_template: dataset_group_kms_key_arn becomes dataset_group.kms_key_arn)."""
+    params = {k: v for k, v in training.items() if k != "dataset_group_kms_key_arn"}
+    params.setdefault("name", name)
+    if "dataset_group_kms_key_arn" in training:
+        params["dataset_group"] = {"kms_key_arn": training["dataset_group_kms_key_arn"]}
+    return params
+
+
+def test_params_template_is_accepted_by_the_training_lambdas():
+    from personalize_pipeline.params import parse_params
+
+    composition = tfcheck.load_module(MODULES / "personalize-pipeline")
+    type_text = composition.variables["training"]["type"]
+    example = tfcheck.load_module(MODULES / "personalize-pipeline" / "examples" / "complete")
+    call = example.of("module")[0].body
+    training = literal(call["training"])
+    used = set()
+
+    def collect(value):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                used.add(key)
+                if key != "thresholds":  # its keys are metric names, not fields
+                    collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+    collect(training)
+    assert _type_field_names(type_text) <= used, f"the complete example leaves out {_type_field_names(type_text) - used}"
+
+    params = _params_from_training(training, literal(call["name"]))
+    params["export"] = {"manifest_uri": "s3://data/personalize/exports/20260101T000000Z-abc/manifest.json", "run_id": "20260101T000000Z-abc"}
+    parsed = parse_params(params)
+    assert [s["name"] for s in parsed["solutions"]] == ["user-personalization", "similar-items"]
+    assert parsed["solutions"][0]["perform_auto_training"] is False
+
+
+def _spec_databases(spec) -> set[str]:
+    return {database for database, _ in spec.source_columns()}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_env_export_spec_loads_and_names_the_env_catalog_database(env):
+    from personalize_export.spec import load_spec
+
+    spec = load_spec(REPO_ROOT / "envs" / env / "export_spec.yaml")
+    tfvars = (REPO_ROOT / "envs" / env / "terraform.tfvars").read_text(encoding="utf-8")
+    database = re.search(r'^catalog_database_name\s*=\s*"([^"]+)"', tfvars, re.M).group(1)
+    assert _spec_databases(spec) == {database}
+
+
+@pytest.mark.parametrize("example,database", [("complete", "retail_recs"), ("minimal", "retail_recs_minimal")])
+def test_example_export_spec_loads_and_names_the_example_catalog_database(example, database):
+    from personalize_export.spec import load_spec
+
+    spec = load_spec(MODULES / "personalize-pipeline" / "examples" / example / "export_spec.yaml")
+    assert _spec_databases(spec) == {database}
+
+
+GLUE_PROVIDED = {"JOB_NAME", "WORKFLOW_NAME", "WORKFLOW_RUN_ID"}
+
+
+def _resolved_option_names(entry_module) -> dict[str, set[str]]:
+    """{entry function: argument names it resolves} from calls to resolved_options()."""
+    import ast
+
+    tree = ast.parse(entry_module.read_text(encoding="utf-8"))
+    constants = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Tuple):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    constants[target.id] = {e.value for e in node.value.elts if isinstance(e, ast.Constant)}
+    out = {}
+    for function in (n for n in tree.body if isinstance(n, ast.FunctionDef)):
+        names = set()
+        for call in ast.walk(function):
+            if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "resolved_options":
+                for arg in call.args[1:]:
+                    for node in ast.walk(arg):
+                        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                            names.add(node.value)
+                        elif isinstance(node, ast.Name) and node.id in constants:
+                            names |= constants[node.id]
+        if names:
+            out[function.name] = names
+    return out
+
+
+def test_every_argument_a_job_resolves_is_passed_by_terraform(export_module):
+    """Read the job entrypoints the scripts call and check Terraform passes what they resolve."""
+    import ast
+
+    entry = REPO_ROOT / "glue" / "personalize_export" / "glue_entry.py"
+    resolved = _resolved_option_names(entry)
+    assert resolved, f"no resolved_options() calls found in {entry}"
+    locals_ = export_module.locals
+    common = {literal(k).lstrip("-") for k in locals_["common_job_arguments"] if k.startswith('"--')}
+    if not common:  # merge({...}, var.jobs.extra_arguments) keeps its literal keys in the text
+        common = set(re.findall(r'"--(\w+)"', locals_["common_job_arguments"]))
+    per_job = {job: {literal(k).lstrip("-") for k in args} for job, args in locals_["python_shell_job_arguments"].items()}
+    for script, path in locals_["job_scripts"].items():
+        source = REPO_ROOT / "glue" / "jobs" / f"{script}.py"
+        called = {n.func.id for n in ast.walk(ast.parse(source.read_text(encoding="utf-8")))
+                  if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in resolved}
+        assert called, f"{source.relative_to(REPO_ROOT)} calls no job entrypoint of {entry.name}"
+        passed = common | per_job.get(script, set()) | GLUE_PROVIDED
+        for function in called:
+            missing = resolved[function] - passed
+            assert not missing, f"{script} ({function}) resolves {sorted(missing)}, which Terraform does not pass"

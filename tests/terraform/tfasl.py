@@ -1,0 +1,206 @@
+"""The state machine definition as Terraform renders it: the templatefile()
+call of the training module, the Lambdas it can name, validation with
+asl-validator and loading by moto's Step Functions interpreter."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from tfcheck import REPO_ROOT, Module, unquote
+
+ASL_VALIDATOR = REPO_ROOT / "node_modules" / ".bin" / "asl-validator"
+TEMPLATE_VARIABLES = {"function_arns", "notification_topic_arn"}
+FAKE_REGION, FAKE_ACCOUNT = "eu-west-1", "123456789012"
+FAKE_TOPIC_ARN = f"arn:aws:sns:{FAKE_REGION}:{FAKE_ACCOUNT}:pipeline-training"
+
+
+def fake_function_arn(key: str) -> str:
+    return f"arn:aws:lambda:{FAKE_REGION}:{FAKE_ACCOUNT}:function:pipeline-{key.replace('_', '-')}"
+
+
+def _top_level_keys(obj_text: str) -> dict[str, str]:
+    """Keys and value texts of an HCL object literal `{a = x, b = {..}}` (one level)."""
+    inner = obj_text.strip()
+    assert inner.startswith("{") and inner.endswith("}"), obj_text
+    inner = inner[1:-1]
+    parts, depth, start, quote = [], 0, 0, False
+    for i, ch in enumerate(inner):
+        if ch == '"' and (i == 0 or inner[i - 1] != "\\"):
+            quote = not quote
+        elif not quote and ch in "{[(":
+            depth += 1
+        elif not quote and ch in "}])":
+            depth -= 1
+        elif not quote and depth == 0 and ch in ",\n":
+            parts.append(inner[start:i])
+            start = i + 1
+    parts.append(inner[start:])
+    out = {}
+    for part in parts:
+        if part.strip():
+            key, _, value = part.partition("=")
+            out[key.strip()] = value.strip()
+    return out
+
+
+def templatefile_call(module: Module) -> tuple[Path, dict[str, str]]:
+    """(template path, {variable: expression}) of the state machine's templatefile() call."""
+    machines = [b for b in module.of("resource") if b.labels[0] == "aws_sfn_state_machine"]
+    if len(machines) != 1:
+        raise AssertionError(f"{module.path}: expected one aws_sfn_state_machine, found {len(machines)}")
+    definition = machines[0].body["definition"]
+    match = re.fullmatch(r"\$\{templatefile\((.+?),\s*(\{.*\})\)\}", definition, re.S)
+    if not match:
+        raise AssertionError(f"{machines[0].where}: definition is not a templatefile(path, {{...}}) call: {definition[:120]}")
+    path_expr, vars_text = match.groups()
+    path_text = path_expr.strip()
+    local = re.fullmatch(r"local\.(\w+)", path_text)
+    if local:
+        path_text = module.locals[local.group(1)]
+    path_text = unquote(path_text) if not path_text.startswith('"${path.module}') else path_text[1:-1]
+    path_text = path_text.replace("${path.module}", str(module.path))
+    return Path(path_text).resolve(), _top_level_keys(vars_text)
+
+
+def registry_keys_of_function_arns(module: Module, function_arns_expr: str) -> tuple[set[str], Path]:
+    """The registry keys `function_arns` has, proven from the code: it must iterate
+    the aws_lambda_function resource that is created for_each entry of the registry."""
+    loop = re.fullmatch(r"\{\s*for\s+(\w+)\s*,\s*(\w+)\s+in\s+aws_lambda_function\.(\w+)\s*:\s*\1\s*=>\s*\2\.arn\s*\}", function_arns_expr)
+    if not loop:
+        raise AssertionError(f"function_arns = {function_arns_expr!r} must be {{for k, fn in aws_lambda_function.<name> : k => fn.arn}}")
+    resource = module.resources("resource").get(("aws_lambda_function", loop.group(3)))
+    if resource is None:
+        raise AssertionError(f"function_arns iterates aws_lambda_function.{loop.group(3)}, which is not declared")
+    for_each = resource.body.get("for_each", "")
+    # Follow locals (e.g. a create-filtered copy) to jsondecode(file(<registry>)).functions.
+    decoded, pending, seen = None, re.findall(r"local\.(\w+)", for_each), set()
+    while pending and not decoded:
+        name = pending.pop(0)
+        if name in seen:
+            continue
+        seen.add(name)
+        value = str(module.locals.get(name, ""))
+        decoded = re.fullmatch(r"\$\{jsondecode\(file\(local\.(\w+)\)\)\.functions\}", value)
+        if not decoded and re.fullmatch(r"\$\{\{\s*for\s.*\}\}", value, re.S):
+            pending.extend(re.findall(r"\bin\s+local\.(\w+)", value))
+    if not decoded:
+        raise AssertionError(f"{resource.where}: for_each {for_each!r} must iterate a local set to jsondecode(file(<registry path>)).functions")
+    path_expr = module.locals.get(decoded.group(1), "")
+    path_match = re.search(r'"\$\{path\.module\}(/[^"]+)"', path_expr)
+    if not path_match:
+        raise AssertionError(f"local.{decoded.group(1)} = {path_expr!r} names no registry path under path.module")
+    registry = (module.path / path_match.group(1).lstrip("/")).resolve()
+    functions = json.loads(registry.read_text(encoding="utf-8"))["functions"]
+    return set(functions), registry
+
+
+def render(template: Path, function_keys: set[str]) -> str:
+    try:
+        from local_pipeline.asl import render_definition
+    except ImportError as exc:  # pragma: no cover - depends on the checkout
+        raise AssertionError(f"step_functions/local_pipeline/asl.py (render_definition) cannot be imported: {exc}") from exc
+    arns = {key: fake_function_arn(key) for key in sorted(function_keys)}
+    return render_definition(arns, FAKE_TOPIC_ARN, template=template.read_text(encoding="utf-8"))
+
+
+def asl_validator_problems(definition: str) -> list[str]:
+    if not ASL_VALIDATOR.exists():
+        raise FileNotFoundError(f"{ASL_VALIDATOR} is missing: run `make deps` (npm ci installs asl-validator)")
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        handle.write(definition)
+        path = handle.name
+    try:
+        result = subprocess.run([str(ASL_VALIDATOR), "--json-path", path], capture_output=True, text=True, timeout=120)
+    finally:
+        Path(path).unlink(missing_ok=True)
+    if result.returncode == 0:
+        return []
+    return [line for line in (result.stdout + result.stderr).splitlines() if line.strip()] or [f"asl-validator exited {result.returncode}"]
+
+
+def moto_load_problems(definition: str) -> list[str]:
+    """Create the state machine in moto's execution mode, whose interpreter parses the definition."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}):
+        client = boto3.client("stepfunctions", region_name=FAKE_REGION)
+        try:
+            client.create_state_machine(
+                name="training", definition=definition,
+                roleArn=f"arn:aws:iam::{FAKE_ACCOUNT}:role/training-state-machine",
+            )
+        except client.exceptions.InvalidDefinition as exc:
+            return [f"moto rejected the definition: {exc}"]
+        described = client.describe_state_machine(stateMachineArn=f"arn:aws:states:{FAKE_REGION}:{FAKE_ACCOUNT}:stateMachine:training")
+        if json.loads(described["definition"]) != json.loads(definition):
+            return ["moto stored a different definition"]
+    return []
+
+
+def _states(definition: dict) -> Iterator[tuple[str, dict]]:
+    for name, state in definition.get("States", {}).items():
+        yield name, state
+        for branch in state.get("Branches", []):
+            yield from _states(branch)
+        for key in ("ItemProcessor", "Iterator"):
+            if key in state:
+                yield from _states(state[key])
+
+
+def named_lambdas(definition_text: str) -> dict[str, str]:
+    """{state name: Lambda function ARN or name} for every Task that invokes a Lambda."""
+    out = {}
+    for name, state in _states(json.loads(definition_text)):
+        if state.get("Type") != "Task":
+            continue
+        resource = state.get("Resource", "")
+        if resource.startswith("arn:aws:lambda:") or ":function:" in resource:
+            out[name] = resource
+        elif resource.startswith("arn:aws:states:::lambda:invoke"):
+            params: dict[str, Any] = state.get("Parameters") or state.get("Arguments") or {}
+            out[name] = params.get("FunctionName") or params.get("FunctionName.$") or "<dynamic FunctionName>"
+    return out
+
+
+def unknown_lambda_problems(definition_text: str, created_arns: set[str]) -> list[str]:
+    return [f"state {state!r} invokes {target!r}, which is not a Lambda this Terraform creates"
+            for state, target in sorted(named_lambdas(definition_text).items()) if target not in created_arns]
+
+
+def task_actions(definition_text: str) -> dict[str, str]:
+    """{state name: IAM action its Task needs} for every Task state."""
+    out = {}
+    for name, state in _states(json.loads(definition_text)):
+        if state.get("Type") != "Task":
+            continue
+        resource = state.get("Resource", "")
+        if resource.startswith("arn:aws:lambda:") or ":function:" in resource:
+            out[name] = "lambda:InvokeFunction"
+            continue
+        integration = re.match(r"arn:aws[a-z-]*:states:::(?:aws-sdk:)?([a-z0-9-]+):([A-Za-z0-9]+)", resource)
+        if not integration:
+            out[name] = f"<unrecognised resource {resource}>"
+            continue
+        service, api = integration.groups()
+        out[name] = "lambda:InvokeFunction" if (service, api) == ("lambda", "invoke") else f"{service}:{api[0].upper()}{api[1:]}"
+    return out
+
+
+def granted_actions(module: Module, document: str) -> set[str]:
+    """Literal actions of one aws_iam_policy_document of the module."""
+    body = module.resources("data")[("aws_iam_policy_document", document)].body
+    actions = set()
+    for statement in body.get("statement", []):
+        if unquote(statement.get("effect", '"Allow"')) == "Allow" and isinstance(statement.get("actions"), list):
+            actions.update(unquote(a) for a in statement["actions"])
+    return actions
+
+
+def ungranted_task_problems(definition_text: str, granted: set[str]) -> list[str]:
+    return sorted(f"state {state!r} needs {action}, which the state machine role does not grant"
+                  for state, action in task_actions(definition_text).items() if action not in granted)
