@@ -208,7 +208,7 @@ def fit_als(spark, interactions: Sequence[Interaction], settings: AlsSettings, s
     repeated (user, item) interactions are summed into a confidence count.
     Only the factors come back to the driver: users x rank and items x rank.
     """
-    from pyspark.sql import DataFrame
+    from pyspark.ml.recommendation import ALS
     from pyspark.sql.types import FloatType, IntegerType, StructField, StructType
 
     users = sorted({row.user_id for row in interactions})
@@ -226,29 +226,22 @@ def fit_als(spark, interactions: Sequence[Interaction], settings: AlsSettings, s
     ratings = spark.createDataFrame(
         [(user, item, float(count)) for (user, item), count in sorted(confidence.items())], schema
     )
-    # pyspark.ml's Python wrapper needs numpy, which this runtime does not ship;
-    # the JVM estimator behind it is the same MLlib ALS, so it is driven directly.
-    estimator = (
-        spark.sparkContext._jvm.org.apache.spark.ml.recommendation.ALS()
-        .setImplicitPrefs(True)
-        .setRank(int(settings.rank))
-        .setMaxIter(int(settings.max_iter))
-        .setRegParam(float(settings.reg_param))
-        .setAlpha(float(settings.alpha))
-        .setNumUserBlocks(int(settings.blocks))
-        .setNumItemBlocks(int(settings.blocks))
-        .setSeed(int(seed))
-        .setUserCol("user")
-        .setItemCol("item")
-        .setRatingCol("confidence")
+    estimator = ALS(
+        implicitPrefs=True,
+        rank=settings.rank,
+        maxIter=settings.max_iter,
+        regParam=settings.reg_param,
+        alpha=settings.alpha,
+        numUserBlocks=settings.blocks,
+        numItemBlocks=settings.blocks,
+        seed=seed,
+        userCol="user",
+        itemCol="item",
+        ratingCol="confidence",
     )
-    model = estimator.fit(ratings._jdf)
-    user_factors = {
-        users[row["id"]]: tuple(row["features"]) for row in DataFrame(model.userFactors(), spark).collect()
-    }
-    item_factors = tuple(
-        sorted((items[row["id"]], tuple(row["features"])) for row in DataFrame(model.itemFactors(), spark).collect())
-    )
+    model = estimator.fit(ratings)
+    user_factors = {users[row["id"]]: tuple(row["features"]) for row in model.userFactors.collect()}
+    item_factors = tuple(sorted((items[row["id"]], tuple(row["features"])) for row in model.itemFactors.collect()))
     return FactorRanker(user_factors, item_factors, PopularityRanker.fit(interactions))
 
 
