@@ -1,0 +1,61 @@
+"""Domain exceptions. A Lambda reports an exception by its class name, which
+becomes the error name the state machine's Retry and Catch rules match on, so
+the names here are part of the state machine's contract."""
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """Base class of every error the pipeline raises on purpose."""
+
+
+class ParamsInvalid(PipelineError):
+    """The params file breaks its schema, or a Personalize request built from it
+    breaks botocore's Personalize model. The message names the field."""
+
+
+class ReadinessFailed(PipelineError):
+    """The export behind the params is not fit to train on (not enough data)."""
+
+
+class SchemaChangeNotAllowed(PipelineError):
+    """A dataset's schema changed in a way Personalize cannot apply."""
+
+
+class ResourceConflict(PipelineError):
+    """A resource with the pipeline's deterministic name exists but differs from
+    what the params ask for, and Personalize cannot change it in place."""
+
+
+class ResourceFailed(PipelineError):
+    """A Personalize resource ended in a FAILED status."""
+
+
+class WaitTimedOut(PipelineError):
+    """A wait loop went past its overall time limit."""
+
+
+class QualityGateRejected(PipelineError):
+    """A new solution version is below a threshold or worse than the version the
+    campaign serves now; the campaign is left as it is."""
+
+
+class PersonalizeRequestFailed(PipelineError):
+    """Personalize refused a request for a reason that retrying will not fix."""
+
+
+# The two names below are AWS error codes on purpose: the state machine retries
+# them (with backoff and jitter) and nothing else.
+class ThrottlingException(PipelineError):
+    """Personalize throttled a request."""
+
+
+class LimitExceededException(PipelineError):
+    """A Personalize service quota (e.g. pending import jobs) is reached for now."""
+
+
+RETRYABLE_CODES = {
+    "ThrottlingException": ThrottlingException,
+    "Throttling": ThrottlingException,
+    "TooManyRequestsException": ThrottlingException,
+    "LimitExceededException": LimitExceededException,
+}

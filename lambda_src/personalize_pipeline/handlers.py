@@ -1,0 +1,107 @@
+"""Lambda entry points of the training state machine.
+
+Each handler only unpacks its event, calls one domain function and returns
+JSON-serialisable data. An exception's class name is the error name the state
+machine sees (see errors.py)."""
+from __future__ import annotations
+
+import functools
+import json
+import os
+from typing import Any, Callable
+
+from . import steps
+from .logs import correlation_id, function_name, get_logger
+
+log = get_logger()
+
+
+def _account_and_region(context: Any) -> tuple[str, str]:
+    # arn:aws:lambda:<region>:<account>:function:<name>
+    parts = context.invoked_function_arn.split(":")
+    return parts[4], parts[3]
+
+
+def handler(func: Callable[[dict, Any], Any]) -> Callable[[dict, Any], Any]:
+    """Set the log context (correlation id = execution name) and log failures."""
+
+    @functools.wraps(func)
+    def wrapper(event: dict, context: Any) -> Any:
+        correlation_id.set(str(event.get("executionName") or getattr(context, "aws_request_id", "")))
+        log.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+        function_name.set(func.__name__)
+        try:
+            result = func(event, context)
+        except Exception as exc:
+            log.error("step failed", extra={"error": type(exc).__name__, "detail": str(exc)})
+            raise
+        # Round-trip through JSON so that nothing unserialisable reaches the state.
+        return json.loads(json.dumps(result, default=str))
+
+    return wrapper
+
+
+@handler
+def read_params(event: dict, context: Any) -> dict:
+    account, region = _account_and_region(context)
+    return steps.read_params(event["bucket"], event["key"], event.get("versionId"), region, account, steps.Settings.from_env())
+
+
+@handler
+def check_readiness(event: dict, context: Any) -> dict:
+    return steps.readiness(event["export"], event["rules"])
+
+
+@handler
+def ensure_dataset_group(event: dict, context: Any) -> list:
+    return steps.ensure_dataset_group(event["plan"], steps.Settings.from_env())
+
+
+@handler
+def ensure_dataset(event: dict, context: Any) -> dict:
+    return steps.ensure_dataset(event["plan"], event["dataset"])
+
+
+@handler
+def start_import(event: dict, context: Any) -> dict:
+    return steps.start_import(event["plan"], event["dataset"], steps.Settings.from_env())
+
+
+@handler
+def ensure_solution(event: dict, context: Any) -> dict:
+    return steps.ensure_solution(event["plan"], event["solution"])
+
+
+@handler
+def ensure_extras(event: dict, context: Any) -> list:
+    return steps.ensure_extras(event["plan"])
+
+
+@handler
+def start_solution_version(event: dict, context: Any) -> dict:
+    return steps.start_solution_version(event["plan"], event["solution"])
+
+
+@handler
+def check_resources(event: dict, context: Any) -> dict:
+    return steps.check_resources(event["phase"], event["resources"], event.get("progress") or {}, event["waits"], event.get("expected") or {})
+
+
+@handler
+def read_metrics(event: dict, context: Any) -> dict:
+    return steps.read_metrics(event["version"])
+
+
+@handler
+def quality_gate(event: dict, context: Any) -> dict:
+    return steps.quality_gate(event["plan"], event["evaluations"])
+
+
+@handler
+def deploy_campaign(event: dict, context: Any) -> dict:
+    return steps.deploy_campaign(event["plan"], event["deployment"])
+
+
+@handler
+def finalize(event: dict, context: Any) -> dict:
+    return steps.finalize(event["plan"], event["state"])

@@ -1,0 +1,433 @@
+"""The pipeline's steps as plain functions over the plan. Each one describes
+before it creates, using the plan's deterministic names, so a re-run converges
+on what exists instead of duplicating it."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from . import api_requests, clients, gate, naming, params, schema_rules, storage
+from .errors import (
+    ParamsInvalid,
+    PersonalizeRequestFailed,
+    QualityGateRejected,
+    ResourceConflict,
+    ResourceFailed,
+    WaitTimedOut,
+)
+from .logs import get_logger
+from .personalize_ops import KIND_LABELS, call, create, describe, is_failed, paginate, seconds_between
+from .readiness import check_readiness
+from .waiting import WaitPolicy, next_wait_seconds
+
+log = get_logger()
+
+PHASE_KINDS = {"imports": "dataset_import_job", "solution_versions": "solution_version", "campaigns": "campaign"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    personalize_role_arn: str
+    kms_key_arn: str
+    ssm_prefix: str
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        return cls(
+            personalize_role_arn=os.environ.get("PERSONALIZE_ROLE_ARN", ""),
+            kms_key_arn=os.environ.get("PERSONALIZE_KMS_KEY_ARN", ""),
+            ssm_prefix=os.environ.get("SSM_PARAMETER_PREFIX", "/personalize-pipeline"),
+        )
+
+
+def resource(kind: str, arn: str, label: str, **extra: Any) -> dict:
+    return {"kind": kind, "arn": arn, "label": label, **extra}
+
+
+# ---------------------------------------------------------------- read params
+def _read_expected_durations(parameter: str) -> dict[str, int]:
+    try:
+        value = clients.client("ssm").get_parameter(Name=parameter)["Parameter"]["Value"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ParameterNotFound":
+            return {}
+        raise
+    data = json.loads(value)
+    return {k: int(v) for k, v in data.items() if isinstance(v, (int, float)) and v > 0}
+
+
+def read_params(bucket: str, key: str, version_id: str | None, region: str, account: str, settings: Settings) -> dict:
+    """Read the params object version named by the event, validate it and every
+    request it implies, and return the plan. Touches no Personalize resource."""
+    try:
+        raw = storage.read_json(f"s3://{bucket}/{key}", version_id)
+    except json.JSONDecodeError as exc:
+        raise ParamsInvalid(f"s3://{bucket}/{key}: not valid JSON ({exc})") from exc
+    normalised = params.parse_params(raw)
+    if not normalised["kms_key_arn"] and settings.kms_key_arn:
+        normalised["kms_key_arn"] = settings.kms_key_arn
+    manifest_uri = normalised["manifest_uri"]
+    try:
+        manifest = storage.read_json(manifest_uri)
+    except (ClientError, OSError, json.JSONDecodeError) as exc:
+        raise ParamsInvalid(f"export.manifest_uri: cannot read the manifest {manifest_uri}: {exc}") from exc
+    if manifest.get("run_id") != normalised["run_id"]:
+        raise ParamsInvalid(f"export.run_id: {normalised['run_id']!r} does not match the manifest's run_id {manifest.get('run_id')!r}")
+    datasets = manifest.get("datasets") or {}
+    if "interactions" not in datasets:
+        raise ParamsInvalid(f"export.manifest_uri: the manifest {manifest_uri} has no interactions dataset")
+    schemas = {}
+    for name, entry in datasets.items():
+        if name not in params.DATASET_TYPES:
+            raise ParamsInvalid(f"export.manifest_uri: unknown dataset {name!r} in the manifest")
+        for field in ("prefix", "schema"):
+            if not entry.get(field):
+                raise ParamsInvalid(f"export.manifest_uri: datasets.{name}.{field} is missing from the manifest")
+        schema_uri = storage.resolve(manifest_uri, entry["schema"])
+        try:
+            schemas[name] = params.dumps_schema(storage.read_json(schema_uri))
+        except (ClientError, OSError, json.JSONDecodeError) as exc:
+            raise ParamsInvalid(f"export.manifest_uri: cannot read the {name} schema {schema_uri}: {exc}") from exc
+    prefix = settings.ssm_prefix.rstrip("/")
+    expected = _read_expected_durations(f"{prefix}/{normalised['name']}/durations")
+    plan = params.build_plan(normalised, manifest, manifest_uri, schemas, region, account, expected, settings.ssm_prefix)
+    checked = api_requests.validate_all(plan, settings.personalize_role_arn or "arn:aws:iam::000000000000:role/personalize")
+    log.info("params valid", extra={"requests_checked": checked, "run_id": plan["runId"]})
+    plan["paramsObject"] = {"bucket": bucket, "key": key, "versionId": version_id}
+    export_summary = {
+        "runId": manifest.get("run_id"),
+        "readiness": manifest.get("readiness"),
+        "rows": {name: entry.get("rows") for name, entry in datasets.items()},
+    }
+    # Only what later steps need travels in the state, well under 256 KB.
+    for ds in plan["datasets"]:
+        ds.pop("rows", None)
+    # Slots the state machine fills in: resources per phase, wait-loop progress.
+    return {"plan": plan, "export": export_summary, "resources": {}, "progress": {phase: {} for phase in params.WAIT_PHASES}}
+
+
+def readiness(export_summary: dict, rules: dict) -> dict:
+    return check_readiness(export_summary, rules)
+
+
+# -------------------------------------------------------------- dataset group
+def ensure_dataset_group(plan: dict, settings: Settings) -> list[dict]:
+    group = plan["datasetGroup"]
+    existing = describe("dataset_group", group["arn"])
+    if existing is None:
+        create("create_dataset_group", group["name"], api_requests.create_dataset_group(plan, settings.personalize_role_arn))
+        log.info("dataset group created", extra={"arn": group["arn"]})
+    elif group.get("kmsKeyArn") and existing.get("kmsKeyArn") not in (None, group["kmsKeyArn"]):
+        raise ResourceConflict(f"dataset group {group['arn']} uses KMS key {existing.get('kmsKeyArn')}, the params ask for {group['kmsKeyArn']}")
+    return [resource("dataset_group", group["arn"], group["name"])]
+
+
+# ------------------------------------------------------------------- datasets
+def ensure_dataset(plan: dict, dataset: dict) -> dict:
+    existing = describe("dataset", dataset["arn"])
+    schema_changed = existing is not None and existing["schemaArn"] != dataset["schemaArn"]
+    if schema_changed:
+        # Judged before anything is created, so a refused change leaves no trace.
+        old = describe("schema", existing["schemaArn"])
+        schema_rules.check_schema_change(dataset["key"], old["schema"] if old else "{}", dataset["schema"])
+    if describe("schema", dataset["schemaArn"]) is None:
+        create("create_schema", dataset["schemaName"], api_requests.create_schema(dataset))
+    if existing is None:
+        create("create_dataset", dataset["name"], api_requests.create_dataset(plan, dataset))
+    elif schema_changed:
+        call("update_dataset", dataset["arn"], **api_requests.update_dataset(dataset))
+        log.info("dataset schema replaced", extra={"dataset": dataset["arn"], "schema": dataset["schemaArn"]})
+    return resource("dataset", dataset["arn"], dataset["key"])
+
+
+# ---------------------------------------------------------------- import jobs
+def _has_bulk_import(dataset_arn: str) -> bool:
+    jobs = paginate("list_dataset_import_jobs", "datasetImportJobs", datasetArn=dataset_arn)
+    return any(job.get("status") == "ACTIVE" for job in jobs)
+
+
+def start_import(plan: dict, dataset: dict, settings: Settings) -> dict:
+    mode = dataset["importMode"]
+    for job_name in naming.retry_names(dataset["importJobName"]):
+        arn = naming.import_job_arn(plan["region"], plan["account"], job_name)
+        existing = describe("dataset_import_job", arn)
+        if existing is not None and is_failed(existing.get("status")):
+            continue  # an earlier attempt failed: try the next name
+        if existing is None:
+            if mode == "INCREMENTAL" and not _has_bulk_import(dataset["arn"]):
+                log.info("no bulk import yet: importing FULL", extra={"dataset": dataset["arn"]})
+                mode = "FULL"
+            request = api_requests.create_import_job(plan, dataset, job_name, mode, settings.personalize_role_arn)
+            create("create_dataset_import_job", job_name, request)
+        else:
+            mode = existing.get("importMode", mode)
+        return resource("dataset_import_job", arn, dataset["key"], importMode=mode)
+    raise ResourceFailed(f"dataset import job {dataset['importJobName']} ({dataset['key']}): every retry attempt failed")
+
+
+# ----------------------------------------------------------------- solutions
+def ensure_solution(plan: dict, solution: dict) -> dict:
+    existing = describe("solution", solution["arn"])
+    if existing is None:
+        create("create_solution", solution["name"], api_requests.create_solution(plan, solution))
+    else:
+        if existing.get("recipeArn") != solution["recipeArn"]:
+            raise ResourceConflict(
+                f"solutions.{solution['key']}: solution {solution['arn']} uses recipe {existing.get('recipeArn')}, the params ask for "
+                f"{solution['recipeArn']}; solutions cannot change recipe: rename the solution"
+            )
+        if existing.get("performAutoTraining") not in (None, solution["performAutoTraining"]):
+            raise ResourceConflict(
+                f"solutions.{solution['key']}: solution {solution['arn']} has performAutoTraining={existing.get('performAutoTraining')}, "
+                f"the params ask for {solution['performAutoTraining']}; rename the solution to change it"
+            )
+    return resource("solution", solution["arn"], solution["key"])
+
+
+def ensure_extras(plan: dict) -> list[dict]:
+    """Filters and the event tracker: both optional."""
+    out = []
+    for flt in plan["filters"]:
+        existing = describe("filter", flt["arn"])
+        if existing is None:
+            create("create_filter", flt["name"], api_requests.create_filter(plan, flt))
+        elif existing.get("filterExpression") != flt["expression"]:
+            raise ResourceConflict(
+                f"filters.{flt['key']}: filter {flt['arn']} has a different expression; filters cannot change: rename the filter"
+            )
+        out.append(resource("filter", flt["arn"], flt["key"]))
+    tracker = plan.get("eventTracker")
+    if tracker:
+        out.append(resource("event_tracker", _ensure_event_tracker(plan), tracker["name"]))
+    return out
+
+
+def _ensure_event_tracker(plan: dict) -> str:
+    name = plan["eventTracker"]["name"]
+    group_arn = plan["datasetGroup"]["arn"]
+    for tracker in paginate("list_event_trackers", "eventTrackers", datasetGroupArn=group_arn):
+        if tracker["name"] == name:
+            return tracker["eventTrackerArn"]
+    response, created = create("create_event_tracker", name, api_requests.create_event_tracker(plan))
+    if created:
+        return response["eventTrackerArn"]
+    return next(t["eventTrackerArn"] for t in paginate("list_event_trackers", "eventTrackers", datasetGroupArn=group_arn) if t["name"] == name)
+
+
+# --------------------------------------------------------- solution versions
+# This run's versions are among the newest; older ones need not be described.
+RECENT_VERSIONS_TO_MATCH = 20
+
+
+def _find_versions_by_name(solution_arn: str, names: list[str]) -> dict[str, dict]:
+    """Summaries carry no name, so the newest versions are described to find
+    the ones this run created before (a re-run)."""
+    found: dict[str, dict] = {}
+    summaries = paginate("list_solution_versions", "solutionVersions", solutionArn=solution_arn)
+    summaries.sort(key=lambda s: s["creationDateTime"], reverse=True)
+    for summary in summaries[:RECENT_VERSIONS_TO_MATCH]:
+        version = describe("solution_version", summary["solutionVersionArn"])
+        if version and version.get("name") in names:
+            found[version["name"]] = version
+    return found
+
+
+def start_solution_version(plan: dict, solution: dict) -> dict:
+    names = naming.retry_names(solution["versionName"])
+    existing = _find_versions_by_name(solution["arn"], names)
+    for name in names:
+        version = existing.get(name)
+        if version is not None and is_failed(version.get("status")):
+            continue
+        if version is not None:
+            arn, mode = version["solutionVersionArn"], version.get("trainingMode", solution["trainingMode"])
+        else:
+            mode = solution["trainingMode"]
+            if mode == "UPDATE":
+                summaries = paginate("list_solution_versions", "solutionVersions", solutionArn=solution["arn"])
+                if not any(s.get("status") == "ACTIVE" and s.get("trainingMode", "FULL") == "FULL" for s in summaries):
+                    log.info("no active FULL version yet: training FULL", extra={"solution": solution["arn"]})
+                    mode = "FULL"
+            response, created = create("create_solution_version", name, api_requests.create_solution_version(solution, name, mode))
+            if not created:
+                raise PersonalizeRequestFailed(f"solution version {name} exists but could not be found; retry the run")
+            arn = response["solutionVersionArn"]
+        return resource("solution_version", arn, solution["key"], trainingMode=mode)
+    raise ResourceFailed(f"solution version {solution['versionName']} ({solution['key']}): every retry attempt failed")
+
+
+# ---------------------------------------------------------------- wait loops
+def resource_state(res: dict, described: dict | None) -> tuple[str, str | None, int | None]:
+    """(state, failure reason, duration seconds) with state in done/failed/pending."""
+    if described is None:
+        return "failed", "it does not exist (deleted outside the pipeline?)", None
+    status = described.get("status")
+    reason = described.get("failureReason")
+    duration = seconds_between(described.get("creationDateTime"), described.get("lastUpdatedDateTime"))
+    if res["kind"] == "campaign":
+        update = described.get("latestCampaignUpdate") or {}
+        if update:
+            reason = update.get("failureReason") or reason
+            duration = seconds_between(update.get("creationDateTime"), update.get("lastUpdatedDateTime"))
+            if is_failed(update.get("status")):
+                return "failed", reason, None
+        if is_failed(status):
+            return "failed", reason, None
+        serving = described.get("solutionVersionArn")
+        if status == "ACTIVE" and (not update or update.get("status") == "ACTIVE") and serving == res.get("solutionVersionArn", serving):
+            return "done", None, duration
+        return "pending", None, None
+    if is_failed(status):
+        return "failed", reason, None
+    if status == "ACTIVE" or (res["kind"] == "dataset" and status is None):
+        return "done", None, duration
+    return "pending", None, None
+
+
+def flatten(resources: Any) -> list[dict]:
+    if isinstance(resources, dict):
+        return [resources]
+    out: list[dict] = []
+    for item in resources or []:
+        out.extend(flatten(item))
+    return out
+
+
+def check_resources(phase: str, resources: Any, progress: dict, waits: dict, expected: dict) -> dict:
+    """One status check of every resource of a wait loop. Returns the loop's
+    progress: done, or the seconds to wait before the next check. Raises
+    ResourceFailed (naming the resource and Personalize's failureReason) or
+    WaitTimedOut (naming what is still pending)."""
+    items = flatten(resources)
+    pending, observed = [], {}
+    kind = PHASE_KINDS.get(phase)
+    first_check = not progress.get("polls")
+    history = progress.get("expected") if not first_check else (expected.get(kind) if kind else None)
+    for res in items:
+        described = describe(res["kind"], res["arn"])
+        state, reason, duration = resource_state(res, described)
+        if first_check and kind and not history and state == "pending":
+            history = previous_duration(res["kind"], res["arn"], described)
+        label = f"{KIND_LABELS[res['kind']]} {res['arn']} ({res['label']})"
+        if state == "failed":
+            raise ResourceFailed(f"{label} failed: {reason or 'no failureReason given'}")
+        if state == "pending":
+            pending.append(label)
+        elif duration is not None:
+            observed[res["kind"]] = max(duration, observed.get(res["kind"], 0))
+    polls = int(progress.get("polls", 0)) + 1
+    waited = int(progress.get("waited", 0)) + int(progress.get("seconds", 0))
+    merged_observed = {**progress.get("observed", {}), **observed}
+    if not pending:
+        return {"done": True, "polls": polls, "waited": waited, "seconds": 0, "observed": merged_observed, "expected": history}
+    policy = WaitPolicy.from_plan(waits)
+    if waited >= policy.limit_seconds:
+        raise WaitTimedOut(f"{phase}: still not ready after {waited} s (limit {policy.limit_seconds} s): {', '.join(pending)}")
+    seconds = next_wait_seconds(policy, polls, int(progress.get("seconds", 0)), waited, history)
+    log.info("waiting", extra={"phase": phase, "pending": len(pending), "next_wait_seconds": seconds, "waited": waited, "expected": history})
+    return {"done": False, "polls": polls, "waited": waited, "seconds": seconds, "observed": merged_observed, "expected": history}
+
+
+def previous_duration(kind: str, arn: str, described: dict | None) -> int | None:
+    """How long the last completed job of the same dataset or solution took,
+    from Personalize's own creation and last-updated times; None when there is
+    no earlier one (used when no run has stored its durations yet)."""
+    if described is None:
+        return None
+    if kind == "dataset_import_job":
+        earlier = paginate("list_dataset_import_jobs", "datasetImportJobs", datasetArn=described["datasetArn"])
+        arn_key = "datasetImportJobArn"
+    elif kind == "solution_version":
+        earlier = paginate("list_solution_versions", "solutionVersions", solutionArn=described["solutionArn"])
+        arn_key = "solutionVersionArn"
+    else:
+        return None
+    finished = [e for e in earlier if e.get(arn_key) != arn and e.get("status") == "ACTIVE"]
+    if not finished:
+        return None
+    latest = max(finished, key=lambda e: e["creationDateTime"])
+    return seconds_between(latest.get("creationDateTime"), latest.get("lastUpdatedDateTime"))
+
+
+# ------------------------------------------------------ metrics and the gate
+def read_metrics(version: dict) -> dict:
+    response = call("get_solution_metrics", version["arn"], solutionVersionArn=version["arn"])
+    return {"solutionKey": version["label"], "solutionVersionArn": version["arn"], "metrics": response.get("metrics", {})}
+
+
+def quality_gate(plan: dict, evaluations: list[dict]) -> dict:
+    """Judge each campaign's new version; all campaigns pass or none is touched."""
+    by_solution = {e["solutionKey"]: e for e in evaluations}
+    verdicts, deployments, rejected = [], [], []
+    for camp in plan["campaigns"]:
+        new = by_solution[camp["solutionKey"]]
+        current = describe("campaign", camp["arn"])
+        served_arn = current.get("solutionVersionArn") if current else None
+        served_metrics = None
+        if served_arn and served_arn != new["solutionVersionArn"]:
+            served_metrics = call("get_solution_metrics", served_arn, solutionVersionArn=served_arn).get("metrics", {})
+        reasons = gate.judge(new["metrics"], served_metrics, plan["gate"])
+        verdicts.append({
+            "campaign": camp["key"],
+            "solutionVersionArn": new["solutionVersionArn"],
+            "servedVersionArn": served_arn,
+            "passed": not reasons,
+            "reasons": reasons,
+        })
+        if reasons:
+            rejected.append(f"campaign {camp['arn']} ({camp['key']}): " + "; ".join(reasons))
+        deployments.append({**camp, "solutionVersionArn": new["solutionVersionArn"], "exists": current is not None})
+    if rejected:
+        raise QualityGateRejected("the new solution versions were not promoted, the campaigns keep serving their current versions: " + " | ".join(rejected))
+    return {"verdicts": verdicts, "deployments": deployments}
+
+
+# ----------------------------------------------------------------- campaigns
+def deploy_campaign(plan: dict, deployment: dict) -> dict:
+    version_arn = deployment["solutionVersionArn"]
+    current = describe("campaign", deployment["arn"])
+    if current is None:
+        response, created = create("create_campaign", deployment["name"], api_requests.create_campaign(deployment, version_arn, plan))
+        log.info("campaign created" if created else "campaign already being created", extra={"campaign": deployment["arn"]})
+    else:
+        update = current.get("latestCampaignUpdate") or {}
+        target = update.get("solutionVersionArn") if update and not is_failed(update.get("status")) else current.get("solutionVersionArn")
+        same_tps = (update.get("minProvisionedTPS") if update else current.get("minProvisionedTPS")) == deployment["minProvisionedTPS"]
+        if target != version_arn or not same_tps:
+            call("update_campaign", deployment["arn"], **api_requests.update_campaign(deployment, version_arn))
+            log.info("campaign update started", extra={"campaign": deployment["arn"], "solution_version": version_arn})
+    return resource("campaign", deployment["arn"], deployment["key"], solutionVersionArn=version_arn)
+
+
+# ------------------------------------------------------------------- finish
+def finalize(plan: dict, state: dict) -> dict:
+    """Store the event tracker's id and this run's durations in SSM; return the
+    success summary (ARNs and metrics) for the notification."""
+    ssm = clients.client("ssm")
+    tracking_id = None
+    for res in state.get("extras", []):
+        if res["kind"] == "event_tracker":
+            tracking_id = describe("event_tracker", res["arn"])["trackingId"]
+            ssm.put_parameter(Name=plan["ssm"]["trackingIdParameter"], Value=tracking_id, Type="String", Overwrite=True)
+    durations = dict(plan.get("expected", {}))
+    for progress in state.get("progress", {}).values():
+        for kind, seconds in (progress.get("observed") or {}).items():
+            durations[kind] = seconds
+    if durations:
+        ssm.put_parameter(Name=plan["ssm"]["durationsParameter"], Value=json.dumps(durations, sort_keys=True), Type="String", Overwrite=True)
+    metrics = {e["solutionKey"]: {"solutionVersionArn": e["solutionVersionArn"], "metrics": e["metrics"]} for e in state.get("evaluations", [])}
+    return {
+        "status": "SUCCEEDED",
+        "runId": plan["runId"],
+        "datasetGroupArn": plan["datasetGroup"]["arn"],
+        "datasets": {d["key"]: d["arn"] for d in plan["datasets"]},
+        "solutions": metrics,
+        "campaigns": {c["key"]: {"campaignArn": c["arn"], "solutionVersionArn": c["solutionVersionArn"]} for c in state.get("deployments", [])},
+        "filters": {f["key"]: f["arn"] for f in plan["filters"]},
+        "eventTracker": {"trackingIdParameter": plan["ssm"]["trackingIdParameter"]} if tracking_id else None,
+        "gate": state.get("verdicts", []),
+    }

@@ -1,0 +1,47 @@
+"""Reading JSON documents from S3 (or, for local runs, from plain paths)."""
+from __future__ import annotations
+
+import json
+import posixpath
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from . import clients
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise ValueError(f"not an S3 URI: {uri!r}")
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+def read_text(uri: str, version_id: str | None = None) -> str:
+    if uri.startswith("s3://"):
+        bucket, key = split_s3_uri(uri)
+        request: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if version_id:
+            request["VersionId"] = version_id
+        body = clients.client("s3").get_object(**request)["Body"].read()
+        return body.decode("utf-8")
+    return Path(uri).read_text(encoding="utf-8")
+
+
+def read_json(uri: str, version_id: str | None = None) -> Any:
+    return json.loads(read_text(uri, version_id))
+
+
+def resolve(base_uri: str, relative: str) -> str:
+    """Resolve a path relative to the folder of ``base_uri`` (manifest paths are
+    relative to the manifest's own directory), keeping a trailing '/'."""
+    if relative.startswith("s3://") or relative.startswith("/"):
+        return relative
+    if base_uri.startswith("s3://"):
+        bucket, key = split_s3_uri(base_uri)
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(key), relative))
+        if relative.endswith("/"):
+            joined += "/"
+        return f"s3://{bucket}/{joined}"
+    joined = str((Path(base_uri).parent / relative).resolve())
+    return joined + "/" if relative.endswith("/") else joined

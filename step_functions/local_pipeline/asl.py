@@ -1,0 +1,37 @@
+"""Render the state machine template exactly as Terraform's templatefile()
+does for this template's two variables."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "training.asl.json.tftpl"
+
+_FUNCTION_REF = re.compile(r'\$\{function_arns\["([^"\]]+)"\]\}')
+_TOPIC_REF = re.compile(r"\$\{notification_topic_arn\}")
+_ANY_INTERPOLATION = re.compile(r"(?<!\$)\$\{|(?<!%)%\{")
+
+
+def function_keys(template: str | None = None) -> set[str]:
+    """The registry keys the template references."""
+    text = template if template is not None else TEMPLATE_PATH.read_text(encoding="utf-8")
+    return set(_FUNCTION_REF.findall(text))
+
+
+def render_definition(function_arns: dict, notification_topic_arn: str, template: str | None = None) -> str:
+    """The rendered ASL JSON text. Fails like templatefile() would on a missing
+    map key, and refuses any interpolation other than the two variables."""
+    text = template if template is not None else TEMPLATE_PATH.read_text(encoding="utf-8")
+    missing = sorted(function_keys(text) - set(function_arns))
+    if missing:
+        raise KeyError(f"function_arns has no key(s) {missing} used by the template")
+    text = _FUNCTION_REF.sub(lambda m: function_arns[m.group(1)], text)
+    text = _TOPIC_REF.sub(lambda m: notification_topic_arn, text)
+    stray = _ANY_INTERPOLATION.search(text)
+    if stray:
+        raise ValueError(f"unsupported template interpolation at offset {stray.start()}: {text[stray.start():stray.start() + 40]!r}")
+    # templatefile() turns the escapes $${ and %%{ into literal ${ and %{.
+    text = text.replace("$${", "${").replace("%%{", "%{")
+    json.loads(text)
+    return text

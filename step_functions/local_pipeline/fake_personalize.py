@@ -1,0 +1,679 @@
+"""A stateful fake of Amazon Personalize on a simulated clock.
+
+Requests go through a real boto3 ``personalize`` client: botocore serialises
+and validates them against the Personalize service model, a ``before-send``
+hook hands the wire request to this fake, and botocore parses the fake's JSON
+answer (or error) as it would a real one. Resources move through Personalize's
+status sequences as the simulated clock advances.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+import threading
+import uuid
+from functools import lru_cache
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Optional, Protocol
+
+import boto3
+import botocore.session
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
+from botocore.validate import validate_parameters
+from botocore.exceptions import ParamValidationError
+
+DEFAULT_DURATIONS = {
+    "dataset_group": 60,
+    "dataset": 30,
+    "dataset_import_job": 1800,
+    "solution": 60,
+    "solution_version": 7200,
+    "campaign": 1200,
+    "campaign_update": 1200,
+    "filter": 60,
+    "event_tracker": 60,
+}
+PENDING_SHARE = 0.1  # the first 10% of a creation is spent in CREATE PENDING
+MAX_PENDING_IMPORTS = 5
+EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> "re.Pattern[str] | None":
+    try:
+        return re.compile(pattern)
+    except re.error:
+        # A few model patterns use Java-only syntax (\p{...}); those are left to the service.
+        return None
+
+
+def pattern_matches(pattern: str, value: str) -> bool:
+    compiled = _compiled(pattern)
+    return compiled is None or compiled.fullmatch(value) is not None
+
+
+class SimClock:
+    """Simulated time, advanced by the state machine's Wait states and Retry
+    back-offs instead of sleeping.
+
+    Each interpreter thread keeps its own time, so parallel branches (Map
+    workers) wait side by side, as they would in Step Functions, instead of
+    adding their waits up:
+
+    - a thread starts at the time of the thread that starts it (``fork``);
+    - a Map worker reports its time to the Map's thread when it finishes an
+      item (``report``), before the Map can complete; a thread that ends
+      reports to its parent;
+    - the parent continues from the latest reported time once it has waited
+      for its children (``fold``: after a Map state, after a program run);
+      siblings started meanwhile are not affected.
+
+    Threads the clock has not seen (the caller's own) share the base time, which
+    an execution thread raises when it ends."""
+
+    def __init__(self, start: datetime = EPOCH) -> None:
+        self._start = start
+        self._base = 0.0
+        self._times: dict[threading.Thread, float] = {}
+        self._reported: dict[threading.Thread, float] = {}
+        self._parents: dict[threading.Thread, threading.Thread] = {}
+        self._lock = threading.Lock()
+
+    def _time_of(self, thread: threading.Thread) -> float:
+        return self._times.get(thread, self._base)
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._start + timedelta(seconds=self._time_of(threading.current_thread()))
+
+    def elapsed(self) -> float:
+        with self._lock:
+            return self._time_of(threading.current_thread())
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            thread = threading.current_thread()
+            if thread in self._times:
+                self._times[thread] += seconds
+            else:
+                self._base += seconds
+
+    def fork(self, child: threading.Thread) -> None:
+        """Called in the parent thread when it starts ``child``."""
+        with self._lock:
+            parent = threading.current_thread()
+            self._times[child] = self._time_of(parent)
+            self._parents[child] = parent
+
+    def report(self) -> None:
+        """Called by a worker thread when it finishes a Map item."""
+        with self._lock:
+            thread = threading.current_thread()
+            parent = self._parents.get(thread)
+            if thread in self._times and parent is not None:
+                self._reported[parent] = max(self._reported.get(parent, 0.0), self._times[thread])
+
+    def fold(self) -> None:
+        """Called by a thread once the children it waited for are done."""
+        with self._lock:
+            thread = threading.current_thread()
+            reported = self._reported.pop(thread, None)
+            if reported is None:
+                return
+            if thread in self._times:
+                self._times[thread] = max(self._times[thread], reported)
+            else:
+                self._base = max(self._base, reported)
+
+    def join(self, child: threading.Thread) -> None:
+        """Called when ``child`` ends."""
+        with self._lock:
+            end = self._times.pop(child, None)
+            parent = self._parents.pop(child, None)
+            self._reported.pop(child, None)
+            if end is None:
+                return
+            if parent in self._times:
+                # Folded when the parent has waited for it (see ``fold``), so
+                # siblings the parent starts meanwhile keep the parent's time.
+                self._reported[parent] = max(self._reported.get(parent, 0.0), end)
+            else:
+                self._base = max(self._base, end)
+            # A child's own children that are still running now belong to its parent.
+            for other, its_parent in list(self._parents.items()):
+                if its_parent is child and parent is not None:
+                    self._parents[other] = parent
+
+
+class TrainedModel(Protocol):
+    metrics: dict[str, float]
+
+    def recommend(self, user_id: str, num_results: int = 25) -> list[str]: ...
+
+
+Trainer = Callable[[str, str, "list[bytes]"], TrainedModel]
+
+
+@dataclass
+class StaticModel:
+    """A model whose metrics a test chooses; recommends by item popularity."""
+
+    metrics: dict[str, float]
+    recipe_arn: str = ""
+    popular: list[str] = field(default_factory=list)
+
+    def recommend(self, user_id: str, num_results: int = 25) -> list[str]:
+        return self.popular[:num_results]
+
+
+class FixedMetricsTrainer:
+    """Trainer for tests: the metrics are whatever the test set, per recipe ARN
+    (or under the key "*" for every recipe). Change ``metrics`` between runs to
+    model a better or worse retraining."""
+
+    def __init__(self, metrics: dict[str, dict[str, float]]) -> None:
+        self.metrics = metrics
+        self.calls: list[tuple[str, str, int]] = []
+
+    def __call__(self, recipe_arn: str, training_mode: str, interactions_csv: list[bytes]) -> StaticModel:
+        if recipe_arn in self.metrics:
+            chosen = self.metrics[recipe_arn]
+        elif "*" in self.metrics:
+            chosen = self.metrics["*"]
+        else:
+            raise ValueError(f"no metrics configured for recipe {recipe_arn}")
+        counts: dict[str, int] = {}
+        rows = 0
+        for blob in interactions_csv:
+            lines = blob.decode("utf-8").splitlines()
+            header = lines[0].split(",") if lines else []
+            item_col = header.index("ITEM_ID") if "ITEM_ID" in header else 1
+            for line in lines[1:]:
+                rows += 1
+                item = line.split(",")[item_col]
+                counts[item] = counts.get(item, 0) + 1
+        self.calls.append((recipe_arn, training_mode, rows))
+        popular = sorted(counts, key=lambda i: (-counts[i], i))
+        return StaticModel(metrics=dict(chosen), recipe_arn=recipe_arn, popular=popular)
+
+
+class FakeError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Resource:
+    kind: str
+    arn: str
+    fields: dict[str, Any]
+    created_at: datetime
+    ready_at: datetime
+    failure_reason: Optional[str] = None
+    no_status: bool = False
+
+
+@dataclass
+class Activation:
+    kind: str
+    arn: str
+    active_at: float
+    detected_at: Optional[float] = None
+
+
+class _RawBody(io.BytesIO):
+    def stream(self, **kwargs: Any):
+        chunk = self.read()
+        while chunk:
+            yield chunk
+            chunk = self.read()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    raise TypeError(type(value).__name__)
+
+
+class FakePersonalize:
+    """Holds Personalize's state for one region and account.
+
+    Fault injection: ``fail_next(kind, reason)`` makes the next created resource
+    of that kind end CREATE FAILED; ``throttle(operation, times)`` answers the
+    next calls of an operation with ThrottlingException (``code`` may be
+    LimitExceededException)."""
+
+    def __init__(self, region: str = "us-east-1", account: str = "123456789012", clock: Optional[SimClock] = None,
+                 durations: Optional[dict[str, float]] = None, trainer: Optional[Trainer] = None,
+                 s3_client: Any = None) -> None:
+        self.region = region
+        self.account = account
+        self.clock = clock or SimClock()
+        self.durations = {**DEFAULT_DURATIONS, **(durations or {})}
+        self.trainer = trainer
+        self.s3 = s3_client
+        self.resources: dict[str, Resource] = {}
+        self.models: dict[str, TrainedModel] = {}
+        self.calls: list[tuple[str, dict]] = []
+        self.activations: list[Activation] = []
+        self._activation_index: dict[tuple[str, str], Activation] = {}
+        self._failures: dict[str, list[str]] = {}
+        self._throttles: dict[str, list[str]] = {}
+        self._lock = threading.RLock()
+        self._model = botocore.session.get_session().get_service_model("personalize")
+
+    # ------------------------------------------------------------ test hooks
+    def fail_next(self, kind: str, reason: str) -> None:
+        with self._lock:
+            self._failures.setdefault(kind, []).append(reason)
+
+    def throttle(self, operation: str, times: int = 1, code: str = "ThrottlingException") -> None:
+        with self._lock:
+            self._throttles.setdefault(operation, []).extend([code] * times)
+
+    def client(self) -> Any:
+        """A real boto3 Personalize client answered by this fake."""
+        session = boto3.session.Session(aws_access_key_id="fake", aws_secret_access_key="fake", region_name=self.region)
+        # An endpoint no AWS mock claims, so only this fake answers (botocore
+        # asks every before-send handler, moto's included).
+        personalize = session.client("personalize", endpoint_url="https://personalize.local.invalid",
+                                     config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+        personalize.meta.events.register_first("before-send", self._on_send)
+        return personalize
+
+    def calls_of(self, operation: str) -> list[dict]:
+        with self._lock:
+            return [request for op, request in self.calls if op == operation]
+
+    def of_kind(self, kind: str) -> list[Resource]:
+        with self._lock:
+            return [r for r in self.resources.values() if r.kind == kind]
+
+    def describe(self, arn: str) -> dict:
+        with self._lock:
+            return self._view(self.resources[arn])
+
+    def model_for_campaign(self, campaign_arn: str) -> TrainedModel:
+        with self._lock:
+            view = self._view(self.resources[campaign_arn], record=False)
+            return self.models[view["solutionVersionArn"]]
+
+    # ------------------------------------------------------------- transport
+    def _on_send(self, request: Any, **kwargs: Any) -> AWSResponse:
+        target = request.headers.get("X-Amz-Target")
+        target = target.decode() if isinstance(target, bytes) else target
+        operation = target.split(".", 1)[1]
+        body = request.body
+        body = body.decode("utf-8") if isinstance(body, bytes) else (body or "{}")
+        params = json.loads(body or "{}")
+        try:
+            result = self.handle(operation, params)
+            status, payload = 200, result
+        except FakeError as exc:
+            status, payload = 400, {"__type": exc.code, "message": exc.message}
+        raw = json.dumps(payload, default=_json_default).encode("utf-8")
+        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": str(uuid.uuid4())}
+        return AWSResponse(request.url, status, headers, _RawBody(raw))
+
+    def handle(self, operation: str, params: dict) -> dict:
+        with self._lock:
+            self.calls.append((operation, params))
+            queue = self._throttles.get(operation)
+            if queue:
+                code = queue.pop(0)
+                raise FakeError(code, f"Rate exceeded for {operation}")
+            self._validate(operation, params)
+            method = getattr(self, "_" + re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower(), None)
+            if method is None:
+                raise FakeError("InvalidInputException", f"{operation} is not supported by the local Personalize")
+            return method(params)
+
+    def _validate(self, operation: str, params: dict) -> None:
+        """Check the request against the service model (botocore already did on
+        the client side; a request that reaches here another way is checked too)."""
+        shape = self._model.operation_model(operation).input_shape
+        try:
+            validate_parameters(params, shape)
+        except ParamValidationError as exc:
+            raise FakeError("InvalidInputException", str(exc)) from exc
+        for name, member in shape.members.items():
+            value = params.get(name)
+            if isinstance(value, str):
+                meta = member.metadata
+                if "max" in meta and len(value) > meta["max"]:
+                    raise FakeError("InvalidInputException", f"{name}: longer than {meta['max']} characters")
+                if "pattern" in meta and not pattern_matches(meta["pattern"], value):
+                    raise FakeError("InvalidInputException", f"{name}: {value!r} does not match {meta['pattern']}")
+                if member.enum and value not in member.enum:
+                    raise FakeError("InvalidInputException", f"{name}: {value!r} is not one of {member.enum}")
+
+    # --------------------------------------------------------------- helpers
+    def _arn(self, kind: str, path: str) -> str:
+        return f"arn:aws:personalize:{self.region}:{self.account}:{kind}/{path}"
+
+    def _new(self, kind: str, arn: str, fields: dict, duration_key: Optional[str] = None, no_status: bool = False) -> Resource:
+        if arn in self.resources:
+            raise FakeError("ResourceAlreadyExistsException", f"{arn} already exists")
+        now = self.clock.now()
+        duration = self.durations[duration_key or kind] if not no_status else 0
+        failures = self._failures.get(kind)
+        reason = failures.pop(0) if failures else None
+        res = Resource(kind, arn, dict(fields), now, now + timedelta(seconds=duration), reason, no_status)
+        self.resources[arn] = res
+        return res
+
+    def _get(self, arn: str, kind: str) -> Resource:
+        res = self.resources.get(arn)
+        if res is None or res.kind != kind:
+            raise FakeError("ResourceNotFoundException", f"{kind.replace('_', ' ')} {arn} does not exist")
+        return res
+
+    def _creation_status(self, res: Resource, now: datetime) -> tuple[str, datetime]:
+        pending_until = res.created_at + (res.ready_at - res.created_at) * PENDING_SHARE
+        if now < pending_until:
+            return "CREATE PENDING", res.created_at
+        if now < res.ready_at:
+            return "CREATE IN_PROGRESS", pending_until
+        return ("CREATE FAILED" if res.failure_reason else "ACTIVE"), res.ready_at
+
+    def _note_active(self, key: tuple[str, str], kind: str, arn: str, ready_at: datetime, now: datetime, record: bool) -> None:
+        activation = self._activation_index.get(key)
+        if activation is None:
+            activation = Activation(kind, arn, (ready_at - EPOCH).total_seconds())
+            self._activation_index[key] = activation
+            self.activations.append(activation)
+        if record and activation.detected_at is None:
+            activation.detected_at = (now - EPOCH).total_seconds()
+
+    def _view(self, res: Resource, record: bool = True) -> dict:
+        """The resource as Describe* returns it now; notes when the pipeline
+        first sees it ACTIVE (for detection-delay figures)."""
+        now = self.clock.now()
+        view = dict(res.fields)
+        if res.no_status:
+            view["creationDateTime"] = res.created_at
+            view["lastUpdatedDateTime"] = res.created_at
+            return view
+        status, changed = self._creation_status(res, now)
+        view.update(status=status, creationDateTime=res.created_at, lastUpdatedDateTime=changed)
+        if status == "CREATE FAILED":
+            view["failureReason"] = res.failure_reason
+        if status == "ACTIVE":
+            self._note_active((res.arn, "create"), res.kind, res.arn, res.ready_at, now, record)
+        if res.kind == "solution_version" and status == "ACTIVE":
+            view["trainingHours"] = round((res.ready_at - res.created_at).total_seconds() / 3600, 3)
+        if res.kind == "campaign":
+            self._campaign_view(res, view, now, record)
+        if res.kind == "dataset_group" and status != "ACTIVE":
+            view.pop("trackingId", None)
+        return view
+
+    def _campaign_view(self, res: Resource, view: dict, now: datetime, record: bool) -> None:
+        update = res.fields.get("_update")
+        view.pop("_update", None)
+        if view["status"] != "ACTIVE" and not update:
+            view["latestCampaignUpdate"] = {
+                "solutionVersionArn": view["solutionVersionArn"], "minProvisionedTPS": view["minProvisionedTPS"],
+                "status": view["status"], "creationDateTime": res.created_at, "lastUpdatedDateTime": view["lastUpdatedDateTime"],
+            }
+            return
+        if not update:
+            return
+        started, ready = update["created_at"], update["ready_at"]
+        pending_until = started + (ready - started) * PENDING_SHARE
+        if now < pending_until:
+            status, changed = "UPDATE PENDING", started
+        elif now < ready:
+            status, changed = "UPDATE IN_PROGRESS", pending_until
+        else:
+            status, changed = "ACTIVE", ready
+            res.fields["solutionVersionArn"] = update["solutionVersionArn"]
+            res.fields["minProvisionedTPS"] = update["minProvisionedTPS"]
+            view["solutionVersionArn"] = update["solutionVersionArn"]
+            view["minProvisionedTPS"] = update["minProvisionedTPS"]
+            self._note_active((res.arn, f"update-{update['id']}"), "campaign_update", res.arn, ready, now, record)
+        view["status"] = status
+        view["lastUpdatedDateTime"] = changed
+        view["latestCampaignUpdate"] = {
+            "solutionVersionArn": update["solutionVersionArn"], "minProvisionedTPS": update["minProvisionedTPS"],
+            "status": status, "creationDateTime": started, "lastUpdatedDateTime": changed,
+        }
+
+    def _status(self, res: Resource) -> str:
+        return self._view(res, record=False).get("status", "ACTIVE")
+
+    def _require_active(self, arn: str, kind: str) -> Resource:
+        res = self._get(arn, kind)
+        status = self._status(res)
+        if status != "ACTIVE":
+            raise FakeError("ResourceInUseException", f"{kind.replace('_', ' ')} {arn} is {status}, not ACTIVE")
+        return res
+
+    # ---------------------------------------------------------- dataset group
+    def _create_dataset_group(self, p: dict) -> dict:
+        arn = self._arn("dataset-group", p["name"])
+        fields = {"name": p["name"], "datasetGroupArn": arn, "domain": p.get("domain")}
+        if p.get("kmsKeyArn"):
+            if not p.get("roleArn"):
+                raise FakeError("InvalidInputException", "roleArn is required when kmsKeyArn is given")
+            fields.update(kmsKeyArn=p["kmsKeyArn"], roleArn=p["roleArn"])
+        self._new("dataset_group", arn, {k: v for k, v in fields.items() if v is not None})
+        return {"datasetGroupArn": arn}
+
+    def _describe_dataset_group(self, p: dict) -> dict:
+        return {"datasetGroup": self._view(self._get(p["datasetGroupArn"], "dataset_group"))}
+
+    # ------------------------------------------------------ schema / dataset
+    def _create_schema(self, p: dict) -> dict:
+        try:
+            schema = json.loads(p["schema"])
+            assert isinstance(schema.get("fields"), list)
+        except (ValueError, AssertionError, AttributeError) as exc:
+            raise FakeError("InvalidInputException", f"schema is not an Avro record schema: {exc}") from exc
+        arn = self._arn("schema", p["name"])
+        self._new("schema", arn, {"name": p["name"], "schemaArn": arn, "schema": p["schema"]}, no_status=True)
+        return {"schemaArn": arn}
+
+    def _describe_schema(self, p: dict) -> dict:
+        return {"schema": self._view(self._get(p["schemaArn"], "schema"))}
+
+    def _create_dataset(self, p: dict) -> dict:
+        group = self._require_active(p["datasetGroupArn"], "dataset_group")
+        self._get(p["schemaArn"], "schema")
+        arn = self._arn("dataset", f"{group.fields['name']}/{p['datasetType'].upper()}")
+        self._new("dataset", arn, {
+            "name": p["name"], "datasetArn": arn, "datasetGroupArn": p["datasetGroupArn"],
+            "datasetType": p["datasetType"].upper(), "schemaArn": p["schemaArn"],
+        })
+        return {"datasetArn": arn}
+
+    def _describe_dataset(self, p: dict) -> dict:
+        return {"dataset": self._view(self._get(p["datasetArn"], "dataset"))}
+
+    def _update_dataset(self, p: dict) -> dict:
+        res = self._require_active(p["datasetArn"], "dataset")
+        self._get(p["schemaArn"], "schema")
+        res.fields["schemaArn"] = p["schemaArn"]
+        return {"datasetArn": p["datasetArn"]}
+
+    # ------------------------------------------------------------ imports
+    def _read_csv_objects(self, location: str) -> list[bytes]:
+        match = re.match(r"^s3://([^/]+)/?(.*)$", location)
+        if not match or self.s3 is None:
+            return []
+        bucket, prefix = match.groups()
+        blobs = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                blobs.append(self.s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
+        return blobs
+
+    def _create_dataset_import_job(self, p: dict) -> dict:
+        dataset = self._require_active(p["datasetArn"], "dataset")
+        mode = p.get("importMode", "FULL")
+        jobs = [r for r in self.resources.values() if r.kind == "dataset_import_job"]
+        if mode == "INCREMENTAL" and not any(j.fields["datasetArn"] == dataset.arn and self._status(j) == "ACTIVE" for j in jobs):
+            raise FakeError("InvalidInputException", "an INCREMENTAL import needs an earlier bulk import into the dataset")
+        pending = [j for j in jobs if self._status(j) in ("CREATE PENDING", "CREATE IN_PROGRESS")]
+        if len(pending) >= MAX_PENDING_IMPORTS:
+            raise FakeError("LimitExceededException", f"{len(pending)} dataset import jobs are already pending")
+        arn = self._arn("dataset-import-job", p["jobName"])
+        blobs = self._read_csv_objects(p["dataSource"]["dataLocation"])
+        res = self._new("dataset_import_job", arn, {
+            "jobName": p["jobName"], "datasetImportJobArn": arn, "datasetArn": p["datasetArn"],
+            "dataSource": p["dataSource"], "roleArn": p.get("roleArn"), "importMode": mode,
+        })
+        if not blobs and res.failure_reason is None:
+            res.failure_reason = f"Input CSV has no data: no objects under {p['dataSource']['dataLocation']}"
+        res.fields["_data"] = blobs
+        return {"datasetImportJobArn": arn}
+
+    def _describe_dataset_import_job(self, p: dict) -> dict:
+        view = self._view(self._get(p["datasetImportJobArn"], "dataset_import_job"))
+        view.pop("_data", None)
+        return {"datasetImportJob": view}
+
+    def _list_dataset_import_jobs(self, p: dict) -> dict:
+        jobs = [r for r in self.resources.values() if r.kind == "dataset_import_job" and r.fields["datasetArn"] == p.get("datasetArn", r.fields["datasetArn"])]
+        out = []
+        for job in sorted(jobs, key=lambda r: r.created_at, reverse=True):
+            v = self._view(job, record=False)
+            out.append({k: v.get(k) for k in ("datasetImportJobArn", "jobName", "status", "creationDateTime", "lastUpdatedDateTime", "failureReason", "importMode") if v.get(k) is not None})
+        return {"datasetImportJobs": out}
+
+    def _interactions_data(self, group_arn: str) -> list[bytes]:
+        """The interactions dataset's data: the last ACTIVE FULL import and the
+        ACTIVE INCREMENTAL imports after it."""
+        dataset_arn = next((r.arn for r in self.resources.values() if r.kind == "dataset" and r.fields["datasetGroupArn"] == group_arn and r.fields["datasetType"] == "INTERACTIONS"), None)
+        jobs = sorted((r for r in self.resources.values() if r.kind == "dataset_import_job" and r.fields["datasetArn"] == dataset_arn and self._status(r) == "ACTIVE"), key=lambda r: r.created_at)
+        data: list[bytes] = []
+        for job in jobs:
+            if job.fields["importMode"] == "FULL":
+                data = []
+            data.extend(job.fields["_data"])
+        return data
+
+    # ---------------------------------------------------------- solutions
+    def _create_solution(self, p: dict) -> dict:
+        self._require_active(p["datasetGroupArn"], "dataset_group")
+        arn = self._arn("solution", p["name"])
+        self._new("solution", arn, {
+            "name": p["name"], "solutionArn": arn, "datasetGroupArn": p["datasetGroupArn"],
+            "recipeArn": p.get("recipeArn"), "performHPO": p.get("performHPO", False),
+            # Personalize's own default is true: the pipeline must send false explicitly.
+            "performAutoTraining": p.get("performAutoTraining", True),
+            "solutionConfig": p.get("solutionConfig", {}),
+        })
+        return {"solutionArn": arn}
+
+    def _describe_solution(self, p: dict) -> dict:
+        return {"solution": self._view(self._get(p["solutionArn"], "solution"))}
+
+    def _create_solution_version(self, p: dict) -> dict:
+        solution = self._require_active(p["solutionArn"], "solution")
+        mode = p.get("trainingMode", "FULL")
+        versions = [r for r in self.resources.values() if r.kind == "solution_version" and r.fields["solutionArn"] == solution.arn]
+        if mode == "UPDATE" and not any(v.fields["trainingMode"] == "FULL" and self._status(v) == "ACTIVE" for v in versions):
+            raise FakeError("InvalidInputException", "trainingMode UPDATE needs an ACTIVE FULL solution version")
+        data = self._interactions_data(solution.fields["datasetGroupArn"])
+        if not data:
+            raise FakeError("InvalidInputException", "the interactions dataset has no imported data")
+        if p.get("name") and any(v.fields.get("name") == p["name"] for v in versions):
+            raise FakeError("ResourceAlreadyExistsException", f"solution version {p['name']} already exists")
+        arn = f"{solution.arn}/{uuid.uuid4().hex[:8]}"
+        res = self._new("solution_version", arn, {
+            "name": p.get("name"), "solutionVersionArn": arn, "solutionArn": solution.arn,
+            "recipeArn": solution.fields["recipeArn"], "trainingMode": mode, "trainingType": "MANUAL",
+            "datasetGroupArn": solution.fields["datasetGroupArn"],
+        })
+        if res.failure_reason is None:
+            if self.trainer is None:
+                res.failure_reason = "no trainer is configured in the local Personalize"
+            else:
+                try:
+                    self.models[arn] = self.trainer(solution.fields["recipeArn"], mode, data)
+                except Exception as exc:  # a training error is reported like Personalize does
+                    res.failure_reason = f"training failed: {exc}"
+        return {"solutionVersionArn": arn}
+
+    def _describe_solution_version(self, p: dict) -> dict:
+        view = self._view(self._get(p["solutionVersionArn"], "solution_version"))
+        return {"solutionVersion": {k: v for k, v in view.items() if v is not None}}
+
+    def _list_solution_versions(self, p: dict) -> dict:
+        versions = [r for r in self.resources.values() if r.kind == "solution_version" and r.fields["solutionArn"] == p.get("solutionArn", r.fields["solutionArn"])]
+        out = []
+        for res in sorted(versions, key=lambda r: r.created_at, reverse=True):
+            v = self._view(res, record=False)
+            out.append({k: v.get(k) for k in ("solutionVersionArn", "status", "trainingMode", "trainingType", "creationDateTime", "lastUpdatedDateTime", "failureReason") if v.get(k) is not None})
+        return {"solutionVersions": out}
+
+    def _get_solution_metrics(self, p: dict) -> dict:
+        self._require_active(p["solutionVersionArn"], "solution_version")
+        return {"solutionVersionArn": p["solutionVersionArn"], "metrics": dict(self.models[p["solutionVersionArn"]].metrics)}
+
+    # ------------------------------------------------------------ campaigns
+    def _create_campaign(self, p: dict) -> dict:
+        self._require_active(p["solutionVersionArn"], "solution_version")
+        arn = self._arn("campaign", p["name"])
+        self._new("campaign", arn, {
+            "name": p["name"], "campaignArn": arn, "solutionVersionArn": p["solutionVersionArn"],
+            "minProvisionedTPS": p.get("minProvisionedTPS", 1), "campaignConfig": p.get("campaignConfig", {}),
+        })
+        return {"campaignArn": arn}
+
+    def _update_campaign(self, p: dict) -> dict:
+        res = self._get(p["campaignArn"], "campaign")
+        status = self._status(res)
+        if status != "ACTIVE":
+            raise FakeError("ResourceInUseException", f"campaign {res.arn} is {status}")
+        version = p.get("solutionVersionArn", res.fields["solutionVersionArn"])
+        self._require_active(version, "solution_version")
+        now = self.clock.now()
+        previous = res.fields.get("_update")
+        res.fields["_update"] = {
+            "id": (previous["id"] + 1) if previous else 1,
+            "solutionVersionArn": version,
+            "minProvisionedTPS": p.get("minProvisionedTPS", res.fields["minProvisionedTPS"]),
+            "created_at": now,
+            "ready_at": now + timedelta(seconds=self.durations["campaign_update"]),
+        }
+        return {"campaignArn": res.arn}
+
+    def _describe_campaign(self, p: dict) -> dict:
+        return {"campaign": self._view(self._get(p["campaignArn"], "campaign"))}
+
+    # ------------------------------------------------- filters and trackers
+    def _create_filter(self, p: dict) -> dict:
+        self._require_active(p["datasetGroupArn"], "dataset_group")
+        arn = self._arn("filter", p["name"])
+        self._new("filter", arn, {"name": p["name"], "filterArn": arn, "datasetGroupArn": p["datasetGroupArn"], "filterExpression": p["filterExpression"]})
+        return {"filterArn": arn}
+
+    def _describe_filter(self, p: dict) -> dict:
+        return {"filter": self._view(self._get(p["filterArn"], "filter"))}
+
+    def _create_event_tracker(self, p: dict) -> dict:
+        self._require_active(p["datasetGroupArn"], "dataset_group")
+        if any(r.kind == "event_tracker" and r.fields["datasetGroupArn"] == p["datasetGroupArn"] for r in self.resources.values()):
+            raise FakeError("ResourceAlreadyExistsException", f"dataset group {p['datasetGroupArn']} already has an event tracker")
+        arn = self._arn("event-tracker", uuid.uuid4().hex[:12])
+        tracking_id = str(uuid.uuid4())
+        self._new("event_tracker", arn, {"name": p["name"], "eventTrackerArn": arn, "datasetGroupArn": p["datasetGroupArn"], "trackingId": tracking_id, "accountId": self.account})
+        return {"eventTrackerArn": arn, "trackingId": tracking_id}
+
+    def _describe_event_tracker(self, p: dict) -> dict:
+        return {"eventTracker": self._view(self._get(p["eventTrackerArn"], "event_tracker"))}
+
+    def _list_event_trackers(self, p: dict) -> dict:
+        trackers = [r for r in self.resources.values() if r.kind == "event_tracker" and r.fields["datasetGroupArn"] == p.get("datasetGroupArn", r.fields["datasetGroupArn"])]
+        out = []
+        for res in trackers:
+            v = self._view(res, record=False)
+            out.append({k: v[k] for k in ("name", "eventTrackerArn", "status", "creationDateTime", "lastUpdatedDateTime")})
+        return {"eventTrackers": out}

@@ -1,0 +1,107 @@
+"""The state machine template, its renderer and the function registry."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from local_pipeline import asl, asl_source
+from local_pipeline.harness import load_registry
+
+ROOT = Path(__file__).resolve().parents[2]
+ALLOWED_PERMISSIONS = {"read_params", "read_exports", "pass_personalize_role", "write_event_tracker_parameter", "use_kms"}
+ARNS = {k: f"arn:aws:lambda:eu-west-1:111122223333:function:pp-{k}" for k in load_registry()}
+TOPIC = "arn:aws:sns:eu-west-1:111122223333:notify"
+
+
+def rendered() -> dict:
+    return json.loads(asl.render_definition(ARNS, TOPIC))
+
+
+def test_committed_template_matches_its_source():
+    assert asl.TEMPLATE_PATH.read_text(encoding="utf-8") == asl_source.render_template_text(), \
+        "run: PYTHONPATH=step_functions python -m local_pipeline.asl_source"
+
+
+def test_registry_matches_template_and_uses_only_known_capabilities():
+    registry = load_registry()
+    assert asl.function_keys() == set(registry)
+    for key, entry in registry.items():
+        assert entry["handler"] == f"personalize_pipeline.handlers.{key}"
+        assert set(entry["permissions"]) <= ALLOWED_PERMISSIONS, key
+        assert all(a.startswith("personalize:") and "*" not in a for a in entry["personalize_actions"]), key
+        assert entry["timeout"] > 0 and entry["memory_size"] >= 128
+
+
+def test_registry_actions_cover_the_calls_each_handler_makes():
+    """Every Personalize operation a handler's module calls is in its list."""
+    from personalize_pipeline import api_requests
+
+    model = api_requests.service_model()
+    registry = load_registry()
+    create_ops = {"ensure_dataset_group": "CreateDatasetGroup", "ensure_dataset": "CreateDataset", "start_import": "CreateDatasetImportJob",
+                  "ensure_solution": "CreateSolution", "ensure_extras": "CreateEventTracker", "start_solution_version": "CreateSolutionVersion",
+                  "deploy_campaign": "UpdateCampaign", "read_metrics": "GetSolutionMetrics"}
+    for key, op in create_ops.items():
+        assert op in model.operation_names
+        assert f"personalize:{op}" in registry[key]["personalize_actions"], key
+
+
+def test_renderer_behaves_like_templatefile():
+    template = '{"A": "${function_arns["x"]}", "B": "${notification_topic_arn}", "C": "$${literal}"}'
+    assert json.loads(asl.render_definition({"x": "arn:x"}, "arn:t", template)) == {"A": "arn:x", "B": "arn:t", "C": "${literal}"}
+    with pytest.raises(KeyError, match="x"):
+        asl.render_definition({}, "arn:t", template)
+    with pytest.raises(ValueError, match="unsupported template interpolation"):
+        asl.render_definition({"x": "a"}, "t", '{"A": "${var.other}"}')
+
+
+def test_every_failure_path_notifies_once_then_fails():
+    states = rendered()["States"]
+    for name, state in states.items():
+        if state["Type"] in ("Task", "Map") and name not in ("NotifyFailure",):
+            (catch,) = state["Catch"]
+            assert catch["ErrorEquals"] == ["States.ALL"]
+            recorder = states[catch["Next"]]
+            assert recorder["Parameters"]["step"] == name and recorder["Next"] == "NotifyFailure"
+    assert states["NotifyFailure"]["Next"] == "Failed" and states["NotifyFailure"]["Catch"][0]["Next"] == "Failed"
+    assert states["Failed"]["Type"] == "Fail"
+
+
+def test_retries_only_throttling_and_lambda_service_errors_with_jitter():
+    def tasks(states):
+        for state in states.values():
+            if state["Type"] == "Task" and state["Resource"].startswith("arn:aws:lambda"):
+                yield state
+            if state["Type"] == "Map":
+                yield from tasks(state["ItemProcessor"]["States"])
+
+    found = list(tasks(rendered()["States"]))
+    assert len(found) == 18  # 6 step tasks, 6 wait-loop checks, 6 Map item tasks
+    for state in found:
+        for retrier in state["Retry"]:
+            assert "States.ALL" not in retrier["ErrorEquals"] and "ResourcePending" not in retrier["ErrorEquals"]
+            assert retrier["JitterStrategy"] == "FULL" and retrier["MaxDelaySeconds"] <= 300
+
+
+def test_wait_loops_are_wait_choice_loops():
+    states = rendered()["States"]
+    waits = [n for n, s in states.items() if s["Type"] == "Wait"]
+    assert len(waits) == 6
+    for name in waits:
+        check = states[states[name]["Next"]]
+        assert check["Resource"] == ARNS["check_resources"]
+        assert states[check["Next"]]["Type"] == "Choice" and states[check["Next"]]["Default"] == name
+
+
+def test_asl_validator_accepts_the_rendered_definition(tmp_path):
+    validator = ROOT / "node_modules" / ".bin" / "asl-validator"
+    if not validator.exists() or shutil.which("node") is None:
+        pytest.fail("asl-validator is missing: run `npm ci` (package.json pins asl-validator 4.0.0) with Node.js installed")
+    path = tmp_path / "definition.json"
+    path.write_text(asl.render_definition(ARNS, TOPIC), encoding="utf-8")
+    completed = subprocess.run([str(validator), "--json-path", str(path)], capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stdout + completed.stderr

@@ -1,0 +1,189 @@
+"""Unit tests of the Lambda domain code (no state machine involved)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from personalize_pipeline import api_requests, gate, naming, params
+from personalize_pipeline.errors import ParamsInvalid, ReadinessFailed, SchemaChangeNotAllowed
+from personalize_pipeline.readiness import check_readiness
+from personalize_pipeline.schema_rules import check_schema_change
+from personalize_pipeline.waiting import WaitPolicy, next_wait_seconds
+
+from .exports import INTERACTIONS_SCHEMA, ITEMS_SCHEMA, full_params
+
+
+def with_export(p: dict) -> dict:
+    return {**p, "export": {"manifest_uri": "s3://b/personalize/exports/r1/manifest.json", "run_id": "r1"}}
+
+
+def plan_for(p: dict) -> dict:
+    normalised = params.parse_params(with_export(p))
+    manifest = {"datasets": {"interactions": {"prefix": "interactions/", "rows": 2000}, "items": {"prefix": "items/", "rows": 10}}}
+    schemas = {"interactions": json.dumps(INTERACTIONS_SCHEMA), "items": json.dumps(ITEMS_SCHEMA)}
+    return params.build_plan(normalised, manifest, "s3://b/personalize/exports/r1/manifest.json", schemas, "eu-west-1", "111122223333", {}, "/pp/dev")
+
+
+@pytest.mark.parametrize(
+    "change, field, rule",
+    [
+        (lambda p: p.pop("name"), "name", "is required"),
+        (lambda p: p.update(colour="blue"), "colour", "unknown field"),
+        (lambda p: p["solutions"][0].update(recipe_arn="popularity"), "solutions[0].recipe_arn", "must match"),
+        (lambda p: p["solutions"][0].update(training_mode="UPDATE"), "solutions[0].training_mode", "User-Personalization"),
+        (lambda p: p["campaigns"][0].update(solution="nope"), "campaigns[0].solution", "is not one of the solutions"),
+        (lambda p: p["quality_gate"]["thresholds"].update(precision_at_11=0.1), "quality_gate.thresholds.precision_at_11", "unknown metric"),
+        (lambda p: p.update(import_mode="DELTA"), "import_mode", "FULL or INCREMENTAL"),
+        (lambda p: p.update(waits={"imports": {"max_seconds": 900}}), "waits.imports.max_seconds", "between"),
+        (lambda p: p.update(readiness={"min_interactions": 10}), "readiness.min_interactions", "at least 1000"),
+        (lambda p: p.update(solutions=[]), "solutions", "at least one"),
+    ],
+)
+def test_params_schema_errors_name_the_field_and_rule(change, field, rule):
+    p = with_export(full_params())
+    change(p)
+    with pytest.raises(ParamsInvalid) as info:
+        params.parse_params(p)
+    assert str(info.value).startswith(f"{field}:")
+    assert rule in str(info.value)
+
+
+def test_params_defaults_keep_auto_training_off():
+    normalised = params.parse_params(with_export(full_params()))
+    assert [s["perform_auto_training"] for s in normalised["solutions"]] == [False, False]
+    assert normalised["import_mode"] == "FULL"
+    assert normalised["gate"]["tolerance"] == 0.01
+
+
+def test_plan_resolves_manifest_relative_prefixes_and_validates():
+    plan = plan_for(full_params())
+    assert [d["dataLocation"] for d in plan["datasets"]] == ["s3://b/personalize/exports/r1/interactions/", "s3://b/personalize/exports/r1/items/"]
+    assert plan["datasetGroup"]["arn"] == "arn:aws:personalize:eu-west-1:111122223333:dataset-group/shop"
+    assert api_requests.validate_all(plan, "arn:aws:iam::111122223333:role/p") > 10
+
+
+def test_botocore_model_errors_name_the_request_field():
+    plan = plan_for(full_params())
+    plan["campaigns"][0]["campaignConfig"] = {"itemExplorationConfig": {"explorationWeight": 0.3}}
+    with pytest.raises(ParamsInvalid) as info:
+        api_requests.validate_all(plan, "arn:aws:iam::111122223333:role/p")
+    assert "campaigns.home" in str(info.value) and "explorationWeight" in str(info.value)
+
+
+def test_model_maximums_and_patterns_are_checked_beyond_botocore():
+    with pytest.raises(ParamsInvalid, match=r"CreateFilter.filterExpression: at most 2500 characters"):
+        api_requests.validate_request("filters.x", "CreateFilter", {
+            "name": "f", "datasetGroupArn": "arn:aws:personalize:eu-west-1:1:dataset-group/g", "filterExpression": "x" * 2501,
+        })
+    with pytest.raises(ParamsInvalid, match=r"CreateSchema.name: 'a b' does not match"):
+        api_requests.validate_request("datasets.items.schema", "CreateSchema", {"name": "a b", "schema": "{}"})
+
+
+@given(st.lists(st.text(alphabet="abcXYZ019-_ .:/", min_size=1, max_size=40), min_size=1, max_size=4))
+@settings(max_examples=50, deadline=None)
+def test_resource_names_are_always_valid_and_deterministic(parts):
+    name = naming.resource_name(*parts)
+    assert len(name) <= 63
+    assert api_requests.service_model().shape_for("Name").metadata["pattern"]
+    import re
+
+    assert re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9\-_]*", name)
+    assert naming.resource_name(*parts) == name
+
+
+@given(polls=st.integers(0, 200), previous=st.integers(1, 300), waited=st.integers(0, 10_000), expected=st.one_of(st.none(), st.integers(1, 20_000)))
+@settings(max_examples=200, deadline=None)
+def test_waits_are_capped_and_within_the_limit(polls, previous, waited, expected):
+    policy = WaitPolicy(first_seconds=30, max_seconds=300, limit_seconds=10_000)
+    seconds = next_wait_seconds(policy, polls, previous, waited, expected)
+    assert 1 <= seconds <= max(1, policy.limit_seconds - waited)
+    is_first = polls <= 1 and waited == 0
+    if not (expected and is_first):
+        # Only a history-sized first wait may exceed the cap.
+        assert seconds <= policy.max_seconds
+
+
+def test_waits_grow_without_history_and_jump_with_history():
+    policy = WaitPolicy(first_seconds=60, max_seconds=300, limit_seconds=86_400)
+    waits, waited, previous = [], 0, 0
+    for polls in range(1, 7):
+        previous = next_wait_seconds(policy, polls, previous, waited, None)
+        waits.append(previous)
+        waited += previous
+    assert waits == [60, 120, 240, 300, 300, 300]
+    assert next_wait_seconds(policy, 1, 0, 0, 7200) == 6840
+    assert next_wait_seconds(policy, 2, 6840, 6840, 7200) == 216
+
+
+def test_gate_thresholds_and_serving_comparison():
+    rules = {"thresholds": {"precision_at_10": 0.1}, "compareWithServing": True, "tolerance": 0.02, "compareMetrics": ["precision_at_10"]}
+    assert gate.judge({"precision_at_10": 0.15}, {"precision_at_10": 0.16}, rules) == []
+    assert gate.judge({"precision_at_10": 0.15}, None, rules) == []
+    (reason,) = gate.judge({"precision_at_10": 0.15}, {"precision_at_10": 0.2}, rules)
+    assert "worse than the served version's 0.2000" in reason
+    (reason,) = gate.judge({"precision_at_10": 0.05}, None, rules)
+    assert "below the threshold 0.1000" in reason
+    assert gate.judge({}, None, rules) == ["precision_at_10 is missing from the new version's metrics"]
+
+
+def test_schema_change_rules():
+    old = json.dumps(ITEMS_SCHEMA)
+    added_nullable = json.loads(old)
+    added_nullable["fields"].append({"name": "BRAND", "type": ["null", "string"]})
+    check_schema_change("items", old, json.dumps(added_nullable))
+    added_required = json.loads(old)
+    added_required["fields"].append({"name": "BRAND", "type": "string"})
+    with pytest.raises(SchemaChangeNotAllowed, match="not nullable"):
+        check_schema_change("items", old, json.dumps(added_required))
+    removed = json.loads(old)
+    removed["fields"].pop()
+    with pytest.raises(SchemaChangeNotAllowed, match="removed"):
+        check_schema_change("users", old, json.dumps(removed))
+    with pytest.raises(SchemaChangeNotAllowed, match="interactions"):
+        check_schema_change("interactions", json.dumps(INTERACTIONS_SCHEMA), json.dumps({"fields": []}))
+    check_schema_change("interactions", json.dumps(INTERACTIONS_SCHEMA), json.dumps(INTERACTIONS_SCHEMA))
+
+
+def test_readiness_names_the_failed_rule():
+    rules = {"minInteractions": 1000}
+    ok = {"runId": "r", "readiness": {"passed": True, "checks": []}, "rows": {"interactions": 1500}}
+    assert check_readiness(ok, rules)["passed"] is True
+    bad = {"runId": "r", "readiness": {"passed": False, "checks": [{"rule": "min_users", "passed": False, "detail": "12 users"}]}, "rows": {"interactions": 900}}
+    with pytest.raises(ReadinessFailed) as info:
+        check_readiness(bad, rules)
+    assert "min_users: 12 users" in str(info.value)
+    assert "not enough data: the interactions export has 900 rows" in str(info.value)
+
+
+def test_the_documented_params_example_is_valid():
+    """The complete example in docs/training.md passes the schema and the model check."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "training.md").read_text(encoding="utf-8")
+    example = json.loads(re.search(r"### Complete example\s+```json\n(.*?)```", text, re.S).group(1))
+    normalised = params.parse_params(example)
+    manifest = {"datasets": {"interactions": {"prefix": "interactions/", "rows": 5000}}}
+    plan = params.build_plan(normalised, manifest, example["export"]["manifest_uri"], {"interactions": json.dumps(INTERACTIONS_SCHEMA)},
+                             "eu-west-1", "111122223333", {}, "/personalize-pipeline/dev")
+    assert api_requests.validate_all(plan, "arn:aws:iam::111122223333:role/personalize") > 0
+    assert plan["datasetGroup"]["kmsKeyArn"].startswith("arn:aws:kms:")
+
+
+def test_handlers_log_json_with_the_execution_as_correlation_id(capsys):
+    from types import SimpleNamespace
+
+    from personalize_pipeline import handlers
+
+    context = SimpleNamespace(invoked_function_arn="arn:aws:lambda:eu-west-1:111122223333:function:f", aws_request_id="req-1")
+    with pytest.raises(ReadinessFailed):
+        handlers.check_readiness({"executionName": "run-42", "export": {"readiness": {"passed": False, "checks": []}, "rows": {}},
+                                  "rules": {"minInteractions": 1000}}, context)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    (entry,) = [line for line in lines if line["message"] == "step failed"]
+    assert entry["correlation_id"] == "run-42"
+    assert entry["function"] == "check_readiness"
+    assert entry["error"] == "ReadinessFailed" and "not enough data" in entry["detail"]
