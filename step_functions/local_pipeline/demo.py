@@ -1,0 +1,149 @@
+"""The whole pipeline on embedded sample data, on one machine (`make demo`).
+
+1. Generate a seeded retail history: orders in a throwaway PostgreSQL server, a product
+   catalog as CSV, customer profiles as a document-store JSON export.
+2. Run the Glue export workflow locally: prepare -> the three exports -> start_training.
+3. Run the real training state machine on that export (moto's interpreter, the real
+   Lambda handlers, a local Personalize that trains a popularity baseline and Spark ALS).
+4. Print the metrics, the quality gate's verdict and a few users' top-10 recommendations.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+DEMO_PARAMS = Path(__file__).with_name("demo_params.json")
+# The durations of the simulated Personalize run (seconds): the fake's clock advances
+# with the state machine's Wait states, so the two-hour training takes no real time.
+SIMULATED_DURATIONS = {"dataset_import_job": 30 * 60, "solution_version": 2 * 3600, "campaign": 20 * 60}
+SAMPLE_USERS = 3
+
+
+def _banner(text: str) -> None:
+    print("\n== %s" % text, flush=True)
+
+
+def _progress(message: str) -> None:
+    print("   " + message, flush=True)
+
+
+def run_demo(out_dir: Path, seed: int = 7) -> int:
+    from local_pipeline.harness import LocalPipeline
+    from local_pipeline.trainer import LocalTrainer
+    from personalize_export.finalize import ReadinessFailed
+    from personalize_export.local_workflow import run_local_workflow
+    from personalize_export.sparkutil import local_spark_session
+    from sample_data.spec import reconciliation_problems, sample_sources
+
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    export_root = out_dir / "export"
+    params_out = out_dir / "training-params.json"
+
+    _banner("Starting a local Spark session")
+    spark = local_spark_session("personalize-demo")
+    try:
+        _banner("Generating sample history (seed %d) and loading the orders into PostgreSQL" % seed)
+        with sample_sources(out_dir / "sources", seed=seed) as sources:
+            _progress("orders: %d rows in %s (table orders)" % (sources.orders_loaded, sources.server.jdbc_url))
+            _progress("catalog and profiles: %s" % sources.data_dir)
+            os.environ.update(sources.environment)
+
+            _banner("Export workflow (the Glue jobs, run locally)")
+            try:
+                summary = run_local_workflow(
+                    sources.spec, str(export_root), str(DEMO_PARAMS), str(params_out), spark=spark, progress=_progress
+                )
+            except ReadinessFailed as failure:
+                print("export is not ready for training: %s" % failure, file=sys.stderr)
+                return 1
+        print(summary.format())
+        problems = reconciliation_problems(summary.manifest, sources.truth)
+        if problems:
+            print("the manifest does not reconcile with the generated data:\n  " + "\n  ".join(problems), file=sys.stderr)
+            return 1
+        print("   every input row is accounted for: rows read = written + rejected + filtered, per reason")
+
+        _banner("Training state machine (real ASL and Lambda handlers, local Personalize)")
+        params = json.loads(params_out.read_text(encoding="utf-8"))
+        started = time.time()
+        with LocalPipeline(durations=SIMULATED_DURATIONS, trainer=LocalTrainer(spark=spark)) as pipeline:
+            result = pipeline.run(params, Path(summary.run_dir))
+            counts = result.counts()
+            _progress("execution %s after %.0f s (%.1f h simulated)" % (
+                result.status, time.time() - started, result.simulated_seconds / 3600))
+            _progress("%(state_transitions)d state transitions, %(lambda_invocations)d Lambda invocations, "
+                      "%(error_events)d error events" % counts)
+            if result.status != "SUCCEEDED":
+                print(json.dumps(result.failure, indent=2), file=sys.stderr)
+                return 1
+            _print_training_result(result.summary)
+            _print_recommendations(pipeline, result.summary, Path(summary.run_dir))
+        _banner("Done. Export: %s   Training params: %s" % (summary.run_dir, params_out))
+        return 0
+    finally:
+        spark.stop()
+
+
+def _print_training_result(outcome: dict) -> None:
+    _banner("Offline metrics (Personalize's names; holdout: latest interactions of ~10% of users)")
+    solutions = outcome["solutions"]
+    metric_names = sorted({name for solution in solutions.values() for name in solution["metrics"]})
+    print("   %-46s" % "metric" + "".join("%12s" % name for name in solutions))
+    for metric in metric_names:
+        print("   %-46s" % metric + "".join("%12.4f" % solutions[name]["metrics"][metric] for name in solutions))
+    _banner("Quality gate")
+    for verdict in outcome["gate"]:
+        state = "PASSED" if verdict["passed"] else "REJECTED"
+        print("   campaign %s: %s %s" % (verdict["campaign"], state, "; ".join(verdict["reasons"])))
+    for name, campaign in outcome["campaigns"].items():
+        print("   campaign %s serves %s" % (name, campaign["solutionVersionArn"]))
+
+
+def _exported_rows(dataset_dir: Path):
+    import csv
+
+    for csv_file in sorted(dataset_dir.glob("*.csv")):
+        with csv_file.open(encoding="utf-8", newline="") as handle:
+            yield from csv.DictReader(handle)
+
+
+def _print_recommendations(pipeline, outcome: dict, run_dir: Path) -> None:
+    users = []
+    for row in _exported_rows(run_dir / "interactions"):
+        if row["USER_ID"] not in users:
+            users.append(row["USER_ID"])
+        if len(users) == SAMPLE_USERS:
+            break
+    titles = {}
+    if (run_dir / "items").is_dir():
+        # The sample catalog's textual field opens with the product's name.
+        titles = {
+            row["ITEM_ID"]: (row.get("TITLE") or row.get("DESCRIPTION") or "").split(". ")[0][:70]
+            for row in _exported_rows(run_dir / "items")
+        }
+    for name, campaign in outcome["campaigns"].items():
+        _banner("Top 10 recommendations from campaign %s" % name)
+        for user in users:
+            print("   user %s" % user)
+            for rank, item in enumerate(pipeline.recommend(campaign["campaignArn"], user, 10), start=1):
+                print("     %2d. %-8s %s" % (rank, item, titles.get(item, "")))
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local_pipeline.demo", description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default="out/demo", help="output folder (emptied first)")
+    parser.add_argument("--seed", type=int, default=7, help="sample-data seed")
+    args = parser.parse_args(argv)
+    return run_demo(Path(args.out), seed=args.seed)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
