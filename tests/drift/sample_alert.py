@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "schema-drift.md"
+# The README shows the sample email alert too; it holds only that block.
+README = Path(__file__).resolve().parents[2] / "README.md"
+README_BLOCKS = ("sample-email",)
 BLOCKS = ("rules", "sample-email", "sample-sqs", "sample-message")
 SAMPLE_EVENT_ID = "5f3e2a7c-9d41-4b8e-a0c2-6e1f7b9d3c84"
 # Fields SNS sets on every delivery; shown as placeholders so the sample stays stable.
@@ -104,9 +107,11 @@ def current_blocks(text: str) -> Dict[str, Optional[str]]:
     return blocks
 
 
-def write(doc: Path = DOC) -> None:
+def write(doc: Path = DOC, names=BLOCKS) -> None:
     text = doc.read_text(encoding="utf-8")
     for name, block in render_blocks().items():
+        if name not in names:
+            continue
         pattern = _pattern(name)
         if not pattern.search(text):
             raise SystemExit("%s: the marker <!-- generated:%s --> is missing" % (doc, name))
@@ -115,11 +120,12 @@ def write(doc: Path = DOC) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description="Regenerate the generated blocks of docs/schema-drift.md.")
+    parser = argparse.ArgumentParser(description="Regenerate the generated blocks of docs/schema-drift.md and README.md.")
     parser.add_argument("--write", action="store_true", help="rewrite the blocks in the document")
     args = parser.parse_args(argv)
     if args.write:
         write()
+        write(README, README_BLOCKS)
     else:
         for name, block in render_blocks().items():
             print("<!-- %s -->\n%s\n" % (name, block))

@@ -1,7 +1,7 @@
 """docs/schema-drift.md shows the rules and a sample alert exactly as the code produces them."""
 from __future__ import annotations
 
-from .sample_alert import BLOCKS, DOC, current_blocks, render_blocks
+from .sample_alert import BLOCKS, DOC, README, README_BLOCKS, current_blocks, render_blocks
 
 REGENERATE = "regenerate with: PYTHONPATH=glue:lambda_src:. .venv/bin/python -m tests.drift.sample_alert --write"
 
@@ -20,3 +20,11 @@ def test_sample_is_a_breaking_alert_that_pauses_and_says_how_to_resume():
     assert email.startswith("```text\nSubject: [BREAKING] retail.orders: ")
     assert "aws glue start-trigger --name personalize-dev-start" in email
     assert "read by export_interactions" in email
+
+
+def test_the_readme_sample_alert_is_current():
+    documented = current_blocks(README.read_text(encoding="utf-8"))
+    generated = render_blocks()
+    for name in README_BLOCKS:
+        assert documented[name] is not None, "README.md lacks the block <!-- generated:%s -->" % name
+        assert documented[name] == generated[name], "the %s block of README.md is stale; %s" % (name, REGENERATE)
