@@ -1,0 +1,268 @@
+"""Finish an export: manifest + readiness, the ``latest`` pointer, retention, hand-off.
+
+Runs in the ``start_training`` Python-shell job (and locally): stdlib + boto3 only,
+Python 3.9 compatible, no Spark.
+
+Order matters:
+1. assemble the manifest from the three dataset reports and validate the files;
+2. write ``manifest.json`` (also when readiness fails, so the failure can be read);
+3. refuse (``ReadinessFailed``, naming each failed rule) when readiness did not pass:
+   ``latest`` does not move and nothing is deleted;
+4. move ``latest.json`` to this run;
+5. delete old exports beyond the newest ``keep_exports`` successful ones;
+6. hand off: write the training params file with this run's manifest URI.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from personalize_export import layout
+from personalize_export.spec import (
+    MAX_METADATA_FIELDS,
+    MAX_TEXTUAL_FIELDS,
+    MIN_METADATA_FIELDS,
+    REQUIRED_FIELDS,
+    RESERVED_FIELDS,
+    ExportSpec,
+)
+from personalize_export.storage import Storage, is_s3, join
+
+
+class ReadinessFailed(RuntimeError):
+    """The export is not fit for training; the message names every failed rule."""
+
+    def __init__(self, failed: List[Dict[str, Any]], manifest_uri: str):
+        self.failed = failed
+        self.manifest_uri = manifest_uri
+        lines = ["%s: %s" % (check["rule"], check["detail"]) for check in failed]
+        super().__init__("export readiness failed (%s); see %s\n  %s" % (
+            ", ".join(check["rule"] for check in failed), manifest_uri, "\n  ".join(lines)))
+
+
+class HandOffRefused(RuntimeError):
+    pass
+
+
+def _check(rule: str, passed: bool, detail: str) -> Dict[str, Any]:
+    return {"rule": rule, "passed": bool(passed), "detail": detail}
+
+
+def _schema_checks(name: str, schema: Dict[str, Any]) -> List[Dict[str, Any]]:
+    fields = schema.get("fields") or []
+    names = [f.get("name") for f in fields]
+    fixed = set(REQUIRED_FIELDS[name]) | set(RESERVED_FIELDS[name])
+    metadata = [n for n in names if n not in fixed]
+    textual = [f.get("name") for f in fields if f.get("textual")]
+    missing = [n for n in REQUIRED_FIELDS[name] if n not in names]
+    low, high = MIN_METADATA_FIELDS[name], MAX_METADATA_FIELDS[name]
+    return [
+        _check("schema_required_fields.%s" % name, not missing,
+               "missing required fields: %s" % ", ".join(missing) if missing else "USER_ID/ITEM_ID/TIMESTAMP as required"),
+        _check("schema_metadata_fields.%s" % name, low <= len(metadata) <= high,
+               "%d metadata fields (allowed %d..%d)" % (len(metadata), low, high)),
+        _check("schema_textual_fields.%s" % name, len(textual) <= MAX_TEXTUAL_FIELDS,
+               "%d textual fields (at most %d)" % (len(textual), MAX_TEXTUAL_FIELDS)),
+    ]
+
+
+def _file_checks(storage: Storage, name: str, run_dir: str, report: Dict[str, Any], schema: Dict[str, Any]) -> Dict[str, Any]:
+    prefix = join(run_dir, report["prefix"])
+    present = storage.list_files(prefix)
+    strays = [p for p in present if not p.endswith(".csv")]
+    listed = {join(run_dir, f) for f in report.get("files", [])}
+    if strays:
+        return _check("files_valid.%s" % name, False, "non-CSV objects under %s: %s" % (report["prefix"], ", ".join(strays[:3])))
+    if not present:
+        return _check("files_valid.%s" % name, False, "no CSV files under %s" % report["prefix"])
+    if set(present) != listed:
+        return _check("files_valid.%s" % name, False, "files under %s differ from the dataset report" % report["prefix"])
+    expected = ",".join(f["name"] for f in schema.get("fields", []))
+    for path in present:
+        head = storage.read_head(path, 8192).decode("utf-8", errors="replace")
+        header = head.split("\n", 1)[0].rstrip("\r")
+        if header != expected:
+            return _check("files_valid.%s" % name, False,
+                          "%s: header %r does not match the schema order %r" % (os.path.basename(path), header, expected))
+    return _check("files_valid.%s" % name, True, "%d CSV files, headers match the schema" % len(present))
+
+
+def build_manifest(spec: ExportSpec, export_root: str, run_id: str, storage: Optional[Storage] = None,
+                   created_at: Optional[str] = None) -> Dict[str, Any]:
+    """The manifest for ``run_id`` with its readiness verdict (nothing is written)."""
+    storage = storage or Storage()
+    run_dir = layout.run_root(export_root, run_id)
+    datasets: Dict[str, Any] = {}
+    checks: List[Dict[str, Any]] = []
+    reconciliation: Dict[str, Any] = {}
+    readiness = spec.run.readiness
+    for name in spec.datasets:
+        report_uri = layout.report_path(export_root, run_id, name)
+        if not storage.exists(report_uri):
+            checks.append(_check("dataset_written.%s" % name, False, "no report at %s: the export_%s job did not finish" % (
+                os.path.relpath(report_uri, run_dir) if not is_s3(report_uri) else report_uri, name)))
+            continue
+        report = storage.read_json(report_uri)
+        schema = storage.read_json(join(run_dir, report["schema"]))
+        entry = {
+            "prefix": report["prefix"],
+            "files": report["files"],
+            "schema": report["schema"],
+            "rows": report["rows"],
+            "rejected": report["rejected"],
+            "rejected_by_reason": report["rejected_by_reason"],
+            "rows_read": report["rows_read"],
+            "filtered": report.get("filtered", 0),
+            "filtered_by_event_type": report.get("filtered_by_event_type", {}),
+            "rejected_prefix": report.get("rejected_prefix"),
+        }
+        datasets[name] = entry
+        accounted = entry["rows"] + entry["rejected"] + entry["filtered"]
+        by_reason_total = sum(entry["rejected_by_reason"].values())
+        checks.append(_check(
+            "counts_reconcile.%s" % name,
+            accounted == entry["rows_read"] and by_reason_total == entry["rejected"],
+            "rows_read %d = written %d + rejected %d + filtered %d" % (entry["rows_read"], entry["rows"], entry["rejected"], entry["filtered"]),
+        ))
+        checks.append(_file_checks(storage, name, run_dir, report, schema))
+        checks.extend(_schema_checks(name, schema))
+        considered = entry["rows_read"] - entry["filtered"]
+        share = (entry["rejected"] / considered) if considered else 0.0
+        checks.append(_check(
+            "max_rejected_share.%s" % name,
+            share <= spec.run.max_rejected_share,
+            "%.2f%% of %d rows rejected (at most %.2f%%)" % (share * 100, considered, spec.run.max_rejected_share * 100),
+        ))
+        if name == "interactions":
+            checks.append(_check(
+                "min_interactions",
+                entry["rows"] >= readiness.min_interactions,
+                "%d interactions after event-type filtering (need at least %d)" % (entry["rows"], readiness.min_interactions),
+            ))
+            users = report.get("users", {})
+            qualified = int(users.get("users_with_min_interactions", 0))
+            checks.append(_check(
+                "min_users",
+                qualified >= readiness.min_users,
+                "%d users with at least %d interactions (need at least %d)" % (qualified, readiness.min_interactions_per_user, readiness.min_users),
+            ))
+            if "item_id_reconciliation" in report:
+                reconciliation = dict(report["item_id_reconciliation"])
+    return {
+        "run_id": run_id,
+        "created_at": created_at or layout.utc_now_iso(),
+        "datasets": datasets,
+        "readiness": {"passed": all(c["passed"] for c in checks) and "interactions" in datasets, "checks": checks},
+        "item_id_reconciliation": reconciliation,
+    }
+
+
+def absolute_uri(uri: str) -> str:
+    return uri if is_s3(uri) or "://" in uri else os.path.abspath(uri)
+
+
+@dataclass
+class FinalizeResult:
+    run_id: str
+    manifest_uri: str
+    manifest: Dict[str, Any]
+    deleted_runs: List[str] = field(default_factory=list)
+    params_uri: Optional[str] = None
+    params_version: Optional[str] = None
+
+
+def _run_state(storage: Storage, export_root: str, run_id: str) -> Optional[bool]:
+    """True: a successful export; False: a failed one; None: in progress (no manifest yet)."""
+    try:
+        manifest_uri = layout.manifest_path(export_root, run_id)
+    except ValueError:
+        return None  # not a run folder: never touched
+    if not storage.exists(manifest_uri):
+        return None
+    try:
+        return bool(storage.read_json(manifest_uri).get("readiness", {}).get("passed"))
+    except ValueError:
+        return None
+
+
+def latest_run_id(storage: Storage, export_root: str) -> Optional[str]:
+    uri = layout.latest_path(export_root)
+    if not storage.exists(uri):
+        return None
+    return storage.read_json(uri).get("run_id")
+
+
+def cleanup(storage: Storage, export_root: str, keep: int, current_run_id: Optional[str] = None) -> List[str]:
+    """Delete successful exports beyond the newest ``keep``, and failed ones older than those.
+
+    Never deleted: the run ``latest`` points to, the current run, and runs without a
+    manifest (they may still be in progress).
+    """
+    if keep < 1:
+        raise ValueError("keep_exports must be at least 1 (got %d)" % keep)
+    runs = [r for r in storage.list_children(layout.exports_root(export_root)) if layout.RUN_ID_PATTERN.match(r)]
+    states = {r: _run_state(storage, export_root, r) for r in runs}
+    successful = sorted(r for r, ok in states.items() if ok is True)
+    kept = set(successful[-keep:])
+    protected = kept | {latest_run_id(storage, export_root), current_run_id}
+    oldest_kept = min(kept) if kept else None
+    doomed = []
+    for run_id in sorted(runs):
+        if run_id in protected or states[run_id] is None:
+            continue
+        if states[run_id] is True or (oldest_kept is not None and run_id < oldest_kept):
+            doomed.append(run_id)
+    for run_id in doomed:
+        storage.delete_prefix(layout.run_root(export_root, run_id))
+    return doomed
+
+
+def hand_off(storage: Storage, manifest_uri: str, manifest: Dict[str, Any], params_template_uri: str, params_uri: str) -> Optional[str]:
+    """Write the training params: the template plus ``export`` = this run's manifest."""
+    readiness = manifest.get("readiness", {})
+    if not readiness.get("passed"):
+        failed = [c["rule"] for c in readiness.get("checks", []) if not c.get("passed")]
+        raise HandOffRefused("refusing to start training: export readiness failed (%s)" % ", ".join(failed or ["unknown"]))
+    params = read_params_template(storage, params_template_uri)
+    params["export"] = {"manifest_uri": absolute_uri(manifest_uri), "run_id": manifest["run_id"]}
+    return storage.write_json(params_uri, params)
+
+
+def read_params_template(storage: Storage, uri: str) -> Dict[str, Any]:
+    try:
+        params = storage.read_json(uri)
+    except ValueError as exc:
+        raise HandOffRefused("params template %s is not valid JSON: %s" % (uri, exc))
+    if not isinstance(params, dict):
+        raise HandOffRefused("params template %s must hold a JSON object" % uri)
+    return params
+
+
+def finalize_export(
+    spec: ExportSpec,
+    export_root: str,
+    run_id: str,
+    params_template_uri: str,
+    params_uri: str,
+    keep_exports: Optional[int] = None,
+    storage: Optional[Storage] = None,
+) -> FinalizeResult:
+    """Manifest, readiness gate, ``latest``, cleanup and hand-off for one run (see module doc)."""
+    storage = storage or Storage()
+    manifest = build_manifest(spec, export_root, run_id, storage)
+    manifest_uri = layout.manifest_path(export_root, run_id)
+    storage.write_json(manifest_uri, manifest)
+    failed = [c for c in manifest["readiness"]["checks"] if not c["passed"]]
+    if not manifest["readiness"]["passed"]:
+        raise ReadinessFailed(failed or [_check("datasets_complete", False, "no interactions dataset")], manifest_uri)
+    read_params_template(storage, params_template_uri)  # fail before moving latest if it is unusable
+    storage.write_json(layout.latest_path(export_root), {
+        "run_id": run_id,
+        "manifest": "%s/%s" % (run_id, layout.MANIFEST),
+        "updated_at": layout.utc_now_iso(),
+    })
+    keep = keep_exports if keep_exports is not None else spec.run.keep_exports
+    deleted = cleanup(storage, export_root, keep, current_run_id=run_id)
+    version = hand_off(storage, manifest_uri, manifest, params_template_uri, params_uri)
+    return FinalizeResult(run_id, manifest_uri, manifest, deleted, params_uri, version)

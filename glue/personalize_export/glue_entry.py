@@ -1,0 +1,97 @@
+"""The AWS side of the five Glue jobs: arguments, GlueContext, workflow run properties.
+
+Each script in ``glue/jobs/`` calls one of these. awsglue and pyspark are imported inside
+the functions only, so the Python-shell jobs (``prepare``, ``start_training``) never load
+Spark and importing this module needs neither. Job arguments (Glue ``--name value``):
+``--spec_uri``, ``--export_root``, ``--keep_exports``, ``--params_template_uri``,
+``--params_uri``, plus Glue's ``JOB_NAME``, ``WORKFLOW_NAME``, ``WORKFLOW_RUN_ID``.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable, Optional, Sequence
+
+from personalize_export.jobargs import optional_int, resolved_options
+from personalize_export.workflow import GlueRunProperties, current_run_id, prepare_run
+
+WORKFLOW_ARGS = ("WORKFLOW_NAME", "WORKFLOW_RUN_ID")
+
+
+def _glue_client(factory: Optional[Callable[[], Any]]):
+    if factory is not None:
+        return factory()
+    import boto3
+
+    return boto3.client("glue")
+
+
+def prepare_main(argv: Optional[Sequence[str]] = None, glue_client_factory: Optional[Callable[[], Any]] = None) -> str:
+    """Python-shell job ``prepare``: allocate the run id, publish it as run property ``run_id``."""
+    args = resolved_options(argv if argv is not None else sys.argv, ("JOB_NAME",) + WORKFLOW_ARGS)
+    properties = GlueRunProperties(_glue_client(glue_client_factory), args["WORKFLOW_NAME"], args["WORKFLOW_RUN_ID"])
+    run_id = prepare_run(properties)
+    print("prepare: run_id=%s (workflow %s, run %s)" % (run_id, args["WORKFLOW_NAME"], args["WORKFLOW_RUN_ID"]))
+    return run_id
+
+
+def start_training_main(argv: Optional[Sequence[str]] = None, glue_client_factory: Optional[Callable[[], Any]] = None,
+                        storage: Any = None):
+    """Python-shell job ``start_training``: manifest, readiness, ``latest``, cleanup, hand-off."""
+    from personalize_export.finalize import finalize_export
+    from personalize_export.spec import load_spec
+    from personalize_export.storage import Storage
+
+    argv = argv if argv is not None else sys.argv
+    args = resolved_options(
+        argv, ("JOB_NAME", "spec_uri", "export_root", "params_template_uri", "params_uri") + WORKFLOW_ARGS, ("keep_exports",)
+    )
+    storage = storage or Storage()
+    properties = GlueRunProperties(_glue_client(glue_client_factory), args["WORKFLOW_NAME"], args["WORKFLOW_RUN_ID"])
+    run_id = current_run_id(properties)
+    spec = load_spec(storage.read_text(args["spec_uri"]))
+    result = finalize_export(
+        spec, args["export_root"], run_id, args["params_template_uri"], args["params_uri"],
+        keep_exports=optional_int(args, "keep_exports"), storage=storage,
+    )
+    print("start_training: run %s ready; manifest %s; params written to %s (version %s); removed old exports: %s" % (
+        run_id, result.manifest_uri, result.params_uri, result.params_version, ", ".join(result.deleted_runs) or "none"))
+    return result
+
+
+def export_main(dataset: str, argv: Optional[Sequence[str]] = None) -> dict:
+    """Spark job ``export_<dataset>``: read the catalog table(s), transform, write, report."""
+    import boto3
+    from awsglue.context import GlueContext
+    from awsglue.job import Job
+    from pyspark.context import SparkContext
+
+    from personalize_export.export_job import run_export
+    from personalize_export.spec import load_spec
+    from personalize_export.storage import Storage
+
+    argv = argv if argv is not None else sys.argv
+    args = resolved_options(argv, ("JOB_NAME", "spec_uri", "export_root") + WORKFLOW_ARGS)
+    glue_context = GlueContext(SparkContext.getOrCreate())
+    spark = glue_context.spark_session
+    job = Job(glue_context)
+    job.init(args["JOB_NAME"], args)
+
+    run_id = current_run_id(GlueRunProperties(boto3.client("glue"), args["WORKFLOW_NAME"], args["WORKFLOW_RUN_ID"]))
+    storage = Storage()
+    spec = load_spec(storage.read_text(args["spec_uri"]))
+
+    def read_catalog(source):
+        if source.catalog is None:
+            raise ValueError("sources.%s.catalog: in AWS every source needs its Data Catalog table" % source.name)
+        frame = glue_context.create_dynamic_frame.from_catalog(
+            database=source.catalog.database,
+            table_name=source.catalog.table,
+            transformation_ctx="read_%s_%s" % (dataset, source.name),
+        )
+        return frame.toDF()
+
+    report = run_export(spark, spec, dataset, args["export_root"], run_id, read_catalog, storage=storage, progress=print)
+    print("export_%s: run %s: %d rows written, %d rejected %s, %d filtered" % (
+        dataset, run_id, report["rows"], report["rejected"], report["rejected_by_reason"], report["filtered"]))
+    job.commit()
+    return report

@@ -1,0 +1,76 @@
+"""Where every piece of an export lives, relative to the export root.
+
+    <export_root>/exports/<run_id>/interactions/        Personalize CSV files only
+    <export_root>/exports/<run_id>/items/
+    <export_root>/exports/<run_id>/users/
+    <export_root>/exports/<run_id>/schemas/<dataset>.json
+    <export_root>/exports/<run_id>/rejected/<dataset>/  rejected rows (JSON lines + reason)
+    <export_root>/exports/<run_id>/reports/<dataset>.json
+    <export_root>/exports/<run_id>/manifest.json
+    <export_root>/exports/latest.json                   pointer to the last good export
+
+Stdlib only, Python 3.9 compatible.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import secrets
+from typing import Optional
+
+from personalize_export.storage import join
+
+MANIFEST = "manifest.json"
+LATEST = "latest.json"
+# UTC timestamp + random suffix: unique, and lexical order is time order.
+RUN_ID_PATTERN = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$")
+
+
+def new_run_id(now: Optional[_dt.datetime] = None, suffix: Optional[str] = None) -> str:
+    moment = now or _dt.datetime.now(_dt.timezone.utc)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(_dt.timezone.utc)
+    return "%s-%s" % (moment.strftime("%Y%m%dT%H%M%SZ"), suffix or secrets.token_hex(3))
+
+
+def check_run_id(run_id: str) -> str:
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id):
+        raise ValueError("run_id %r does not look like 20240131T235959Z-a1b2c3 (UTC time + 6 hex digits)" % (run_id,))
+    return run_id
+
+
+def exports_root(export_root: str) -> str:
+    return join(export_root, "exports")
+
+
+def run_root(export_root: str, run_id: str) -> str:
+    return join(exports_root(export_root), check_run_id(run_id))
+
+
+def dataset_prefix(export_root: str, run_id: str, dataset: str) -> str:
+    return join(run_root(export_root, run_id), dataset)
+
+
+def schema_path(export_root: str, run_id: str, dataset: str) -> str:
+    return join(run_root(export_root, run_id), "schemas", dataset + ".json")
+
+
+def rejected_prefix(export_root: str, run_id: str, dataset: str) -> str:
+    return join(run_root(export_root, run_id), "rejected", dataset)
+
+
+def report_path(export_root: str, run_id: str, dataset: str) -> str:
+    return join(run_root(export_root, run_id), "reports", dataset + ".json")
+
+
+def manifest_path(export_root: str, run_id: str) -> str:
+    return join(run_root(export_root, run_id), MANIFEST)
+
+
+def latest_path(export_root: str) -> str:
+    return join(exports_root(export_root), LATEST)
+
+
+def utc_now_iso(now: Optional[_dt.datetime] = None) -> str:
+    moment = now or _dt.datetime.now(_dt.timezone.utc)
+    return moment.astimezone(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,750 @@
+"""The declarative export spec: load, validate, and describe what each job reads.
+
+Stdlib only and Python 3.9 compatible: the Python-shell jobs and the schema-drift
+Lambda import this module too. PyYAML is imported lazily, only for YAML text.
+
+Every validation error is a ``SpecError`` whose message starts with the dotted path
+of the offending field and then states the rule, e.g.
+``datasets.interactions.fields.TIMESTAMP.type: must be "long" (Personalize requires epoch seconds)``.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import re
+from dataclasses import dataclass, field as dc_field
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple, Union
+
+SPEC_VERSION = 1
+
+DATASET_NAMES = ("interactions", "items", "users")
+EXPORT_JOB_BY_DATASET = {
+    "interactions": "export_interactions",
+    "items": "export_items",
+    "users": "export_users",
+}
+SOURCE_FORMATS = ("csv", "jsonl", "parquet", "jdbc")
+FIELD_TYPES = ("string", "int", "long", "float", "double", "boolean")
+TIMESTAMP_KEYWORDS = ("iso8601", "epoch_seconds", "epoch_millis")
+NORMALIZE_RULES = ("trim", "lower", "upper", "strip_prefix", "strip_leading_zeros", "remove_chars", "collapse_whitespace")
+UNMAPPED_EVENT_ACTIONS = ("keep", "drop", "reject")
+UNMATCHED_ITEM_ACTIONS = ("keep", "reject")
+
+# Personalize limits (developer guide, "Custom datasets and schemas").
+MAX_ID_LENGTH = 256
+MAX_CATEGORICAL_LENGTH = 1000
+MAX_TEXTUAL_LENGTH = 20000
+MAX_METADATA_FIELDS = {"users": 25, "items": 100, "interactions": 5}
+MIN_METADATA_FIELDS = {"users": 1, "items": 1, "interactions": 0}
+MAX_TEXTUAL_FIELDS = 1
+
+# Required fields and reserved keywords with the types Personalize demands.
+REQUIRED_FIELDS: Dict[str, Dict[str, str]] = {
+    "interactions": {"USER_ID": "string", "ITEM_ID": "string", "TIMESTAMP": "long"},
+    "items": {"ITEM_ID": "string"},
+    "users": {"USER_ID": "string"},
+}
+RESERVED_FIELDS: Dict[str, Dict[str, Tuple[str, ...]]] = {
+    "interactions": {
+        "EVENT_TYPE": ("string",),
+        "EVENT_VALUE": ("float",),
+        "IMPRESSION": ("string",),
+        "RECOMMENDATION_ID": ("string",),
+        "EVENT_ATTRIBUTION_SOURCE": ("string",),
+    },
+    "items": {"CREATION_TIMESTAMP": ("long",)},
+    "users": {},
+}
+ID_FIELD = {"interactions": None, "items": "ITEM_ID", "users": "USER_ID"}
+ID_FIELDS = ("USER_ID", "ITEM_ID", "RECOMMENDATION_ID")
+
+_AVRO_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SOURCE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+DEFAULT_MIN_INTERACTIONS = 1000
+DEFAULT_MIN_USERS = 25
+DEFAULT_MIN_INTERACTIONS_PER_USER = 2
+DEFAULT_MAX_REJECTED_SHARE = 0.1
+DEFAULT_KEEP_EXPORTS = 5
+
+
+class SpecError(ValueError):
+    """An export spec broke a rule. ``path`` is the dotted field path, ``rule`` the rule."""
+
+    def __init__(self, path: str, rule: str):
+        self.path = path
+        self.rule = rule
+        super().__init__("%s: %s" % (path or "<spec>", rule))
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True)
+class CatalogTable:
+    database: str
+    table: str
+
+
+@dataclass(frozen=True)
+class JdbcSettings:
+    url: str
+    table: Optional[str] = None
+    query: Optional[str] = None
+    user: Optional[str] = None
+    password_env: Optional[str] = None
+    secret_id: Optional[str] = None
+    driver: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    name: str
+    format: str
+    path: Optional[str] = None
+    jdbc: Optional[JdbcSettings] = None
+    options: Mapping[str, str] = dc_field(default_factory=dict)
+    catalog: Optional[CatalogTable] = None
+
+
+@dataclass(frozen=True)
+class TimestampFormat:
+    """How a timestamp field is parsed; the output is always epoch seconds (long)."""
+
+    formats: Tuple[str, ...] = ("iso8601", "epoch_seconds", "epoch_millis")
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class NormalizeRule:
+    kind: str
+    values: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    source: str
+    type: str
+    nullable: bool = False
+    categorical: bool = False
+    textual: bool = False
+    delimiter: Optional[str] = None
+    timestamp: Optional[TimestampFormat] = None
+    normalize: Tuple[NormalizeRule, ...] = ()
+
+    @property
+    def source_column(self) -> str:
+        """The top-level source column (``profile`` for ``profile.age``)."""
+        return self.source.split(".", 1)[0]
+
+    @property
+    def is_id(self) -> bool:
+        return self.name in ID_FIELDS
+
+
+@dataclass(frozen=True)
+class EventTypeRules:
+    field: str = "EVENT_TYPE"
+    mapping: Mapping[str, str] = dc_field(default_factory=dict)
+    drop: Tuple[str, ...] = ()
+    unmapped: str = "keep"
+    case_sensitive: bool = False
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    source: str
+    fields: Tuple[FieldSpec, ...]
+    event_types: Optional[EventTypeRules] = None
+
+    @property
+    def field_names(self) -> Tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    def field(self, name: str) -> Optional[FieldSpec]:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        return None
+
+    @property
+    def metadata_fields(self) -> Tuple[FieldSpec, ...]:
+        fixed = set(REQUIRED_FIELDS[self.name]) | set(RESERVED_FIELDS[self.name])
+        return tuple(f for f in self.fields if f.name not in fixed)
+
+
+@dataclass(frozen=True)
+class FuzzyMatch:
+    interactions_key: str
+    items_key: str
+    max_distance: int = 2
+    block_prefix_length: int = 3
+    min_key_length: int = 4
+
+
+@dataclass(frozen=True)
+class ItemIdReconciliation:
+    normalize: Tuple[NormalizeRule, ...] = ()
+    fuzzy: Optional[FuzzyMatch] = None
+    unmatched: str = "keep"
+
+
+@dataclass(frozen=True)
+class Readiness:
+    min_interactions: int = DEFAULT_MIN_INTERACTIONS
+    min_users: int = DEFAULT_MIN_USERS
+    min_interactions_per_user: int = DEFAULT_MIN_INTERACTIONS_PER_USER
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    timestamp_floor: Optional[int] = None
+    max_future_skew_seconds: int = 0
+    max_rejected_share: float = DEFAULT_MAX_REJECTED_SHARE
+    keep_exports: int = DEFAULT_KEEP_EXPORTS
+    readiness: Readiness = dc_field(default_factory=Readiness)
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    sources: Mapping[str, SourceSpec]
+    datasets: Mapping[str, DatasetSpec]
+    item_ids: ItemIdReconciliation
+    run: RunSettings
+    raw: Mapping[str, Any]
+    version: int = SPEC_VERSION
+    # Relative source paths are read from here (the spec file's folder when loaded from a file).
+    base_dir: Optional[str] = None
+
+    def dataset(self, name: str) -> DatasetSpec:
+        if name not in self.datasets:
+            raise KeyError("the export spec defines no %r dataset" % name)
+        return self.datasets[name]
+
+    def source_for(self, dataset_name: str) -> SourceSpec:
+        return self.sources[self.dataset(dataset_name).source]
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The validated spec as plain JSON-compatible data (what Terraform publishes)."""
+        return json.loads(json.dumps(self.raw))
+
+    def source_columns(self) -> Dict[Tuple[str, str], Dict[str, Set[str]]]:
+        """(catalog database, table) -> {export job name: top-level source columns it reads}.
+
+        Sources without a ``catalog`` entry are left out (they are not in the Data Catalog).
+        The interactions job also reads the items source when item-id reconciliation
+        needs the catalog of item ids (and titles, for the fuzzy match).
+        """
+        result: Dict[Tuple[str, str], Dict[str, Set[str]]] = {}
+
+        def add(source_name: str, job: str, columns: Set[str]) -> None:
+            source = self.sources[source_name]
+            if source.catalog is None:
+                return
+            key = (source.catalog.database, source.catalog.table)
+            result.setdefault(key, {}).setdefault(job, set()).update(columns)
+
+        for name, dataset in self.datasets.items():
+            job = EXPORT_JOB_BY_DATASET[name]
+            add(dataset.source, job, {f.source_column for f in dataset.fields})
+        if "items" in self.datasets and "interactions" in self.datasets:
+            items = self.datasets["items"]
+            item_id = items.field("ITEM_ID")
+            columns = {item_id.source_column} if item_id else set()
+            fuzzy = self.item_ids.fuzzy
+            if fuzzy is not None:
+                columns.add(fuzzy.items_key.split(".", 1)[0])
+                add(self.datasets["interactions"].source, "export_interactions", {fuzzy.interactions_key.split(".", 1)[0]})
+            add(items.source, "export_interactions", columns)
+        return result
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_spec(source: Union[Mapping[str, Any], str, "os.PathLike[str]"]) -> ExportSpec:
+    """Load and validate an export spec from a dict, JSON/YAML text, or a file path."""
+    if isinstance(source, ExportSpec):
+        return source
+    if isinstance(source, Mapping):
+        data = source
+    elif isinstance(source, os.PathLike) or (isinstance(source, str) and _looks_like_path(source)):
+        path = os.fspath(source)
+        try:
+            with open(path, "r", encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as exc:
+            raise SpecError("", "cannot read spec file %s: %s" % (path, exc.strerror or exc))
+        spec = _validate(_parse_text(text, path))
+        return _with_base_dir(spec, os.path.dirname(os.path.abspath(path)))
+    elif isinstance(source, str):
+        data = _parse_text(source, None)
+    else:
+        raise SpecError("", "expected a dict, JSON/YAML text or a file path, got %s" % type(source).__name__)
+    return _validate(data)
+
+
+def _with_base_dir(spec: ExportSpec, base_dir: str) -> ExportSpec:
+    import dataclasses
+
+    return dataclasses.replace(spec, base_dir=base_dir)
+
+
+def _looks_like_path(text: str) -> bool:
+    if "\n" in text or text.lstrip().startswith(("{", "[")):
+        return False
+    return text.endswith((".json", ".yaml", ".yml")) or os.path.exists(text)
+
+
+def _parse_text(text: str, path: Optional[str]) -> Mapping[str, Any]:
+    where = path or "<text>"
+    stripped = text.lstrip()
+    if stripped.startswith("{") or (path or "").endswith(".json"):
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise SpecError("", "%s is not valid JSON: %s" % (where, exc))
+    else:
+        try:
+            import yaml  # optional: only YAML text needs it
+        except ImportError:
+            raise SpecError("", "%s is YAML but PyYAML is not installed (pip install pyyaml), or pass the spec as JSON" % where)
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise SpecError("", "%s is not valid YAML: %s" % (where, exc))
+    if not isinstance(data, Mapping):
+        raise SpecError("", "the spec must be a mapping at the top level")
+    return data
+
+
+# --------------------------------------------------------------------------- validation helpers
+
+
+def _join(path: str, key: Any) -> str:
+    return "%s.%s" % (path, key) if path else str(key)
+
+
+def _mapping(value: Any, path: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise SpecError(path, "must be a mapping")
+    return value
+
+
+def _check_keys(value: Mapping[str, Any], path: str, allowed: Tuple[str, ...], required: Tuple[str, ...] = ()) -> None:
+    for key in value:
+        if key not in allowed:
+            raise SpecError(_join(path, key), "unknown key (allowed: %s)" % ", ".join(allowed))
+    for key in required:
+        if key not in value or value[key] is None:
+            raise SpecError(_join(path, key), "is required")
+
+
+def _string(value: Any, path: str, allow_blank: bool = False) -> str:
+    if not isinstance(value, str) or not value or (not allow_blank and not value.strip()):
+        raise SpecError(path, "must be a non-empty string")
+    return value
+
+
+def _optional_string(value: Any, path: str) -> Optional[str]:
+    return None if value is None else _string(value, path)
+
+
+def _bool(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise SpecError(path, "must be true or false")
+    return value
+
+
+def _int(value: Any, path: str, minimum: Optional[int] = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(path, "must be an integer")
+    if minimum is not None and value < minimum:
+        raise SpecError(path, "must be >= %d" % minimum)
+    return value
+
+
+def _choice(value: Any, path: str, choices: Tuple[str, ...]) -> str:
+    if value not in choices:
+        raise SpecError(path, "must be one of %s (got %r)" % (", ".join(choices), value))
+    return value
+
+
+def _string_list(value: Any, path: str) -> Tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise SpecError(path, "must be a string or a list of strings")
+    return tuple(_string(v, "%s[%d]" % (path, i), allow_blank=True) for i, v in enumerate(value))
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _validate(data: Mapping[str, Any]) -> ExportSpec:
+    _check_keys(data, "", ("version", "sources", "datasets", "item_ids", "run"), ("sources", "datasets"))
+    version = data.get("version", SPEC_VERSION)
+    if version != SPEC_VERSION:
+        raise SpecError("version", "must be %d (got %r)" % (SPEC_VERSION, version))
+    sources = _validate_sources(data["sources"])
+    datasets_raw = _mapping(data["datasets"], "datasets")
+    for name in datasets_raw:
+        if name not in DATASET_NAMES:
+            raise SpecError(_join("datasets", name), "unknown dataset (allowed: %s)" % ", ".join(DATASET_NAMES))
+    if "interactions" not in datasets_raw:
+        raise SpecError("datasets.interactions", "is required (Personalize needs an interactions dataset)")
+    item_ids = _validate_item_ids(data.get("item_ids") or {}, "item_ids")
+    datasets = {}
+    for name in DATASET_NAMES:
+        if name in datasets_raw:
+            datasets[name] = _validate_dataset(name, datasets_raw[name], sources, _join("datasets", name))
+    if item_ids.fuzzy is not None and "items" not in datasets:
+        raise SpecError("item_ids.fuzzy", "needs an items dataset to match against")
+    run = _validate_run(data.get("run") or {}, "run")
+    raw = json.loads(json.dumps(data, default=_json_default))
+    return ExportSpec(sources=sources, datasets=datasets, item_ids=item_ids, run=run, raw=raw, version=version)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (_dt.datetime, _dt.date)):
+        return value.isoformat()
+    raise TypeError("not JSON serialisable: %r" % (value,))
+
+
+def _validate_sources(value: Any) -> Dict[str, SourceSpec]:
+    raw = _mapping(value, "sources")
+    if not raw:
+        raise SpecError("sources", "must define at least one source")
+    result = {}
+    for name, body in raw.items():
+        path = _join("sources", name)
+        if not isinstance(name, str) or not _SOURCE_NAME.match(name):
+            raise SpecError(path, "source names must match [A-Za-z_][A-Za-z0-9_-]*")
+        body = _mapping(body, path)
+        _check_keys(body, path, ("format", "path", "jdbc", "options", "catalog"), ("format",))
+        fmt = _choice(body["format"], _join(path, "format"), SOURCE_FORMATS)
+        jdbc = None
+        local_path = None
+        if fmt == "jdbc":
+            if body.get("path") is not None:
+                raise SpecError(_join(path, "path"), 'must not be set for format "jdbc" (use jdbc.url)')
+            if body.get("jdbc") is None and body.get("catalog") is None:
+                raise SpecError(_join(path, "jdbc"), 'is required for format "jdbc" unless the source has a catalog table')
+            if body.get("jdbc") is not None:
+                jdbc = _validate_jdbc(body["jdbc"], _join(path, "jdbc"))
+        else:
+            if body.get("jdbc") is not None:
+                raise SpecError(_join(path, "jdbc"), 'is only allowed for format "jdbc"')
+            if body.get("path") is None and body.get("catalog") is None:
+                raise SpecError(_join(path, "path"), "is required unless the source has a catalog table")
+            local_path = _optional_string(body.get("path"), _join(path, "path"))
+        options = {}
+        for key, option in _mapping(body.get("options") or {}, _join(path, "options")).items():
+            if isinstance(option, (Mapping, list)) or option is None:
+                raise SpecError(_join(_join(path, "options"), key), "reader options must be scalars")
+            options[str(key)] = str(option).lower() if isinstance(option, bool) else str(option)
+        catalog = None
+        if body.get("catalog") is not None:
+            cat = _mapping(body["catalog"], _join(path, "catalog"))
+            _check_keys(cat, _join(path, "catalog"), ("database", "table"), ("database", "table"))
+            catalog = CatalogTable(
+                database=_string(cat["database"], _join(path, "catalog.database")),
+                table=_string(cat["table"], _join(path, "catalog.table")),
+            )
+        result[name] = SourceSpec(name=name, format=fmt, path=local_path, jdbc=jdbc, options=options, catalog=catalog)
+    return result
+
+
+def _validate_jdbc(value: Any, path: str) -> JdbcSettings:
+    body = _mapping(value, path)
+    # "password" is listed only to answer it with a clear refusal below.
+    _check_keys(body, path, ("url", "table", "query", "user", "password", "password_env", "secret_id", "driver"), ("url",))
+    url = _string(body["url"], _join(path, "url"))
+    if not url.startswith("jdbc:"):
+        raise SpecError(_join(path, "url"), 'must start with "jdbc:"')
+    table = _optional_string(body.get("table"), _join(path, "table"))
+    query = _optional_string(body.get("query"), _join(path, "query"))
+    if (table is None) == (query is None):
+        raise SpecError(path, 'needs exactly one of "table" or "query"')
+    if body.get("password") is not None:
+        raise SpecError(_join(path, "password"), "plain passwords are not allowed: use password_env or secret_id")
+    return JdbcSettings(
+        url=url,
+        table=table,
+        query=query,
+        user=_optional_string(body.get("user"), _join(path, "user")),
+        password_env=_optional_string(body.get("password_env"), _join(path, "password_env")),
+        secret_id=_optional_string(body.get("secret_id"), _join(path, "secret_id")),
+        driver=_optional_string(body.get("driver"), _join(path, "driver")),
+    )
+
+
+def _validate_normalize(value: Any, path: str) -> Tuple[NormalizeRule, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise SpecError(path, "must be a list of rules")
+    rules = []
+    for index, item in enumerate(value):
+        item_path = "%s[%d]" % (path, index)
+        if isinstance(item, str):
+            kind, arg = item, None
+        elif isinstance(item, Mapping) and len(item) == 1:
+            kind, arg = next(iter(item.items()))
+        else:
+            raise SpecError(item_path, "must be a rule name or a one-key mapping like {strip_prefix: [\"SKU-\"]}")
+        _choice(kind, item_path, NORMALIZE_RULES)
+        if kind in ("strip_prefix", "remove_chars"):
+            if arg is None:
+                raise SpecError(_join(item_path, kind), "needs a value (a string or a list of strings)")
+            values = _string_list(arg, _join(item_path, kind))
+            if kind == "remove_chars":
+                values = ("".join(values),)
+        else:
+            if arg is not None:
+                raise SpecError(_join(item_path, kind), "takes no value")
+            values = ()
+        rules.append(NormalizeRule(kind=kind, values=values))
+    return tuple(rules)
+
+
+def _validate_timestamp(value: Any, path: str) -> TimestampFormat:
+    if value is True or value is None:
+        return TimestampFormat()
+    body = _mapping(value, path)
+    _check_keys(body, path, ("formats", "timezone"))
+    formats = _string_list(body.get("formats", list(TimestampFormat.formats)), _join(path, "formats"))
+    if not formats:
+        raise SpecError(_join(path, "formats"), "must list at least one format")
+    for index, fmt in enumerate(formats):
+        if fmt not in TIMESTAMP_KEYWORDS and not re.search(r"[yMdHhmsS]", fmt):
+            raise SpecError(
+                "%s.formats[%d]" % (path, index),
+                "must be iso8601, epoch_seconds, epoch_millis or a Spark datetime pattern like \"dd/MM/yyyy HH:mm\" (got %r)" % fmt,
+            )
+    timezone = _string(body.get("timezone", "UTC"), _join(path, "timezone"))
+    return TimestampFormat(formats=formats, timezone=timezone)
+
+
+def _validate_field(dataset: str, name: Any, value: Any, path: str) -> FieldSpec:
+    if not isinstance(name, str) or not _AVRO_NAME.match(name):
+        raise SpecError(path, "field names must be Avro names ([A-Za-z_][A-Za-z0-9_]*)")
+    fixed = set(REQUIRED_FIELDS[dataset]) | set(RESERVED_FIELDS[dataset])
+    if name.upper() in fixed and name != name.upper():
+        raise SpecError(path, "reserved name: write it as %s" % name.upper())
+    if isinstance(value, str):
+        value = {"from": value}
+    body = _mapping(value, path)
+    _check_keys(
+        body, path,
+        ("from", "type", "nullable", "categorical", "textual", "delimiter", "timestamp", "normalize"),
+        ("from",),
+    )
+    source = _string(body["from"], _join(path, "from"))
+    if any(not part for part in source.split(".")):
+        raise SpecError(_join(path, "from"), "must be a column name or a dotted path like profile.age")
+    required = REQUIRED_FIELDS[dataset]
+    reserved = RESERVED_FIELDS[dataset]
+    default_type = required.get(name) or (reserved[name][0] if name in reserved else "string")
+    ftype = _choice(body.get("type", default_type), _join(path, "type"), FIELD_TYPES)
+    if name in required and ftype != required[name]:
+        why = " (Personalize requires epoch seconds)" if required[name] == "long" else ""
+        raise SpecError(_join(path, "type"), 'must be "%s"%s' % (required[name], why))
+    if name in reserved and ftype not in reserved[name]:
+        why = " (Personalize requires epoch seconds)" if reserved[name] == ("long",) else ""
+        raise SpecError(_join(path, "type"), 'must be "%s" for the reserved field %s%s' % (reserved[name][0], name, why))
+    nullable = _bool(body.get("nullable", False), _join(path, "nullable"))
+    if nullable and name in required:
+        raise SpecError(_join(path, "nullable"), "must be false: %s is a required %s field" % (name, dataset))
+    categorical = _bool(body.get("categorical", False), _join(path, "categorical"))
+    textual = _bool(body.get("textual", False), _join(path, "textual"))
+    if (categorical or textual) and ftype != "string":
+        raise SpecError(_join(path, "categorical" if categorical else "textual"), 'is only allowed on "string" fields')
+    if categorical and textual:
+        raise SpecError(_join(path, "textual"), "a field cannot be both categorical and textual")
+    if textual and dataset != "items":
+        raise SpecError(_join(path, "textual"), "only the items dataset may have a textual field")
+    if (categorical or textual) and (name in required or name in reserved):
+        raise SpecError(_join(path, "categorical" if categorical else "textual"), "is not allowed on the reserved field %s" % name)
+    is_metadata = name not in required and name not in reserved
+    if is_metadata and ftype == "string" and not (categorical or textual):
+        raise SpecError(
+            _join(path, "categorical"),
+            "string metadata fields must be categorical: true%s (Personalize rejects plain string metadata)"
+            % (" or textual: true" if dataset == "items" else ""),
+        )
+    delimiter = body.get("delimiter")
+    if delimiter is not None:
+        delimiter = _string(delimiter, _join(path, "delimiter"), allow_blank=True)
+        if not categorical:
+            raise SpecError(_join(path, "delimiter"), "is only allowed on categorical fields")
+    timestamp = None
+    if body.get("timestamp") not in (None, False):
+        if ftype != "long":
+            raise SpecError(_join(path, "timestamp"), 'is only allowed on "long" fields (epoch seconds)')
+        timestamp = _validate_timestamp(body["timestamp"], _join(path, "timestamp"))
+    elif name in ("TIMESTAMP", "CREATION_TIMESTAMP"):
+        timestamp = TimestampFormat()
+    normalize = _validate_normalize(body.get("normalize"), _join(path, "normalize"))
+    if normalize and ftype != "string":
+        raise SpecError(_join(path, "normalize"), 'is only allowed on "string" fields')
+    return FieldSpec(
+        name=name, source=source, type=ftype, nullable=nullable, categorical=categorical, textual=textual,
+        delimiter=delimiter, timestamp=timestamp, normalize=normalize,
+    )
+
+
+def _validate_dataset(name: str, value: Any, sources: Mapping[str, SourceSpec], path: str) -> DatasetSpec:
+    body = _mapping(value, path)
+    _check_keys(body, path, ("source", "fields", "event_types"), ("source", "fields"))
+    source = _string(body["source"], _join(path, "source"))
+    if source not in sources:
+        raise SpecError(_join(path, "source"), "names no source in sources (known: %s)" % ", ".join(sorted(sources)))
+    fields_raw = _mapping(body["fields"], _join(path, "fields"))
+    fields = tuple(
+        _validate_field(name, fname, fbody, _join(_join(path, "fields"), fname)) for fname, fbody in fields_raw.items()
+    )
+    seen: Dict[str, str] = {}
+    for f in fields:
+        lowered = f.name.lower()
+        if lowered in seen:
+            raise SpecError(_join(_join(path, "fields"), f.name), "duplicates the field %s (names are case-insensitive)" % seen[lowered])
+        seen[lowered] = f.name
+    names = {f.name for f in fields}
+    for required in REQUIRED_FIELDS[name]:
+        if required not in names:
+            raise SpecError(_join(_join(path, "fields"), required), "is required for the %s dataset" % name)
+    dataset = DatasetSpec(name=name, source=source, fields=fields)
+    metadata = dataset.metadata_fields
+    if len(metadata) < MIN_METADATA_FIELDS[name]:
+        raise SpecError(_join(path, "fields"), "the %s dataset needs at least %d metadata field" % (name, MIN_METADATA_FIELDS[name]))
+    if len(metadata) > MAX_METADATA_FIELDS[name]:
+        raise SpecError(
+            _join(path, "fields"),
+            "the %s dataset allows at most %d metadata fields (got %d)" % (name, MAX_METADATA_FIELDS[name], len(metadata)),
+        )
+    textual = [f.name for f in fields if f.textual]
+    if len(textual) > MAX_TEXTUAL_FIELDS:
+        raise SpecError(_join(_join(path, "fields"), textual[1]), "at most one textual field is allowed (already: %s)" % textual[0])
+    event_types = None
+    if body.get("event_types") is not None:
+        event_types = _validate_event_types(name, body["event_types"], names, _join(path, "event_types"))
+    return DatasetSpec(name=name, source=source, fields=fields, event_types=event_types)
+
+
+def _validate_event_types(dataset: str, value: Any, names: Set[str], path: str) -> EventTypeRules:
+    if dataset != "interactions":
+        raise SpecError(path, "is only allowed on the interactions dataset")
+    body = _mapping(value, path)
+    _check_keys(body, path, ("field", "map", "drop", "unmapped", "case_sensitive"))
+    target = _string(body.get("field", "EVENT_TYPE"), _join(path, "field"))
+    if target not in names:
+        raise SpecError(_join(path, "field"), "names no field of the dataset (map the source status to %s first)" % target)
+    mapping = {}
+    for source_value, event in _mapping(body.get("map") or {}, _join(path, "map")).items():
+        mapping[str(source_value)] = _string(event, _join(_join(path, "map"), source_value))
+    drop = _string_list(body.get("drop") or [], _join(path, "drop"))
+    case_sensitive = _bool(body.get("case_sensitive", False), _join(path, "case_sensitive"))
+    norm = (lambda s: s) if case_sensitive else (lambda s: s.strip().lower())
+    for status in drop:
+        if norm(status) in {norm(k) for k in mapping}:
+            raise SpecError(_join(path, "drop"), "%r is both mapped and dropped" % status)
+    unmapped = _choice(body.get("unmapped", "keep"), _join(path, "unmapped"), UNMAPPED_EVENT_ACTIONS)
+    return EventTypeRules(field=target, mapping=mapping, drop=drop, unmapped=unmapped, case_sensitive=case_sensitive)
+
+
+def _validate_item_ids(value: Any, path: str) -> ItemIdReconciliation:
+    body = _mapping(value, path)
+    _check_keys(body, path, ("normalize", "fuzzy", "unmatched"))
+    normalize = _validate_normalize(body.get("normalize"), _join(path, "normalize"))
+    fuzzy = None
+    if body.get("fuzzy") is not None:
+        fpath = _join(path, "fuzzy")
+        fb = _mapping(body["fuzzy"], fpath)
+        _check_keys(fb, fpath, ("interactions_key", "items_key", "max_distance", "block_prefix_length", "min_key_length"),
+                    ("interactions_key", "items_key"))
+        max_distance = _int(fb.get("max_distance", 2), _join(fpath, "max_distance"), minimum=1)
+        if max_distance > 5:
+            raise SpecError(_join(fpath, "max_distance"), "must be <= 5 (larger distances match unrelated titles)")
+        fuzzy = FuzzyMatch(
+            interactions_key=_string(fb["interactions_key"], _join(fpath, "interactions_key")),
+            items_key=_string(fb["items_key"], _join(fpath, "items_key")),
+            max_distance=max_distance,
+            block_prefix_length=_int(fb.get("block_prefix_length", 3), _join(fpath, "block_prefix_length"), minimum=1),
+            min_key_length=_int(fb.get("min_key_length", 4), _join(fpath, "min_key_length"), minimum=1),
+        )
+    unmatched = _choice(body.get("unmatched", "keep"), _join(path, "unmatched"), UNMATCHED_ITEM_ACTIONS)
+    return ItemIdReconciliation(normalize=normalize, fuzzy=fuzzy, unmatched=unmatched)
+
+
+def parse_instant(value: Any, path: str) -> int:
+    """An ISO-8601 date/time (offset or UTC) or epoch seconds -> epoch seconds."""
+    if isinstance(value, bool):
+        raise SpecError(path, "must be an ISO-8601 date/time or epoch seconds")
+    if isinstance(value, (int, float)):
+        return int(value)
+    if isinstance(value, _dt.datetime):
+        moment = value
+    elif isinstance(value, _dt.date):
+        moment = _dt.datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+        try:
+            moment = _dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise SpecError(path, "must be an ISO-8601 date/time like 2015-01-01T00:00:00Z or epoch seconds (got %r)" % value)
+    else:
+        raise SpecError(path, "must be an ISO-8601 date/time or epoch seconds")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_dt.timezone.utc)
+    return int(moment.timestamp())
+
+
+def _validate_run(value: Any, path: str) -> RunSettings:
+    body = _mapping(value, path)
+    _check_keys(body, path, ("timestamp_floor", "max_future_skew_seconds", "max_rejected_share", "keep_exports", "readiness"))
+    floor = None
+    if body.get("timestamp_floor") is not None:
+        floor = parse_instant(body["timestamp_floor"], _join(path, "timestamp_floor"))
+    share = body.get("max_rejected_share", DEFAULT_MAX_REJECTED_SHARE)
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+        raise SpecError(_join(path, "max_rejected_share"), "must be a number between 0 and 1")
+    readiness_raw = _mapping(body.get("readiness") or {}, _join(path, "readiness"))
+    rpath = _join(path, "readiness")
+    _check_keys(readiness_raw, rpath, ("min_interactions", "min_users", "min_interactions_per_user"))
+    readiness = Readiness(
+        min_interactions=_int(readiness_raw.get("min_interactions", DEFAULT_MIN_INTERACTIONS), _join(rpath, "min_interactions"), 0),
+        min_users=_int(readiness_raw.get("min_users", DEFAULT_MIN_USERS), _join(rpath, "min_users"), 0),
+        min_interactions_per_user=_int(
+            readiness_raw.get("min_interactions_per_user", DEFAULT_MIN_INTERACTIONS_PER_USER), _join(rpath, "min_interactions_per_user"), 1
+        ),
+    )
+    return RunSettings(
+        timestamp_floor=floor,
+        max_future_skew_seconds=_int(body.get("max_future_skew_seconds", 0), _join(path, "max_future_skew_seconds"), 0),
+        max_rejected_share=float(share),
+        keep_exports=_int(body.get("keep_exports", DEFAULT_KEEP_EXPORTS), _join(path, "keep_exports"), 1),
+        readiness=readiness,
+    )
+
+
+def avro_schema(dataset: DatasetSpec) -> Dict[str, Any]:
+    """The Personalize (Avro) schema for a dataset: field order = CSV header order."""
+    avro_fields: List[Dict[str, Any]] = []
+    for f in dataset.fields:
+        entry: Dict[str, Any] = {"name": f.name, "type": ["null", f.type] if f.nullable else f.type}
+        if f.categorical:
+            entry["categorical"] = True
+        if f.textual:
+            entry["textual"] = True
+        avro_fields.append(entry)
+    return {
+        "type": "record",
+        "name": dataset.name.capitalize(),
+        "namespace": "com.amazonaws.personalize.schema",
+        "fields": avro_fields,
+        "version": "1.0",
+    }

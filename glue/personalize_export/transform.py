@@ -1,0 +1,757 @@
+"""Pure DataFrame transforms: source rows -> Personalize rows, rejected rows, filtered rows.
+
+Nothing here knows about Glue or where the data comes from. ``classify`` is the core: it
+returns every source row once, with its original columns, the output values, a status
+(``written`` | ``rejected`` | ``filtered``) and, for rejected rows, the reason. The export
+job persists that one DataFrame and derives the CSV, the rejected rows and all the counts
+from it, so the source is read and shuffled once.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field as dc_field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from personalize_export.spec import (
+    MAX_CATEGORICAL_LENGTH,
+    MAX_ID_LENGTH,
+    MAX_TEXTUAL_LENGTH,
+    DatasetSpec,
+    ExportSpec,
+    FieldSpec,
+    NormalizeRule,
+)
+
+# Rejection reasons, in priority order: a row gets the first one it breaks.
+REASONS = (
+    "null_id",
+    "id_too_long",
+    "missing_value",
+    "invalid_number",
+    "invalid_boolean",
+    "unparseable_timestamp",
+    "future_timestamp",
+    "timestamp_before_floor",
+    "categorical_too_long",
+    "textual_too_long",
+    "unknown_event_type",
+    "unmatched_item",
+    "duplicate",
+    "duplicate_id",
+)
+_REASON_CODE = {reason: index for index, reason in enumerate(REASONS)}
+
+WRITTEN, REJECTED, FILTERED = "written", "rejected", "filtered"
+MATCH_CLASSES = ("exact", "normalized", "fuzzy", "unmatched", "missing")
+
+# Internal column names; the prefix keeps them apart from any source column.
+_P = "__pe_"
+STATUS = _P + "status"
+REASON = _P + "reason"
+REASON_FIELD = _P + "reason_field"
+FILTER_KEY = _P + "filtered_status"
+MATCH = _P + "match"
+_CODE = _P + "code"
+
+_SPARK_TYPES = {
+    "string": T.StringType(),
+    "int": T.IntegerType(),
+    "long": T.LongType(),
+    "float": T.FloatType(),
+    "double": T.DoubleType(),
+    "boolean": T.BooleanType(),
+}
+_INT_RANGE = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+_FLOAT_MAX = 3.4028234663852886e38
+_INTEGER_TEXT = r"^[+-]?[0-9]+$"
+_DECIMAL_TEXT = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+_TRUE = ("true", "t", "yes", "y", "1")
+_FALSE = ("false", "f", "no", "n", "0")
+_EXTENDED_JSON_KEYS = ("$oid", "$date", "$numberLong", "$numberInt", "$numberDouble", "$numberDecimal")
+# The innermost `"$key": value }` of extended JSON kept as text (Spark infers a string
+# column when the same field holds a plain value in some documents and a wrapper in others).
+_EMBEDDED_JSON_VALUE = r'"\$[A-Za-z]+"\s*:\s*"?([^"{}]*?)"?\s*\}'
+_MILLIS_THRESHOLD = 10**11
+# Reason codes are priority * 1000 + field position; this position means "the whole row".
+_NO_FIELD = 999
+
+
+class SourceSchemaError(ValueError):
+    """A spec field points at a source column or path that the source does not have."""
+
+
+def out_col(field_name: str) -> str:
+    return _P + "out_" + field_name
+
+
+@dataclass(frozen=True)
+class ClassifyOptions:
+    now_epoch: int
+    timestamp_floor: Optional[int] = None
+    max_future_skew_seconds: int = 0
+
+
+# --------------------------------------------------------------------------- source access
+
+
+def _resolve(schema: T.StructType, path: str, where: str) -> Tuple[Column, T.DataType]:
+    """A (possibly nested) source path -> column and type; case-insensitive like Spark SQL."""
+    parts = path.split(".")
+    current_type: T.DataType = schema
+    column: Optional[Column] = None
+    walked: List[str] = []
+    for part in parts:
+        if not isinstance(current_type, T.StructType):
+            raise SourceSchemaError(
+                "%s: source path %r: %r is a %s, not a nested document" % (where, path, ".".join(walked), current_type.simpleString())
+            )
+        match = next((f for f in current_type.fields if f.name == part), None)
+        if match is None:
+            match = next((f for f in current_type.fields if f.name.lower() == part.lower()), None)
+        if match is None:
+            available = ", ".join(f.name for f in current_type.fields)
+            raise SourceSchemaError(
+                "%s: source path %r: no column %r%s (available: %s)"
+                % (where, path, part, " in %r" % ".".join(walked) if walked else "", available)
+            )
+        column = F.col("`%s`" % match.name) if column is None else column.getField(match.name)
+        current_type = match.dataType
+        walked.append(match.name)
+    assert column is not None
+    return column, current_type
+
+
+def _unwrap_extended_json(column: Column, dtype: T.DataType) -> Tuple[Column, T.DataType, bool]:
+    """Strip document-store wrappers ({"$oid": ..}, {"$date": ..}, {"$numberLong": ..}).
+
+    Returns the inner column, its type, and whether a ``$date`` wrapper was seen (a numeric
+    ``$date`` is epoch milliseconds by definition).
+    """
+    saw_date = False
+    while isinstance(dtype, T.StructType):
+        names = [f.name for f in dtype.fields]
+        key = next((k for k in _EXTENDED_JSON_KEYS if k in names), None)
+        if key is None:
+            break
+        saw_date = saw_date or key == "$date"
+        column = column.getField(key)
+        dtype = dtype[key].dataType
+    return column, dtype, saw_date
+
+
+def _as_text(column: Column, dtype: T.DataType) -> Column:
+    """Any scalar source value as trimmed text, with embedded extended JSON unwrapped."""
+    if isinstance(dtype, (T.StructType, T.ArrayType, T.MapType)):
+        text = F.to_json(column)
+    else:
+        text = column.cast("string")
+    text = F.trim(text)
+    if isinstance(dtype, T.NumericType) or isinstance(dtype, T.BooleanType):
+        return text
+    # The regular expression sits only inside the branch for text starting with "{": in
+    # the condition, Spark's common-subexpression pass would run it on every row.
+    embedded = F.regexp_extract(text, _EMBEDDED_JSON_VALUE, 1)
+    unwrapped = F.when(embedded == "", text).otherwise(F.trim(embedded))
+    return F.when(text.startswith("{"), unwrapped).otherwise(text)
+
+
+def _lookup(key: Column, table: Dict) -> Column:
+    """``table[key]`` as a CASE expression (null when absent); compiled, unlike a map literal lookup."""
+    result = None
+    for k, v in table.items():
+        result = (F.when if result is None else result.when)(key == F.lit(k), F.lit(v))
+    return result if result is not None else F.lit(None).cast("string")
+
+
+def _blank_to_null(text: Column) -> Column:
+    return F.when(text == "", F.lit(None).cast("string")).otherwise(text)
+
+
+# --------------------------------------------------------------------------- normalisation
+
+
+def apply_normalize(text: Column, rules: Sequence[NormalizeRule]) -> Column:
+    for rule in rules:
+        if rule.kind == "trim":
+            text = F.trim(text)
+        elif rule.kind == "collapse_whitespace":
+            text = F.regexp_replace(text, r"\s+", " ")
+        elif rule.kind == "lower":
+            text = F.lower(text)
+        elif rule.kind == "upper":
+            text = F.upper(text)
+        elif rule.kind == "strip_prefix":
+            stripped = None
+            for prefix in rule.values:
+                cut = text.substr(F.lit(len(prefix) + 1), F.greatest(F.length(text), F.lit(1)))
+                stripped = (F.when if stripped is None else stripped.when)(text.startswith(prefix), cut)
+            text = stripped.otherwise(text) if stripped is not None else text
+        elif rule.kind == "remove_chars":
+            text = F.translate(text, rule.values[0], "")
+        elif rule.kind == "strip_leading_zeros":
+            text = F.regexp_replace(text, r"^0+(?=.)", "")
+        else:  # the spec validator only lets known rules through
+            raise ValueError("unknown normalize rule %r" % rule.kind)
+    return text
+
+
+def title_key(text: Column) -> Column:
+    """The form titles are compared in for the fuzzy match."""
+    return F.regexp_replace(F.lower(F.trim(text)), r"\s+", " ")
+
+
+# --------------------------------------------------------------------------- typed values
+#
+# Each field is computed in three projections: (1) the source value as text (or its native
+# type), (2) the parsed value, (3) the output value and the rule checks. Later steps refer to
+# earlier ones by column name, so a big expression is evaluated once per row instead of
+# being inlined into every check (which also keeps generated code under the JVM's 64 KB).
+
+
+@dataclass
+class _FieldPlan:
+    base: Dict[str, Column]  # step 1, over source columns
+    parsed: Dict[str, Column]  # step 2, over step-1 columns
+    value: Column  # step 3: the output value (null when invalid or empty)
+    checks: List[Tuple[Column, str]]  # step 3: (condition, reason) pairs
+    mid: Dict[str, Column] = dc_field(default_factory=dict)  # between steps 1 and 2
+
+
+def _b(name: str) -> str:
+    return _P + "b_" + name
+
+
+def _x(name: str) -> str:
+    return _P + "x_" + name
+
+
+def _p(name: str) -> str:
+    return _P + "p_" + name
+
+
+def _n(name: str) -> str:
+    return _P + "n_" + name
+
+
+def _missing_reason(field: FieldSpec) -> str:
+    return "null_id" if field.is_id else "missing_value"
+
+
+def _required(field: FieldSpec, present: Column) -> List[Tuple[Column, str]]:
+    return [] if field.nullable else [(~present, _missing_reason(field))]
+
+
+def _number(field: FieldSpec, column: Column, dtype: T.DataType) -> _FieldPlan:
+    name, target = field.name, _SPARK_TYPES[field.type]
+    integral = field.type in _INT_RANGE
+    if isinstance(dtype, T.NumericType):
+        base = column.cast("double") if not integral or isinstance(dtype, (T.FloatType, T.DoubleType)) else column.cast("decimal(38,0)")
+        present = F.col(_b(name)).isNotNull()
+        if integral:
+            number = F.when(~F.isnan(F.col(_b(name)).cast("double")), F.col(_b(name)).cast("decimal(38,10)"))
+        else:
+            number = F.col(_b(name))
+    else:
+        if isinstance(dtype, T.BooleanType):
+            column = column.cast("string")
+        base = _blank_to_null(_as_text(column, dtype))
+        present = F.col(_b(name)).isNotNull()
+        text = F.col(_b(name))
+        if integral:
+            number = F.when(text.rlike(_INTEGER_TEXT), text.cast("decimal(38,0)"))
+        else:
+            number = F.when(text.rlike(_DECIMAL_TEXT), text.cast("double"))
+    parsed = F.col(_p(name))
+    if integral:
+        low, high = _INT_RANGE[field.type]
+        valid = parsed.isNotNull() & (parsed == F.floor(parsed)) & (parsed >= F.lit(low)) & (parsed <= F.lit(high))
+    else:
+        limit = _FLOAT_MAX if field.type == "float" else 1.7976931348623157e308
+        valid = parsed.isNotNull() & ~F.isnan(parsed) & (F.abs(parsed) <= F.lit(limit))
+    checks = _required(field, present) + [(present & ~valid, "invalid_number")]
+    return _FieldPlan({_b(name): base}, {_p(name): number}, F.when(present & valid, parsed.cast(target)), checks)
+
+
+def _boolean(field: FieldSpec, column: Column, dtype: T.DataType) -> _FieldPlan:
+    name = field.name
+    if isinstance(dtype, T.BooleanType):
+        base, parsed = column, F.col(_b(name))
+        present = F.col(_b(name)).isNotNull()
+    else:
+        base = F.lower(_blank_to_null(_as_text(column, dtype)))
+        text = F.col(_b(name))
+        parsed = F.when(text.isin(*_TRUE), F.lit(True)).when(text.isin(*_FALSE), F.lit(False))
+        present = text.isNotNull()
+    valid = F.col(_p(name)).isNotNull()
+    checks = _required(field, present) + [(present & ~valid, "invalid_boolean")]
+    return _FieldPlan({_b(name): base}, {_p(name): parsed}, F.col(_p(name)), checks)
+
+
+def _join_values(text: Column, separator_pattern: str) -> Column:
+    """Values separated by ``separator_pattern`` -> trimmed, empty ones dropped, joined with ``|``.
+
+    Regular expressions instead of array lambdas: Spark compiles these, while higher-order
+    functions run interpreted, row by row.
+    """
+    joined = F.regexp_replace(F.trim(text), r"\s*(?:%s)\s*" % separator_pattern, "|")
+    joined = F.regexp_replace(joined, r"\|{2,}", "|")
+    return F.regexp_replace(joined, r"^\||\|$", "")
+
+
+def _categorical(field: FieldSpec, column: Column, dtype: T.DataType) -> _FieldPlan:
+    name = field.name
+    if isinstance(dtype, T.ArrayType):
+        # array_join drops null elements; the separator is then cleaned like a delimited string.
+        base = _join_values(F.array_join(column.cast("array<string>"), "|"), r"\|")
+    elif field.delimiter is not None:
+        base = _join_values(_as_text(column, dtype), re.escape(field.delimiter) + r"|\|")
+    else:
+        base = _as_text(column, dtype)
+    base = _blank_to_null(base)
+    joined = F.col(_b(name))
+    present = joined.isNotNull()
+    too_long = present & (F.length(joined) > MAX_CATEGORICAL_LENGTH)
+    checks = _required(field, present) + [(too_long, "categorical_too_long")]
+    return _FieldPlan({_b(name): base}, {}, F.when(~too_long, joined), checks)
+
+
+def _string(field: FieldSpec, column: Column, dtype: T.DataType, extra_normalize: Sequence[NormalizeRule] = ()) -> _FieldPlan:
+    name = field.name
+    column, dtype, _ = _unwrap_extended_json(column, dtype)
+    if field.is_id:
+        # Trimmed and normalised; the id rules run on the final id (after reconciliation).
+        base = _blank_to_null(apply_normalize(_as_text(column, dtype), tuple(extra_normalize) + tuple(field.normalize)))
+        return _FieldPlan({_b(name): base}, {}, F.col(_b(name)), [])
+    if isinstance(dtype, (T.StructType, T.ArrayType, T.MapType)):
+        text = F.to_json(column)
+    else:
+        text = column.cast("string")
+    if field.normalize:
+        text = apply_normalize(text, field.normalize)
+    base = F.when(F.trim(text) == "", F.lit(None).cast("string")).otherwise(text)
+    value = F.col(_b(name))
+    present = value.isNotNull()
+    checks = _required(field, present)
+    if field.textual:
+        too_long = present & (F.length(value) > MAX_TEXTUAL_LENGTH)
+        checks.append((too_long, "textual_too_long"))
+        value = F.when(~too_long, value)
+    return _FieldPlan({_b(name): base}, {}, value, checks)
+
+
+_ISO_TEXT = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]{1,9})?)?)?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)?$"
+)
+_HAS_OFFSET = r"[T ][0-9]{2}:[0-9]{2}.*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+_NUMERIC_TEXT = r"^[+-]?[0-9]+(\.[0-9]+)?$"
+
+
+def _number_from_text(text: Column) -> Column:
+    """Numeric text -> double (exact for epoch seconds and milliseconds), else null."""
+    return F.when(text.rlike(_NUMERIC_TEXT), text.cast("double"))
+
+
+def _epoch_from_text(text: Column, number: Column, forced_millis: Column, formats: Sequence[str], timezone: str) -> Column:
+    """Text in one of ``formats`` -> epoch seconds (long), or null when none fits.
+
+    ``number`` is the text already read as a number (null when it is not numeric).
+    """
+    candidates: List[Column] = [F.when(forced_millis, F.floor(number / 1000))]
+    has_seconds, has_millis = "epoch_seconds" in formats, "epoch_millis" in formats
+    utc = timezone.upper() == "UTC"
+    for fmt in formats:
+        if fmt in ("epoch_seconds", "epoch_millis"):
+            if has_seconds and has_millis:
+                in_millis = F.abs(number) >= F.lit(float(_MILLIS_THRESHOLD))
+                candidates.append(F.when(in_millis, F.floor(number / 1000)).otherwise(F.floor(number)))
+            elif fmt == "epoch_millis":
+                candidates.append(F.floor(number / 1000))
+            else:
+                candidates.append(F.floor(number))
+        elif fmt == "iso8601":
+            # Spark's own string->timestamp cast reads ISO-8601 with or without an offset;
+            # the pattern keeps it from accepting looser forms such as a bare year.
+            parsed = F.to_timestamp(F.translate(text, ",", "."))
+            if not utc:
+                parsed = F.when(text.rlike(_HAS_OFFSET), parsed).otherwise(F.to_utc_timestamp(parsed, timezone))
+            candidates.append(F.when(number.isNull() & text.rlike(_ISO_TEXT), parsed.cast("long")))
+        else:
+            parsed = F.to_timestamp(text, fmt)
+            candidates.append((parsed if utc else F.to_utc_timestamp(parsed, timezone)).cast("long"))
+    return F.coalesce(*candidates).cast("long")
+
+
+def _timestamp_base(column: Column, dtype: T.DataType, timezone: str) -> Tuple[Column, Column, Optional[Column]]:
+    """(text, forced-millis flag, native seconds or None) for a timestamp source value."""
+    column, dtype, saw_date = _unwrap_extended_json(column, dtype)
+    if isinstance(dtype, (T.TimestampType, T.TimestampNTZType)):
+        return F.lit(None).cast("string"), F.lit(False), column.cast("long")
+    if isinstance(dtype, T.DateType):
+        return F.lit(None).cast("string"), F.lit(False), F.unix_timestamp(F.to_utc_timestamp(column.cast("timestamp"), timezone))
+    raw = F.trim(column.cast("string")) if not isinstance(dtype, (T.StructType, T.ArrayType, T.MapType)) else F.to_json(column)
+    # {"$date": {"$numberLong": "..."}} held as text: the number is epoch milliseconds.
+    forced = F.lit(saw_date) | (raw.startswith("{") & raw.contains("$date"))
+    return _blank_to_null(_as_text(column, dtype)), forced, None
+
+
+def parse_epoch_seconds(column: Column, dtype: T.DataType, formats: Sequence[str], timezone: str = "UTC") -> Column:
+    """A timestamp in any of ``formats`` -> epoch seconds (long), or null when none fits."""
+    text, forced, native = _timestamp_base(column, dtype, timezone)
+    return native if native is not None else _epoch_from_text(text, _number_from_text(text), forced, formats, timezone)
+
+
+def _timestamp(field: FieldSpec, column: Column, dtype: T.DataType, options: ClassifyOptions) -> _FieldPlan:
+    assert field.timestamp is not None
+    name = field.name
+    text, forced, native = _timestamp_base(column, dtype, field.timestamp.timezone)
+    if native is not None:
+        base = {_b(name): native.cast("string")}
+        mid: Dict[str, Column] = {}
+        parsed = {_p(name): native}
+    else:
+        base = {_b(name): text, _x(name): forced}
+        mid = {_n(name): _number_from_text(F.col(_b(name)))}
+        parsed = {_p(name): _epoch_from_text(F.col(_b(name)), F.col(_n(name)), F.col(_x(name)),
+                                             field.timestamp.formats, field.timestamp.timezone)}
+    seconds = F.col(_p(name))
+    present = F.col(_b(name)).isNotNull()
+    ok = seconds.isNotNull()
+    future = ok & (seconds > F.lit(options.now_epoch + options.max_future_skew_seconds))
+    checks = _required(field, present) + [(present & ~ok, "unparseable_timestamp"), (future, "future_timestamp")]
+    ok = ok & ~future
+    if options.timestamp_floor is not None:
+        early = seconds < F.lit(options.timestamp_floor)
+        checks.append((early, "timestamp_before_floor"))
+        ok = ok & ~early
+    return _FieldPlan(base, parsed, F.when(ok, seconds), checks, mid)
+
+
+def _field_plan(field: FieldSpec, column: Column, dtype: T.DataType, options: ClassifyOptions,
+                id_normalize: Sequence[NormalizeRule] = ()) -> _FieldPlan:
+    if field.timestamp is not None:
+        return _timestamp(field, column, dtype, options)
+    if field.type in ("int", "long", "float", "double"):
+        column, dtype, _ = _unwrap_extended_json(column, dtype)
+        return _number(field, column, dtype)
+    if field.type == "boolean":
+        column, dtype, _ = _unwrap_extended_json(column, dtype)
+        return _boolean(field, column, dtype)
+    if field.categorical:
+        column, dtype, _ = _unwrap_extended_json(column, dtype)
+        return _categorical(field, column, dtype)
+    return _string(field, column, dtype, id_normalize)
+
+
+# --------------------------------------------------------------------------- item catalog
+
+
+def item_catalog(items_source: DataFrame, spec: ExportSpec) -> DataFrame:
+    """The items source reduced to (raw id, normalised id, title key) for reconciliation."""
+    items = spec.dataset("items")
+    item_field = items.field("ITEM_ID")
+    assert item_field is not None
+    column, dtype = _resolve(items_source.schema, item_field.source, "datasets.items.fields.ITEM_ID")
+    raw = _blank_to_null(_as_text(column, dtype))
+    normalized = _blank_to_null(apply_normalize(raw, tuple(spec.item_ids.normalize) + tuple(item_field.normalize)))
+    columns = [raw.alias("raw_id"), normalized.alias("item_id")]
+    fuzzy = spec.item_ids.fuzzy
+    if fuzzy is not None:
+        tcol, ttype = _resolve(items_source.schema, fuzzy.items_key, "item_ids.fuzzy.items_key")
+        columns.append(title_key(_as_text(tcol, ttype)).alias("title_key"))
+    return items_source.select(*columns).where(F.col("item_id").isNotNull())
+
+
+def _fuzzy_title_matches(titles: DataFrame, catalog: DataFrame, max_distance: int, block: int, min_length: int) -> DataFrame:
+    """Distinct unmatched title keys -> the single closest catalog item within max_distance.
+
+    Candidates are blocked on the first or last ``block`` characters, so only titles that
+    share a prefix or a suffix are compared: no full cross join.
+    """
+    cat = (
+        catalog.where(F.col("title_key").isNotNull() & (F.length("title_key") >= min_length))
+        .select(F.col("title_key").alias("cat_title"), F.col("item_id").alias("cat_item"))
+        .distinct()
+        .withColumn("cat_head", F.substring("cat_title", 1, block))
+        .withColumn("cat_tail", F.expr("substring(cat_title, -%d, %d)" % (block, block)))
+    )
+    keys = (
+        titles.where(F.length("title_key") >= min_length)
+        .withColumn("head", F.substring("title_key", 1, block))
+        .withColumn("tail", F.expr("substring(title_key, -%d, %d)" % (block, block)))
+    )
+    by_head = keys.join(F.broadcast(cat), keys["head"] == cat["cat_head"])
+    by_tail = keys.join(F.broadcast(cat), keys["tail"] == cat["cat_tail"])
+    pairs = by_head.unionByName(by_tail).select("title_key", "cat_title", "cat_item")
+    # levenshtein's threshold argument gives up early on distant pairs (returns -1).
+    scored = pairs.withColumn("distance", F.levenshtein("title_key", "cat_title", max_distance)).where(
+        (F.col("distance") >= 0) & (F.col("distance") <= max_distance)
+    )
+    best = scored.groupBy("title_key").agg(F.min("distance").alias("best"))
+    winners = (
+        scored.join(best, "title_key")
+        .where(F.col("distance") == F.col("best"))
+        .groupBy("title_key")
+        .agg(F.countDistinct("cat_item").alias("candidates"), F.min("cat_item").alias("fuzzy_item"))
+        .where(F.col("candidates") == 1)
+        .select(F.col("title_key").alias(_P + "fuzzy_title"), F.col("fuzzy_item").alias(_P + "fuzzy_item"))
+    )
+    return winners
+
+
+# --------------------------------------------------------------------------- classify
+
+
+def classify(
+    df: DataFrame,
+    dataset: DatasetSpec,
+    spec: ExportSpec,
+    options: ClassifyOptions,
+    catalog: Optional[DataFrame] = None,
+    dedupe: bool = True,
+) -> DataFrame:
+    """Every source row, once: original columns + output values + status/reason columns.
+
+    ``dedupe=False`` leaves out the duplicate rules, for callers that run
+    ``mark_duplicates_sparse`` on a persisted result instead.
+    """
+    # Unparseable custom-pattern timestamps must become null, not an upgrade exception.
+    df.sparkSession.conf.set("spark.sql.legacy.timeParserPolicy", "CORRECTED")
+    schema = df.schema
+    original = [F.col("`%s`" % name) for name in df.columns]
+    where = "datasets.%s.fields" % dataset.name
+    plans: Dict[str, _FieldPlan] = {}
+    for field in dataset.fields:
+        column, dtype = _resolve(schema, field.source, "%s.%s" % (where, field.name))
+        rules = tuple(spec.item_ids.normalize) if field.name == "ITEM_ID" else ()
+        plans[field.name] = _field_plan(field, column, dtype, options, rules)
+    positions = {f.name: i for i, f in enumerate(dataset.fields)}
+    row_checks: List[Tuple[Column, str, str]] = []
+    base: Dict[str, Column] = {}
+    for plan in plans.values():
+        base.update(plan.base)
+
+    # Event types: filtered rows are decided on the source status, before any rule.
+    filter_key: Column = F.lit(None).cast("string")
+    rules = dataset.event_types
+    if rules is not None:
+        field = dataset.field(rules.field)
+        assert field is not None
+        column, dtype = _resolve(schema, field.source, "%s.%s" % (where, field.name))
+        column, dtype, _ = _unwrap_extended_json(column, dtype)
+        base[_P + "event_status"] = _blank_to_null(_as_text(column, dtype))
+        status_text = F.col(_P + "event_status")
+        key = status_text if rules.case_sensitive else F.lower(status_text)
+        normalise = (lambda s: s) if rules.case_sensitive else (lambda s: s.strip().lower())
+        mapping = {normalise(k): v for k, v in rules.mapping.items()}
+        if mapping:
+            mapped = _lookup(key, mapping)
+        else:
+            mapped = F.lit(None).cast("string")
+        dropped = key.isin(*[normalise(s) for s in rules.drop]) if rules.drop else F.lit(False)
+        unmapped = key.isNotNull() & mapped.isNull() & ~dropped
+        if rules.unmapped == "drop":
+            dropped = dropped | unmapped
+        filter_key = F.when(F.coalesce(dropped, F.lit(False)), key)
+        if rules.unmapped == "reject":
+            row_checks.append((unmapped, "unknown_event_type", field.name))
+        old = plans[field.name]
+        plans[field.name] = _FieldPlan(old.base, old.parsed, F.coalesce(mapped, status_text), old.checks, old.mid)
+
+    reconcile = dataset.name == "interactions" and catalog is not None
+    if reconcile:
+        # The source id as written (for "exact" matches) and the title key for the fuzzy match.
+        item_field = dataset.field("ITEM_ID")
+        column, dtype = _resolve(schema, item_field.source, "%s.ITEM_ID" % where)
+        column, dtype, _ = _unwrap_extended_json(column, dtype)
+        base[_P + "item_raw"] = _blank_to_null(_as_text(column, dtype))
+        if spec.item_ids.fuzzy is not None:
+            tcol, ttype = _resolve(schema, spec.item_ids.fuzzy.interactions_key, "item_ids.fuzzy.interactions_key")
+            base[_P + "item_title"] = title_key(_as_text(tcol, ttype))
+
+    frame = df.select(*original, *[expr.alias(name) for name, expr in base.items()])
+    mid = {name: expr for plan in plans.values() for name, expr in plan.mid.items()}
+    if mid:
+        frame = frame.select("*", *[expr.alias(name) for name, expr in mid.items()])
+    parsed = {name: expr for plan in plans.values() for name, expr in plan.parsed.items()}
+    if parsed:
+        frame = frame.select("*", *[expr.alias(name) for name, expr in parsed.items()])
+    frame = frame.select(
+        "*",
+        *[plans[f.name].value.alias(out_col(f.name)) for f in dataset.fields],
+        filter_key.alias(FILTER_KEY),
+    )
+
+    # Item-id reconciliation against the catalog of the items dataset.
+    if reconcile:
+        frame = _reconcile(frame, df, dataset, spec, catalog)
+        if spec.item_ids.unmatched == "reject":
+            row_checks.append((F.col(MATCH) == "unmatched", "unmatched_item", "ITEM_ID"))
+    else:
+        frame = frame.withColumn(MATCH, F.lit(None).cast("string"))
+
+    # One reason per row: the lowest (reason priority, field position) among all checks.
+    codes: List[Column] = []
+    for field in dataset.fields:
+        checks = list(plans[field.name].checks)
+        if field.is_id:
+            final = F.col(out_col(field.name))
+            checks = ([] if field.nullable else [(final.isNull(), "null_id")]) + [(F.length(final) > MAX_ID_LENGTH, "id_too_long")]
+        for condition, reason in checks:
+            codes.append(F.when(condition, F.lit(_REASON_CODE[reason] * 1000 + positions[field.name])))
+    for condition, reason, field_name in row_checks:
+        codes.append(F.when(condition, F.lit(_REASON_CODE[reason] * 1000 + positions[field_name])))
+    if not codes:
+        code = F.lit(None).cast("int")
+    elif len(codes) == 1:
+        code = codes[0]
+    else:
+        code = F.least(*codes)
+    filtered = F.col(FILTER_KEY).isNotNull()
+    internal = set(base) | set(mid) | set(parsed)
+    frame = frame.select(*[F.col("`%s`" % c) for c in frame.columns if c not in internal], F.when(~filtered, code).alias(_CODE))
+    status = F.when(filtered, F.lit(FILTERED)).when(F.col(_CODE).isNotNull(), F.lit(REJECTED)).otherwise(F.lit(WRITTEN))
+    reason_names = dict(enumerate(REASONS))
+    field_names = {i: f.name for i, f in enumerate(dataset.fields)}
+    # Rejected rows keep the value that broke the rule in their original columns.
+    frame = frame.select(
+        *[F.col("`%s`" % c) for c in frame.columns if c != _CODE],
+        status.alias(STATUS),
+        _lookup(F.floor(F.col(_CODE) / 1000).cast("int"), reason_names).alias(REASON),
+        _lookup((F.col(_CODE) % 1000).cast("int"), field_names).alias(REASON_FIELD),
+    )
+    return mark_duplicates(frame, dataset) if dedupe else frame
+
+
+def _reconcile(frame: DataFrame, source: DataFrame, dataset: DatasetSpec, spec: ExportSpec, catalog: DataFrame) -> DataFrame:
+    """Classify each interaction's item against the catalog; fill missing ids by fuzzy title match."""
+    item_field = dataset.field("ITEM_ID")
+    assert item_field is not None
+    # One small broadcast table: normalised id -> every spelling the catalog uses for it.
+    ids = catalog.groupBy(F.col("item_id").alias(_P + "cat_norm")).agg(F.collect_set("raw_id").alias(_P + "cat_raws"))
+    frame = frame.join(F.broadcast(ids), F.col(out_col("ITEM_ID")) == F.col(_P + "cat_norm"), "left")
+    exact = F.coalesce(F.array_contains(F.col(_P + "cat_raws"), F.col(_P + "item_raw")), F.lit(False))
+    normalized = F.col(_P + "cat_norm").isNotNull()
+    present = F.col(out_col("ITEM_ID")).isNotNull()
+    fuzzy = spec.item_ids.fuzzy
+    fuzzy_item: Column = F.lit(None).cast("string")
+    if fuzzy is not None:
+        # Distinct titles straight from the source (a small aggregate), matched once each.
+        tcol, ttype = _resolve(source.schema, fuzzy.interactions_key, "item_ids.fuzzy.interactions_key")
+        titles = source.select(title_key(_as_text(tcol, ttype)).alias("title_key")).where(F.col("title_key").isNotNull()).distinct()
+        matches = _fuzzy_title_matches(titles, catalog, fuzzy.max_distance, fuzzy.block_prefix_length, fuzzy.min_key_length)
+        frame = frame.join(F.broadcast(matches), F.col(_P + "item_title") == F.col(_P + "fuzzy_title"), "left")
+        fuzzy_item = F.when(~normalized, F.col(_P + "fuzzy_item"))
+    match = (
+        F.when(exact, F.lit("exact"))
+        .when(normalized, F.lit("normalized"))
+        .when(fuzzy_item.isNotNull(), F.lit("fuzzy"))
+        .when(present, F.lit("unmatched"))
+        .otherwise(F.lit("missing"))
+    )
+    internal = {_P + "item_raw", _P + "cat_raws", _P + "cat_norm", _P + "item_title", _P + "fuzzy_title", _P + "fuzzy_item"}
+    keep = [F.col("`%s`" % c) for c in frame.columns if c not in internal and c != out_col("ITEM_ID")]
+    return frame.select(*keep, F.coalesce(fuzzy_item, F.col(out_col("ITEM_ID"))).alias(out_col("ITEM_ID")), match.alias(MATCH))
+
+
+def _dedupe_key(dataset: DatasetSpec) -> Tuple[List[Column], Optional[str]]:
+    """The columns that make two written rows duplicates, and the id field (items/users)."""
+    id_name = "ITEM_ID" if dataset.name == "items" else "USER_ID" if dataset.name == "users" else None
+    if id_name is None:
+        return [F.col(out_col(f.name)) for f in dataset.fields], None
+    return [F.col(out_col(id_name))], id_name
+
+
+def mark_duplicates(frame: DataFrame, dataset: DatasetSpec) -> DataFrame:
+    """Written rows equal to an earlier one -> ``duplicate``; items/users sharing an id -> ``duplicate_id``.
+
+    One copy stays written: for items and users the row that sorts first on the output
+    values, so the choice does not depend on the input order.
+    """
+    outs = [F.col(out_col(f.name)) for f in dataset.fields]
+    key, id_name = _dedupe_key(dataset)
+    written = F.col(STATUS) == WRITTEN
+    # The 64-bit hash leads the sort key: rows compare on a long before any string.
+    window = Window.partitionBy(F.xxhash64(*key), F.col(STATUS), *key).orderBy(*[o.asc_nulls_first() for o in outs])
+    rank = F.row_number().over(window)
+    if id_name is None:
+        reason = F.when(written & (rank > 1), F.lit("duplicate"))
+        field = F.lit(None).cast("string")
+    else:
+        same = F.struct(*outs).eqNullSafe(F.first(F.struct(*outs)).over(window))
+        reason = F.when(written & (rank > 1), F.when(same, F.lit("duplicate")).otherwise(F.lit("duplicate_id")))
+        field = F.when(~same, F.lit(id_name))
+    frame = frame.select("*", reason.alias(_P + "dup"), field.alias(_P + "dup_field"))
+    dup = F.col(_P + "dup").isNotNull()
+    others = [F.col("`%s`" % c) for c in frame.columns if c not in (STATUS, REASON, REASON_FIELD, _P + "dup", _P + "dup_field")]
+    return frame.select(
+        *others,
+        F.when(dup, F.lit(REJECTED)).otherwise(F.col(STATUS)).alias(STATUS),
+        F.when(dup, F.col(_P + "dup")).otherwise(F.col(REASON)).alias(REASON),
+        F.when(dup, F.col(_P + "dup_field")).otherwise(F.col(REASON_FIELD)).alias(REASON_FIELD),
+    )
+
+
+def mark_duplicates_sparse(frame: DataFrame, dataset: DatasetSpec, max_suspects: int = 2_000_000) -> Tuple[DataFrame, DataFrame]:
+    """``mark_duplicates`` without shuffling and sorting every row.
+
+    ``frame`` should be persisted. A cheap aggregate of 64-bit hashes finds the keys that
+    occur more than once among written rows; only rows with such a hash go through the
+    window, the others pass unchanged. When there are too many suspects to broadcast,
+    it falls back to the full window. Returns the result and the small persisted table
+    of suspect hashes, for the caller to unpersist when done.
+    """
+    key, _ = _dedupe_key(dataset)
+    hashed = F.xxhash64(*key)
+    suspects = (
+        frame.where(F.col(STATUS) == WRITTEN)
+        .groupBy(hashed.alias(_P + "hash"))
+        .count()
+        .where(F.col("count") > 1)
+        .select(_P + "hash")
+        .persist()
+    )
+    if suspects.count() > max_suspects:
+        return mark_duplicates(frame, dataset), suspects
+    flagged = frame.join(F.broadcast(suspects), hashed == F.col(_P + "hash"), "left")
+    suspect = F.col(_P + "hash").isNotNull()
+    plain = flagged.where(~suspect).drop(_P + "hash")
+    checked = mark_duplicates(flagged.where(suspect).drop(_P + "hash"), dataset)
+    return plain.unionByName(checked), suspects
+
+
+# --------------------------------------------------------------------------- views of a classified frame
+
+
+def written_rows(classified: DataFrame, dataset: DatasetSpec) -> DataFrame:
+    """The Personalize rows, columns named and ordered as the schema."""
+    return classified.where(F.col(STATUS) == WRITTEN).select(
+        *[F.col(out_col(f.name)).alias(f.name) for f in dataset.fields]
+    )
+
+
+def rejected_rows(classified: DataFrame) -> DataFrame:
+    """Rejected rows: every original column, plus ``reason`` and ``rejected_field``."""
+    original = [c for c in classified.columns if not c.startswith(_P)]
+    reason_name = "reason" if "reason" not in original else "rejection_reason"
+    field_name = "rejected_field" if "rejected_field" not in original else "rejection_field"
+    return classified.where(F.col(STATUS) == REJECTED).select(
+        *[F.col("`%s`" % c) for c in original],
+        F.col(REASON).alias(reason_name),
+        F.col(REASON_FIELD).alias(field_name),
+    )
+
+
+def transform(
+    df: DataFrame,
+    dataset: DatasetSpec,
+    spec: ExportSpec,
+    options: ClassifyOptions,
+    catalog: Optional[DataFrame] = None,
+) -> Tuple[DataFrame, DataFrame]:
+    """(valid rows in Personalize shape, rejected rows with a reason)."""
+    classified = classify(df, dataset, spec, options, catalog)
+    return written_rows(classified, dataset), rejected_rows(classified)

@@ -1,0 +1,411 @@
+"""Export benchmark: the interactions export against a bare Spark copy of the same data.
+
+    .venv/bin/python tests/benchmarks/bench_export.py [--sizes 1000000,5000000] [--repeat 1]
+
+For each size, synthetic order lines (mixed timestamp formats, SKU spellings, dropped
+statuses and a few bad rows, like the sample data) are written to Parquet once, outside
+any timing. Then, in the same run, each workload runs in a fresh Spark driver process:
+
+* ``bare``: read the Parquet, write it as CSV with a header (the floor any export pays);
+* ``export``: the export library's interactions export (transform, Personalize CSV,
+  rejected rows, counts and report).
+
+The parent samples the resident memory of the driver's Python process and of its JVM
+with psutil and prints rows/s, wall time, the ratio to the bare copy and peak RSS.
+Wall time is the workload inside the driver (Spark start-up excluded, and the same for
+both). The machine is small and noisy: compare ratios, not absolute times.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+REPO = Path(__file__).resolve().parents[2]
+for root in ("glue", "lambda_src", "step_functions", ""):
+    path = str(REPO / root) if root else str(REPO)
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+ITEMS = 20_000
+USERS_PER_MILLION = 50_000
+HISTORY_START_EPOCH = 1685577600  # 2023-06-01T00:00:00Z
+HISTORY_SECONDS = 2 * 365 * 86400
+DRIVER_MEMORY = "2g"
+SAMPLE_INTERVAL_SECONDS = 0.1
+
+
+# -- the synthetic data and the spec -------------------------------------------
+
+
+def write_synthetic_data(spark, rows: int, data_dir: Path) -> None:
+    """Order lines and an item catalog as Parquet, deterministic for a size."""
+    from pyspark.sql import functions as F
+
+    users = max(1000, rows * USERS_PER_MILLION // 1_000_000)
+    # Skewed popularity: item = ITEMS * u^3 for a uniform u gives a long tail. Drawn once
+    # per row in its own column, so the SKU and the title name the same item.
+    ids = spark.range(rows).withColumn("item", F.floor(F.pow(F.rand(7), F.lit(3.0)) * ITEMS).cast("long"))
+    item = F.col("item")
+    padded = F.lpad(item.cast("string"), 5, "0")
+    moment = (F.lit(HISTORY_START_EPOCH) + F.pmod(F.xxhash64("id", F.lit(13)), F.lit(HISTORY_SECONDS))).cast("long")
+    shape = F.pmod(F.col("id"), F.lit(4))
+    frame = ids.select(
+        F.format_string("SO-%09d", F.col("id")).alias("order_id"),
+        F.lit(1).alias("line_no"),
+        # One row in a thousand has no customer: a rejection path that stays busy.
+        F.when(F.pmod(F.col("id"), F.lit(1000)) == 999, F.lit(None).cast("string"))
+        .otherwise(F.format_string("C%07d", F.pmod(F.xxhash64("id", F.lit(11)), F.lit(users)))).alias("customer_id"),
+        F.when(F.pmod(F.col("id"), F.lit(10)) == 0, F.lower(F.concat(F.lit("SKU-"), padded)))
+        .when(F.pmod(F.col("id"), F.lit(10)) == 1, padded)
+        .otherwise(F.concat(F.lit("SKU-"), padded)).alias("sku"),
+        F.concat(F.lit("Product "), item.cast("string")).alias("product_title"),
+        F.when(F.rand(3) < 0.06, F.lit("cancelled")).otherwise(F.lit("completed")).alias("status"),
+        F.lit(1).alias("quantity"),
+        F.round(F.rand(5) * 100 + 1, 2).cast("decimal(10,2)").alias("amount"),
+        F.element_at(F.array(F.lit("web"), F.lit("app"), F.lit("partner"), F.lit("store")), (shape + 1).cast("int")).alias("channel"),
+        F.when(shape == 0, F.date_format(F.timestamp_seconds(moment), "yyyy-MM-dd'T'HH:mm:ssXXX"))
+        .when(shape == 1, moment.cast("string"))
+        .when(shape == 2, (moment * 1000).cast("string"))
+        .otherwise(F.date_format(F.timestamp_seconds(moment), "dd/MM/yyyy HH:mm:ss")).alias("ordered_at"),
+    )
+    frame.repartition(4).write.mode("overwrite").parquet(str(data_dir / "orders"))
+    catalog = spark.range(ITEMS).select(
+        F.concat(F.lit("SKU-"), F.lpad(F.col("id").cast("string"), 5, "0")).alias("sku"),
+        F.concat(F.lit("Product "), F.col("id").cast("string")).alias("title"),
+        F.round(F.rand(9) * 100 + 1, 2).alias("price"),
+    )
+    catalog.coalesce(1).write.mode("overwrite").parquet(str(data_dir / "products"))
+
+
+def bench_spec(data_dir: Path) -> dict:
+    """The sample spec's interactions and item-id rules, on the Parquet sources."""
+    return {
+        "version": 1,
+        "sources": {
+            "orders": {"format": "parquet", "path": str(data_dir / "orders")},
+            "products": {"format": "parquet", "path": str(data_dir / "products")},
+        },
+        "item_ids": {"normalize": ["trim", "upper", {"strip_prefix": ["SKU-"]}, "strip_leading_zeros"], "unmatched": "reject"},
+        "datasets": {
+            "interactions": {
+                "source": "orders",
+                "fields": {
+                    "USER_ID": "customer_id",
+                    "ITEM_ID": "sku",
+                    "TIMESTAMP": {"from": "ordered_at", "timestamp": {"formats": ["iso8601", "epoch_seconds", "epoch_millis", "dd/MM/yyyy HH:mm:ss"]}},
+                    "EVENT_TYPE": "status",
+                    "EVENT_VALUE": {"from": "amount", "type": "float"},
+                    "CHANNEL": {"from": "channel", "categorical": True},
+                },
+                "event_types": {"map": {"completed": "purchase"}, "drop": ["cancelled"], "unmapped": "reject"},
+            },
+            "items": {"source": "products", "fields": {"ITEM_ID": "sku", "PRICE": {"from": "price", "type": "double"}}},
+        },
+        "run": {"timestamp_floor": "2015-01-01T00:00:00Z", "max_rejected_share": 0.05},
+    }
+
+
+# -- the workloads (run in the child process) -----------------------------------
+
+
+def workload_bare(spark, data_dir: Path, out_dir: Path) -> dict:
+    frame = spark.read.parquet(str(data_dir / "orders"))
+    frame.write.mode("overwrite").option("header", "true").csv(str(out_dir / "bare"))
+    return {}
+
+
+def workload_export(spark, data_dir: Path, out_dir: Path) -> dict:
+    """What the export_interactions job does: classify, write CSV and rejects, count, report."""
+    from personalize_export.export_job import run_export
+    from personalize_export.sources import read_source
+    from personalize_export.spec import load_spec
+
+    spec = load_spec(bench_spec(data_dir))
+    report = run_export(spark, spec, "interactions", str(out_dir / "export"), "20250101T000000Z-0be0c0",
+                        lambda source: read_source(spark, source, spec.base_dir), now_epoch=HISTORY_START_EPOCH + HISTORY_SECONDS)
+    return {"written": report["rows"], "rejected": report["rejected"], "filtered": report["filtered"], "rows_read": report["rows_read"]}
+
+
+def classify_without_duplicate_rules(transform, df, dataset, spec, options, catalog):
+    """The transform with the duplicate rules left out (measurement only, never in an export)."""
+    import inspect
+
+    if "dedupe" in inspect.signature(transform.classify).parameters:
+        return transform.classify(df, dataset, spec, options, catalog, dedupe=False)
+    original = transform._mark_duplicates
+    transform._mark_duplicates = lambda frame, dataset: frame
+    try:
+        return transform.classify(df, dataset, spec, options, catalog)
+    finally:
+        transform._mark_duplicates = original
+
+
+def _classify_and_write_csv(spark, data_dir: Path, out_dir: Path, dedupe: bool) -> dict:
+    from personalize_export import transform
+    from personalize_export.export_job import write_personalize_csv
+    from personalize_export.sources import read_source
+    from personalize_export.spec import load_spec
+
+    spec = load_spec(bench_spec(data_dir))
+    options = transform.ClassifyOptions(now_epoch=HISTORY_START_EPOCH + HISTORY_SECONDS, timestamp_floor=spec.run.timestamp_floor)
+    catalog = transform.item_catalog(read_source(spark, spec.source_for("items")), spec)
+    dataset = spec.dataset("interactions")
+    source = read_source(spark, spec.sources[dataset.source])
+    if dedupe:
+        classified = transform.classify(source, dataset, spec, options, catalog)
+    else:
+        classified = classify_without_duplicate_rules(transform, source, dataset, spec, options, catalog)
+    write_personalize_csv(transform.written_rows(classified, dataset), str(out_dir / "interactions"))
+    return {}
+
+
+def workload_classify_csv(spark, data_dir: Path, out_dir: Path) -> dict:
+    """Profiling variant: the transform (full-window duplicate check) and the CSV write only,
+    with no persist, rejected rows or counts."""
+    return _classify_and_write_csv(spark, data_dir, out_dir, dedupe=True)
+
+
+def workload_classify_csv_no_dedup(spark, data_dir: Path, out_dir: Path) -> dict:
+    """Profiling variant: as classify_csv with the duplicate rules left out."""
+    return _classify_and_write_csv(spark, data_dir, out_dir, dedupe=False)
+
+
+# `bare` and `export` run by default; the other two isolate where the export's time goes.
+WORKLOADS = {
+    "bare": workload_bare,
+    "export": workload_export,
+    "classify_csv": workload_classify_csv,
+    "classify_csv_no_dedup": workload_classify_csv_no_dedup,
+}
+DEFAULT_WORKLOADS = ("bare", "export")
+
+
+def child_main(args) -> int:
+    from personalize_export.sparkutil import local_spark_session
+
+    extra = dict(setting.split("=", 1) for setting in args.spark_conf or [])
+    if args.event_log:
+        # Spark's event log: where the time goes, job by job (see profile_from_event_log).
+        Path(args.event_log).mkdir(parents=True, exist_ok=True)
+        extra.update({"spark.eventLog.enabled": "true", "spark.eventLog.dir": Path(args.event_log).resolve().as_uri()})
+    spark = local_spark_session(app_name=f"bench-{args.child}", driver_memory=DRIVER_MEMORY, extra_conf=extra)
+    data_dir, out_dir = Path(args.data), Path(args.out)
+    if args.child == "generate":
+        write_synthetic_data(spark, args.rows, data_dir)
+        spark.stop()
+        return 0
+    started = time.perf_counter()
+    details = WORKLOADS[args.child](spark, data_dir, out_dir)
+    elapsed = time.perf_counter() - started
+    print("BENCH-RESULT " + json.dumps({"seconds": elapsed, **details}), flush=True)
+    spark.stop()
+    return 0
+
+
+# -- profile: Spark jobs from the event log ---------------------------------------
+
+
+def profile_from_event_log(log_dir: Path) -> List[dict]:
+    """One entry per Spark job: wall seconds, the Python call site that started it, its
+    stages (skipped ones excluded), tasks, records read and shuffle bytes written."""
+    jobs: Dict[int, dict] = {}
+    stage_job: Dict[int, int] = {}
+    for log in sorted(log_dir.iterdir()):
+        with log.open(encoding="utf-8") as handle:
+            for line in handle:
+                event = json.loads(line)
+                kind = event.get("Event")
+                if kind == "SparkListenerJobStart":
+                    job = jobs.setdefault(event["Job ID"], {"job": event["Job ID"], "stages": 0, "tasks": 0, "records_read": 0, "shuffle_write_mb": 0.0,
+                                                            "task_seconds": 0.0, "gc_seconds": 0.0, "spill_mb": 0.0})
+                    job["start"] = event["Submission Time"]
+                    job["call_site"] = (event.get("Properties") or {}).get("callSite.short") or event["Stage Infos"][-1]["Stage Name"]
+                    for stage in event["Stage Infos"]:
+                        stage_job[stage["Stage ID"]] = event["Job ID"]
+                elif kind == "SparkListenerJobEnd":
+                    jobs[event["Job ID"]]["seconds"] = (event["Completion Time"] - jobs[event["Job ID"]]["start"]) / 1000
+                elif kind == "SparkListenerStageCompleted":
+                    info = event["Stage Info"]
+                    job = jobs.get(stage_job.get(info["Stage ID"], -1))
+                    if job is None:
+                        continue
+                    job["stages"] += 1
+                    job["tasks"] += info["Number of Tasks"]
+                    for accumulable in info.get("Accumulables", []):
+                        name, value = accumulable.get("Name"), accumulable.get("Value")
+                        if name == "internal.metrics.input.recordsRead":
+                            job["records_read"] += int(value)
+                        elif name == "internal.metrics.shuffle.write.bytesWritten":
+                            job["shuffle_write_mb"] += int(value) / 2**20
+                        elif name == "internal.metrics.executorRunTime":
+                            job["task_seconds"] += int(value) / 1000
+                        elif name == "internal.metrics.jvmGCTime":
+                            job["gc_seconds"] += int(value) / 1000
+                        elif name == "internal.metrics.diskBytesSpilled":
+                            job["spill_mb"] += int(value) / 2**20
+    return [dict(job, **{k: round(job[k], 1) for k in ("shuffle_write_mb", "task_seconds", "gc_seconds", "spill_mb")})
+            for _, job in sorted(jobs.items())]
+
+
+def print_profile(name: str, jobs: List[dict], workload_seconds: float) -> None:
+    total = sum(job.get("seconds", 0) for job in jobs)
+    print(f"    {name}: {len(jobs)} Spark jobs, {total:.1f}s inside jobs, {workload_seconds - total:.1f}s on the driver between jobs (planning, file listing, small I/O)")
+    for job in jobs:
+        site = job.get("call_site", "?").replace(str(REPO) + "/", "")
+        print(f"      job {job['job']:>3} {job.get('seconds', 0):6.1f}s  tasks {job['tasks']:>3} ({job['task_seconds']:6.1f}s, GC {job['gc_seconds']:4.1f}s)  "
+              f"read {job['records_read']:>9,}  shuffle {job['shuffle_write_mb']:6.1f} MB  spill {job['spill_mb']:6.1f} MB  {site}")
+
+
+# -- the parent: processes and memory --------------------------------------------
+
+
+def child_command(kind: str, rows: int, data_dir: Path, out_dir: Path, event_log: Optional[Path] = None,
+                  spark_conf: Sequence[str] = ()) -> List[str]:
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--rows", str(rows), "--data", str(data_dir), "--out", str(out_dir)]
+    if event_log is not None:
+        command += ["--event-log", str(event_log)]
+    for setting in spark_conf:
+        command += ["--spark-conf", setting]
+    return command
+
+
+def child_env() -> Dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(str(REPO / p) for p in ("glue", "lambda_src", "step_functions")) + os.pathsep + str(REPO)
+    env.setdefault("PYSPARK_PYTHON", sys.executable)
+    env.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    return env
+
+
+def run_measured(command: List[str]) -> dict:
+    """Run one driver process; sample peak RSS of its Python process(es) and its JVM."""
+    import psutil
+
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env())
+    driver = psutil.Process(process.pid)
+    peak_python = peak_jvm = 0
+    while process.poll() is None:
+        try:
+            python_rss = driver.memory_info().rss
+            jvm_rss = 0
+            for descendant in driver.children(recursive=True):
+                try:
+                    name = descendant.name()
+                    rss = descendant.memory_info().rss
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    continue
+                if "java" in name:
+                    jvm_rss += rss
+                elif "python" in name:  # Spark's Python workers, if any UDF runs
+                    python_rss += rss
+            peak_python, peak_jvm = max(peak_python, python_rss), max(peak_jvm, jvm_rss)
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(SAMPLE_INTERVAL_SECONDS)
+    stdout, stderr = process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[2:4])} failed ({process.returncode}):\n{stderr[-3000:]}")
+    results = [json.loads(line.split(" ", 1)[1]) for line in stdout.splitlines() if line.startswith("BENCH-RESULT ")]
+    result = results[-1] if results else {}
+    result.update(peak_python_mb=peak_python / 2**20, peak_jvm_mb=peak_jvm / 2**20)
+    return result
+
+
+def ensure_data(rows: int, work_dir: Path) -> Path:
+    data_dir = work_dir / f"data-{rows}"
+    marker = data_dir / ".complete"
+    if not marker.exists():
+        shutil.rmtree(data_dir, ignore_errors=True)
+        data_dir.mkdir(parents=True)
+        print(f"  generating {rows:,} synthetic order lines (not timed) ...", flush=True)
+        run_measured(child_command("generate", rows, data_dir, work_dir))
+        marker.write_text("ok\n")
+    return data_dir
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000000,5000000", help="comma-separated row counts (default 1000000,5000000)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each workload per size; the median is reported")
+    parser.add_argument("--work-dir", default=str(REPO / "out" / "bench-export"), help="where the data and outputs go")
+    parser.add_argument("--workloads", default=",".join(DEFAULT_WORKLOADS), help="comma-separated subset of: " + ", ".join(WORKLOADS))
+    parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--profile", action="store_true", help="record Spark's event log and print each workload's Spark jobs with their cost")
+    parser.add_argument("--spark-conf", action="append", metavar="KEY=VALUE",
+                        help="a Spark setting for every measured driver (repeatable), e.g. spark.sql.codegen.hugeMethodLimit=8000")
+    parser.add_argument("--child", choices=["generate", *WORKLOADS], help=argparse.SUPPRESS)
+    parser.add_argument("--rows", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--event-log", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        return child_main(args)
+
+    try:
+        import psutil  # noqa: F401
+    except ImportError:
+        print("psutil is needed to measure memory: install the pinned requirements (make deps)", file=sys.stderr)
+        return 2
+    workloads = [name.strip() for name in args.workloads.split(",") if name.strip()]
+    unknown = sorted(set(workloads) - set(WORKLOADS))
+    if unknown or "bare" not in workloads:
+        parser.error(f"--workloads must include bare and name only {', '.join(WORKLOADS)} (got {', '.join(workloads)})")
+    bad_settings = [setting for setting in args.spark_conf or [] if "=" not in setting]
+    if bad_settings:
+        parser.error(f"--spark-conf takes KEY=VALUE (got {', '.join(bad_settings)})")
+    sizes = [int(size.replace("_", "")) for size in args.sizes.split(",") if size.strip()]
+    work_dir = Path(args.work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    report = []
+    header = f"{'rows':>10} {'workload':>8} {'wall s':>8} {'rows/s':>10} {'ratio':>6} {'JVM MB':>8} {'Py MB':>7}"
+    for rows in sizes:
+        print(f"size {rows:,}", flush=True)
+        data_dir = ensure_data(rows, work_dir)
+        runs: Dict[str, List[dict]] = {name: [] for name in workloads}
+        for attempt in range(args.repeat):
+            for name in workloads:  # alternate, so drift in machine load hits both
+                out_dir = work_dir / f"out-{rows}-{name}"
+                shutil.rmtree(out_dir, ignore_errors=True)
+                event_log = work_dir / f"events-{rows}-{name}-{attempt + 1}" if args.profile else None
+                if event_log is not None:
+                    shutil.rmtree(event_log, ignore_errors=True)
+                result = run_measured(child_command(name, rows, data_dir, out_dir, event_log, args.spark_conf or ()))
+                print(f"  {name:>6} run {attempt + 1}: {result['seconds']:.1f}s, JVM {result['peak_jvm_mb']:.0f} MB, Python {result['peak_python_mb']:.0f} MB", flush=True)
+                if event_log is not None:
+                    result["spark_jobs"] = profile_from_event_log(event_log)
+                    print_profile(name, result["spark_jobs"], result["seconds"])
+                runs[name].append(result)
+                shutil.rmtree(out_dir, ignore_errors=True)
+        bare_seconds = statistics.median(r["seconds"] for r in runs["bare"])
+        for name in workloads:
+            seconds = statistics.median(r["seconds"] for r in runs[name])
+            entry = {
+                "rows": rows, "workload": name, "seconds": round(seconds, 2), "rows_per_second": round(rows / seconds),
+                "ratio_to_bare": round(seconds / bare_seconds, 2),
+                "peak_jvm_mb": round(max(r["peak_jvm_mb"] for r in runs[name])),
+                "peak_python_mb": round(max(r["peak_python_mb"] for r in runs[name])),
+                "runs": [round(r["seconds"], 2) for r in runs[name]],
+            }
+            entry.update({k: v for k, v in runs[name][-1].items() if k in ("rows_read", "written", "rejected", "filtered", "spark_jobs")})
+            report.append(entry)
+    print()
+    print(header)
+    for entry in report:
+        print(f"{entry['rows']:>10,} {entry['workload']:>8} {entry['seconds']:>8.1f} {entry['rows_per_second']:>10,} "
+              f"{entry['ratio_to_bare']:>5.2f}x {entry['peak_jvm_mb']:>8} {entry['peak_python_mb']:>7}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

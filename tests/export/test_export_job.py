@@ -1,0 +1,119 @@
+"""The export job end to end for one dataset: CSV format, rejected rows, schema, report."""
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import json
+import os
+
+import pytest
+
+import export_golden as g
+from personalize_export import layout
+from personalize_export.export_job import run_export
+from personalize_export.sources import read_source
+from personalize_export.spec import load_spec
+
+pytestmark = pytest.mark.spark
+RUN = "20240101T000000Z-abcdef"
+
+
+@pytest.fixture(scope="module")
+def exported(spark, tmp_path_factory):
+    folder = str(tmp_path_factory.mktemp("export-job"))
+    g.write_inputs(folder)
+    spec = load_spec(g.SPEC)
+    root = os.path.join(folder, "root")
+    reports = {}
+    for name in ("interactions", "items"):
+        reports[name] = run_export(spark, spec, name, root, RUN, lambda s: read_source(spark, s, folder), now_epoch=g.NOW)
+    return spec, root, reports
+
+
+def _csv_rows(root, dataset):
+    files = sorted(glob.glob(os.path.join(layout.dataset_prefix(root, RUN, dataset), "*")))
+    headers, rows = set(), []
+    for path in files:
+        with open(path, encoding="utf-8", newline="") as handle:
+            text = handle.read()
+        reader = csv.reader(io.StringIO(text))
+        headers.add(tuple(next(reader)))
+        rows.extend(reader)
+    return files, headers, rows
+
+
+def test_dataset_prefix_holds_only_personalize_csv_files(exported):
+    _, root, reports = exported
+    for dataset in ("interactions", "items"):
+        files, headers, _ = _csv_rows(root, dataset)
+        assert files and all(f.endswith(".csv") for f in files)
+        assert not any(os.path.basename(f).startswith((".", "_")) for f in files)
+        assert [os.path.join(layout.run_root(root, RUN), f) for f in reports[dataset]["files"]] == files
+
+
+def test_csv_round_trips_unicode_quotes_commas_newlines_and_lowercase_booleans(exported):
+    spec, root, _ = exported
+    _, headers, rows = _csv_rows(root, "items")
+    assert headers == {spec.datasets["items"].field_names}
+    by_id = {r[0]: r for r in rows}
+    assert by_id["1"] == ["1", 'Red, "Big" Shirt', "tops|red", "9.99", "3", "true", 'Soft\nand, "warm"']
+    assert by_id["2"] == ["2", "Blue Hat", "hats", "5.0", "1", "false", ""]
+    assert by_id["3"][1] == "Café Crème" and by_id["3"][6] == "ünïcödé ✓ – “quoted”"
+    raw = open(glob.glob(os.path.join(layout.dataset_prefix(root, RUN, "items"), "*.csv"))[0], "rb").read()
+    raw.decode("utf-8")  # UTF-8, no BOM
+    assert not raw.startswith(b"\xef\xbb\xbf")
+
+
+def test_interactions_csv_has_epoch_seconds_and_joined_categoricals(exported):
+    _, root, _ = exported
+    _, headers, rows = _csv_rows(root, "interactions")
+    assert headers == {("USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE", "EVENT_VALUE", "TAGS")}
+    assert ["u1", "1", str(g.T), "purchase", "10.5", "web|promo"] in rows
+    assert ["u3", "3", str(g.T), "return", "", ""] in rows
+    assert all(r[2].isdigit() for r in rows)
+
+
+def test_report_counts_reconcile_per_reason(exported):
+    _, _, reports = exported
+    report = reports["interactions"]
+    expected_reasons = {}
+    for _, (status, _, _) in g.ORDERS:
+        if status not in ("written", "filtered"):
+            expected_reasons[status] = expected_reasons.get(status, 0) + 1
+    assert report["rows_read"] == len(g.ORDERS)
+    assert report["rejected_by_reason"] == expected_reasons
+    assert report["rows"] == sum(1 for _, (s, _, _) in g.ORDERS if s == "written")
+    assert report["filtered"] == 1 and report["filtered_by_event_type"] == {"cancelled": 1}
+    assert report["rows_read"] == report["rows"] + report["rejected"] + report["filtered"]
+    # over every interaction that was not filtered, written or rejected for another rule
+    assert report["item_id_reconciliation"] == {"exact": 13, "normalized": 3, "fuzzy": 1, "unmatched": 2, "missing": 1}
+    assert report["users"]["users_with_min_interactions"] == 4  # u1, u2, u3, u4 have 2 written rows each
+
+
+def test_rejected_rows_keep_original_columns_and_reason(exported):
+    _, root, reports = exported
+    rows = []
+    for path in glob.glob(os.path.join(layout.rejected_prefix(root, RUN, "interactions"), "*.json")):
+        rows.extend(json.loads(line) for line in open(path, encoding="utf-8") if line.strip())
+    assert len(rows) == reports["interactions"]["rejected"]
+    bad_amount = [r for r in rows if r["reason"] == "invalid_number"][0]
+    assert bad_amount["amount"] == "12,5" and bad_amount["oid"] == "o17" and bad_amount["rejected_field"] == "EVENT_VALUE"
+    assert set(rows[0]) >= {"oid", "customer", "sku", "ts", "status", "amount", "title", "reason", "rejected_field"}
+
+
+def test_schema_json_matches_the_csv_header(exported):
+    spec, root, _ = exported
+    schema = json.load(open(layout.schema_path(root, RUN, "items")))
+    assert [f["name"] for f in schema["fields"]] == list(spec.datasets["items"].field_names)
+    assert schema["fields"][6] == {"name": "DESCRIPTION", "type": ["null", "string"], "textual": True}
+
+
+def test_items_report_counts_duplicates_found_by_the_sparse_check(exported):
+    _, _, reports = exported
+    expected = {}
+    for _, (status, _) in g.PRODUCTS:
+        if status != "written":
+            expected[status] = expected.get(status, 0) + 1
+    assert reports["items"]["rejected_by_reason"] == expected
+    assert reports["items"]["rows"] == sum(1 for _, (s, _) in g.PRODUCTS if s == "written")
