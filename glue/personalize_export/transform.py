@@ -520,6 +520,10 @@ def classify(
     """
     # Unparseable custom-pattern timestamps must become null, not an upgrade exception.
     df.sparkSession.conf.set("spark.sql.legacy.timeParserPolicy", "CORRECTED")
+    # HotSpot never JIT-compiles a method over 8000 bytes of bytecode; Spark's default
+    # limit (64 KB) would let this many rules generate one and run it interpreted, several
+    # times slower. At 8000 Spark splits such a stage instead.
+    df.sparkSession.conf.set("spark.sql.codegen.hugeMethodLimit", "8000")
     schema = df.schema
     original = [F.col("`%s`" % name) for name in df.columns]
     where = "datasets.%s.fields" % dataset.name
