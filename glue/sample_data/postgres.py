@@ -19,6 +19,7 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -197,6 +198,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sample_data.postgres", description=main.__doc__)
     parser.add_argument("--data", required=True, help="directory written by `python -m sample_data.generate`")
     args = parser.parse_args(argv)
+
+    def stop(signum, frame):  # SIGTERM (and SIGINT where a parent ignored it) still cleans up
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     with throwaway_postgres() as server:
         rows = load_orders(server, Path(args.data) / "orders.csv")
         print(f"{rows} order lines loaded; JDBC URL {server.jdbc_url} user {server.user} password {server.password}")

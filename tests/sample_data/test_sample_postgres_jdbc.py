@@ -152,3 +152,28 @@ def test_sample_sources_bundle_data_server_and_spec(tmp_path):
         assert Path(sources.spec["sources"]["products"]["path"]) == (tmp_path / "sample" / "products.csv").resolve()
         root = sources.server.socket_dir
     assert not root.exists()
+
+
+def test_cli_serves_the_orders_until_stopped(sample_dir):
+    import re
+    import select
+    import signal
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(repo / "glue"))
+    process = subprocess.Popen([sys.executable, "-m", "sample_data.postgres", "--data", str(sample_dir)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        ready, _, _ = select.select([process.stdout], [], [], 120)
+        assert ready, "the server did not report readiness"
+        first = process.stdout.readline()
+        assert first.startswith(f"{sum(1 for _ in csv_orders(sample_dir))} order lines loaded")
+        socket_dir = Path(re.search(r"psql -h (\S+)", process.stdout.readline()).group(1))
+        assert socket_dir.is_dir()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        returncode = process.wait(timeout=60)
+    assert returncode == 0, process.stderr.read()
+    assert not socket_dir.exists(), "SIGTERM must stop the server and delete its directory"
