@@ -16,8 +16,6 @@ locals {
     )
   }
 
-  secret_arns = distinct(compact([for c in values(var.connections) : c.secret_arn]))
-
   s3_source_buckets = distinct([
     for s in values(var.sources) : regex("^s3://([^/]+)", s.path)[0] if s.type == "s3"
   ])

@@ -3,13 +3,52 @@
 ################################################################################
 
 locals {
-  catalog_arn       = "arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog"
-  database_arn      = "arn:${local.partition}:glue:${local.region}:${local.account_id}:database/${local.database_name}"
-  tables_arn        = "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${local.database_name}/*"
-  workflow_arn      = "arn:${local.partition}:glue:${local.region}:${local.account_id}:workflow/${var.name}"
-  connection_arns   = [for key in keys(var.connections) : "arn:${local.partition}:glue:${local.region}:${local.account_id}:connection/${var.name}-${key}"]
-  glue_log_groups   = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws-glue/*"
-  has_vpc_endpoints = length(var.connections) > 0
+  catalog_arn     = "arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog"
+  database_arn    = "arn:${local.partition}:glue:${local.region}:${local.account_id}:database/${local.database_name}"
+  tables_arn      = "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${local.database_name}/*"
+  workflow_arn    = "arn:${local.partition}:glue:${local.region}:${local.account_id}:workflow/${var.name}"
+  connection_arns = { for key in keys(var.connections) : key => "arn:${local.partition}:glue:${local.region}:${local.account_id}:connection/${var.name}-${key}" }
+  glue_log_groups = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws-glue/*"
+
+  job_script_arns            = { for job in keys(local.job_scripts) : job => "${local.artifacts_bucket_arn}/scripts/${job}.py" }
+  package_zip_arn            = "${local.artifacts_bucket_arn}/packages/personalize_export.zip"
+  package_wheel_arn          = "${local.artifacts_bucket_arn}/packages/${local.wheel_name}"
+  spec_object_arn            = "${local.artifacts_bucket_arn}/${local.spec_key}"
+  params_template_object_arn = "${local.artifacts_bucket_arn}/${local.params_template_key}"
+  params_object_arn          = "${local.artifacts_bucket_arn}/${var.params_key}"
+  exports_objects_arn        = "${local.data_bucket_arn}/${local.exports_prefix}*"
+
+  # Which connections each role uses: the crawlers those of their sources, the
+  # export jobs those they attach. A role reads only those connections' secrets.
+  connection_users = {
+    crawler = distinct(compact([for s in values(var.sources) : s.connection]))
+    export  = local.export_connection_keys
+  }
+  connection_secret_arns = {
+    for user, keys in local.connection_users : user => distinct(compact([for key in keys : var.connections[key].secret_arn]))
+  }
+
+  # The Data Catalog tables each export job reads, by the export code's rule
+  # (ExportSpec.source_columns): the dataset's source, and for the interactions
+  # job also the items source, whose item ids it reconciles against.
+  spec_sources  = try(local.export_spec.sources, {})
+  spec_datasets = try(local.export_spec.datasets, {})
+  export_job_sources = {
+    export_interactions = compact([
+      try(local.spec_datasets.interactions.source, ""),
+      can(local.spec_datasets.interactions.source) ? try(local.spec_datasets.items.source, "") : "",
+    ])
+    export_items = compact([try(local.spec_datasets.items.source, "")])
+    export_users = compact([try(local.spec_datasets.users.source, "")])
+  }
+  export_job_tables = {
+    for job, names in local.export_job_sources : job => distinct([
+      for name in names : {
+        database = local.spec_sources[name].catalog.database
+        table    = local.spec_sources[name].catalog.table
+      } if can(local.spec_sources[name].catalog.table)
+    ])
+  }
 }
 
 data "aws_iam_policy_document" "glue_assume" {
@@ -31,8 +70,9 @@ data "aws_iam_policy_document" "glue_assume" {
   }
 }
 
-# Statements both roles need: logs, KMS, connections (secrets + VPC ENIs).
-data "aws_iam_policy_document" "glue_common" {
+# Statements every role needs: logs and the project key (the security
+# configuration encrypts logs, bookmarks and S3 output with it).
+data "aws_iam_policy_document" "glue_base" {
   count = local.create ? 1 : 0
 
   statement {
@@ -52,76 +92,66 @@ data "aws_iam_policy_document" "glue_common" {
     actions   = ["glue:GetSecurityConfiguration"]
     resources = ["*"]
   }
+}
+
+# Connections of one role (the crawlers': their sources'; the export jobs':
+# jobs.export_connections): the connection, its secret only, and the network
+# interfaces Glue places in the connection's subnet.
+data "aws_iam_policy_document" "connections" {
+  #checkov:skip=CKV_AWS_356:Only the ec2:Describe* calls Glue makes for a connection's subnet have resource "*"; they do not support resource-level permissions.
+  for_each = { for user, keys in local.connection_users : user => keys if local.create && length(keys) > 0 }
+
+  statement {
+    sid       = "ReadConnections"
+    actions   = ["glue:GetConnection"]
+    resources = concat([local.catalog_arn], [for key in each.value : local.connection_arns[key]])
+  }
 
   dynamic "statement" {
-    for_each = length(local.secret_arns) > 0 ? [true] : []
+    for_each = length(local.connection_secret_arns[each.key]) > 0 ? [true] : []
 
     content {
       sid       = "ReadConnectionSecrets"
-      actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-      resources = local.secret_arns
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = local.connection_secret_arns[each.key]
     }
   }
 
-  dynamic "statement" {
-    for_each = local.has_vpc_endpoints ? [true] : []
-
-    content {
-      sid       = "ReadConnections"
-      actions   = ["glue:GetConnection"]
-      resources = concat([local.catalog_arn], local.connection_arns)
-    }
+  # The describe calls cannot be scoped to a resource.
+  statement {
+    sid = "DescribeNetwork"
+    actions = [
+      "ec2:DescribeNetworkInterfaces",
+      "ec2:DescribeSecurityGroups",
+      "ec2:DescribeSubnets",
+      "ec2:DescribeVpcAttribute",
+      "ec2:DescribeVpcEndpoints",
+      "ec2:DescribeRouteTables",
+    ]
+    resources = ["*"]
   }
 
-  # Glue places network interfaces in the connection's subnet; the describe
-  # calls cannot be scoped to a resource.
-  dynamic "statement" {
-    for_each = local.has_vpc_endpoints ? [true] : []
-
-    content {
-      sid = "DescribeNetwork"
-      actions = [
-        "ec2:DescribeNetworkInterfaces",
-        "ec2:DescribeSecurityGroups",
-        "ec2:DescribeSubnets",
-        "ec2:DescribeVpcAttribute",
-        "ec2:DescribeVpcEndpoints",
-        "ec2:DescribeRouteTables",
-      ]
-      resources = ["*"]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = local.has_vpc_endpoints ? [true] : []
-
-    content {
-      sid       = "ManageNetworkInterfaces"
-      actions   = ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:CreateTags", "ec2:DeleteTags"]
-      resources = ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:*"]
-    }
+  statement {
+    sid       = "ManageNetworkInterfaces"
+    actions   = ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:CreateTags", "ec2:DeleteTags"]
+    resources = ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:*"]
   }
 }
 
 ################################################################################
-# Jobs
+# Jobs: one role each, so every job holds only what its code calls
 ################################################################################
 
-data "aws_iam_policy_document" "job" {
+# prepare: allocates the run id and publishes it as a workflow run property.
+data "aws_iam_policy_document" "prepare" {
   count = local.create ? 1 : 0
 
-  source_policy_documents = [data.aws_iam_policy_document.glue_common[0].json]
+  source_policy_documents = [data.aws_iam_policy_document.glue_base[0].json]
 
   statement {
-    sid       = "ReadArtifacts"
+    sid       = "ReadJobCode"
     actions   = ["s3:GetObject", "s3:GetObjectVersion"]
-    resources = ["${local.artifacts_bucket_arn}/scripts/*", "${local.artifacts_bucket_arn}/packages/*", "${local.artifacts_bucket_arn}/${local.spec_key}", "${local.artifacts_bucket_arn}/${local.params_template_key}"]
-  }
-
-  statement {
-    sid       = "WriteParams"
-    actions   = ["s3:PutObject"]
-    resources = ["${local.artifacts_bucket_arn}/${var.params_key}"]
+    resources = [local.job_script_arns.prepare, local.package_wheel_arn]
   }
 
   statement {
@@ -131,15 +161,103 @@ data "aws_iam_policy_document" "job" {
   }
 
   statement {
-    sid       = "ListBuckets"
+    sid       = "PublishRunId"
+    actions   = ["glue:GetWorkflowRunProperties", "glue:PutWorkflowRunProperties"]
+    resources = [local.workflow_arn]
+  }
+}
+
+# start_training: manifest, readiness, the latest pointer, retention and the
+# params hand-off, all under <export_root>/exports/ and the params object.
+data "aws_iam_policy_document" "start_training" {
+  count = local.create ? 1 : 0
+
+  source_policy_documents = [data.aws_iam_policy_document.glue_base[0].json]
+
+  statement {
+    sid       = "ReadJobCode"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = [local.job_script_arns.start_training, local.package_wheel_arn]
+  }
+
+  statement {
+    sid       = "ReadSpecAndParamsTemplate"
+    actions   = ["s3:GetObject"]
+    resources = [local.spec_object_arn, local.params_template_object_arn]
+  }
+
+  statement {
+    sid       = "WriteParams"
+    actions   = ["s3:PutObject"]
+    resources = [local.params_object_arn]
+  }
+
+  statement {
+    sid       = "UseTempDir"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${local.artifacts_bucket_arn}/tmp/*"]
+  }
+
+  statement {
+    sid       = "ListExports"
     actions   = ["s3:ListBucket"]
-    resources = [local.artifacts_bucket_arn, local.data_bucket_arn]
+    resources = [local.data_bucket_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.exports_prefix}*"]
+    }
+  }
+
+  statement {
+    sid       = "MaintainExports"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = [local.exports_objects_arn]
+  }
+
+  statement {
+    sid       = "ReadRunId"
+    actions   = ["glue:GetWorkflowRunProperties", "glue:PutWorkflowRunProperties"]
+    resources = [local.workflow_arn]
+  }
+}
+
+# export_<dataset>: reads its source tables from the Data Catalog and writes
+# the dataset's files under <export_root>/exports/<run_id>/.
+data "aws_iam_policy_document" "export" {
+  for_each = local.create ? local.export_jobs : {}
+
+  source_policy_documents = concat(
+    [data.aws_iam_policy_document.glue_base[0].json],
+    [for user, doc in data.aws_iam_policy_document.connections : doc.json if user == "export"],
+  )
+
+  statement {
+    sid       = "ReadJobCode"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = [local.job_script_arns[each.key], local.package_zip_arn, local.spec_object_arn]
+  }
+
+  statement {
+    sid       = "UseTempDir"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${local.artifacts_bucket_arn}/tmp/*"]
+  }
+
+  # Spark's S3 file system probes keys that do not exist yet; S3 answers those
+  # with 404 only to a caller allowed to list the bucket (a prefix condition
+  # does not apply to the probe), otherwise with 403, which fails the write.
+  statement {
+    sid       = "ListExportAndTempBuckets"
+    actions   = ["s3:ListBucket"]
+    resources = [local.data_bucket_arn, local.artifacts_bucket_arn]
   }
 
   statement {
     sid       = "WriteExports"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:PutObjectTagging"]
-    resources = ["${local.data_bucket_arn}/${var.export_prefix}/*"]
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = [local.exports_objects_arn]
   }
 
   dynamic "statement" {
@@ -152,15 +270,23 @@ data "aws_iam_policy_document" "job" {
     }
   }
 
-  statement {
-    sid       = "ReadCatalog"
-    actions   = ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition"]
-    resources = [local.catalog_arn, local.database_arn, local.tables_arn]
+  dynamic "statement" {
+    for_each = length(local.export_job_tables[each.key]) > 0 ? [true] : []
+
+    content {
+      sid     = "ReadSourceTables"
+      actions = ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartitions"]
+      resources = concat(
+        [local.catalog_arn],
+        distinct([for t in local.export_job_tables[each.key] : "arn:${local.partition}:glue:${local.region}:${local.account_id}:database/${t.database}"]),
+        [for t in local.export_job_tables[each.key] : "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${t.database}/${t.table}"],
+      )
+    }
   }
 
   statement {
-    sid       = "PassRunId"
-    actions   = ["glue:GetWorkflowRunProperties", "glue:PutWorkflowRunProperties"]
+    sid       = "ReadRunId"
+    actions   = ["glue:GetWorkflowRunProperties"]
     resources = [local.workflow_arn]
   }
 
@@ -177,22 +303,30 @@ data "aws_iam_policy_document" "job" {
   }
 }
 
-resource "aws_iam_role" "job" {
-  count = local.create ? 1 : 0
+locals {
+  job_policies = merge(
+    { for key, doc in data.aws_iam_policy_document.prepare : "prepare" => doc.json },
+    { for key, doc in data.aws_iam_policy_document.start_training : "start_training" => doc.json },
+    { for key, doc in data.aws_iam_policy_document.export : key => doc.json },
+  )
+}
 
-  name               = "${var.name}-glue-jobs"
-  description        = "Runs the ${var.name} export jobs."
+resource "aws_iam_role" "job" {
+  for_each = local.create ? local.job_scripts : {}
+
+  name               = "${var.name}-glue-${replace(each.key, "_", "-")}"
+  description        = "Runs the ${var.name} ${each.key} Glue job."
   assume_role_policy = data.aws_iam_policy_document.glue_assume[0].json
 
   tags = var.tags
 }
 
 resource "aws_iam_role_policy" "job" {
-  count = local.create ? 1 : 0
+  for_each = local.create ? local.job_scripts : {}
 
-  name   = "export-jobs"
-  role   = aws_iam_role.job[0].id
-  policy = data.aws_iam_policy_document.job[0].json
+  name   = each.key
+  role   = aws_iam_role.job[each.key].id
+  policy = local.job_policies[each.key]
 }
 
 ################################################################################
@@ -202,7 +336,10 @@ resource "aws_iam_role_policy" "job" {
 data "aws_iam_policy_document" "crawler" {
   count = local.create ? 1 : 0
 
-  source_policy_documents = [data.aws_iam_policy_document.glue_common[0].json]
+  source_policy_documents = concat(
+    [data.aws_iam_policy_document.glue_base[0].json],
+    [for user, doc in data.aws_iam_policy_document.connections : doc.json if user == "crawler"],
+  )
 
   statement {
     sid = "MaintainCatalog"

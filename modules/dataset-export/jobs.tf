@@ -3,6 +3,8 @@
 ################################################################################
 
 locals {
+  export_spec = yamldecode(file(var.export_spec_path))
+
   package_dir   = "${path.module}/../../glue/personalize_export"
   package_files = sort(tolist(fileset(local.package_dir, "**/*.py")))
 
@@ -146,7 +148,7 @@ resource "aws_s3_object" "export_spec" {
 
   bucket                 = aws_s3_bucket.this["artifacts"].id
   key                    = local.spec_key
-  content                = jsonencode(yamldecode(file(var.export_spec_path)))
+  content                = jsonencode(local.export_spec)
   content_type           = "application/json"
   server_side_encryption = "aws:kms"
   kms_key_id             = var.kms_key_arn
@@ -176,7 +178,7 @@ resource "aws_glue_job" "python_shell" {
 
   name                   = "${var.name}-${replace(each.key, "_", "-")}"
   description            = each.value
-  role_arn               = aws_iam_role.job[0].arn
+  role_arn               = aws_iam_role.job[each.key].arn
   glue_version           = "3.0"
   max_capacity           = var.jobs.python_shell_max_capacity
   timeout                = var.jobs.python_shell_timeout_minutes
@@ -207,7 +209,7 @@ resource "aws_glue_job" "export" {
 
   name                   = "${var.name}-${replace(each.key, "_", "-")}"
   description            = each.value
-  role_arn               = aws_iam_role.job[0].arn
+  role_arn               = aws_iam_role.job[each.key].arn
   glue_version           = var.jobs.glue_version
   worker_type            = var.jobs.worker_type
   number_of_workers      = var.jobs.number_of_workers

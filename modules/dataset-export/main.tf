@@ -219,13 +219,10 @@ data "aws_iam_policy_document" "bucket" {
     for_each = each.key == "data" && var.allow_personalize_read ? [true] : []
 
     content {
-      sid     = "PersonalizeReadExports"
-      effect  = "Allow"
-      actions = ["s3:GetObject", "s3:ListBucket"]
-      resources = [
-        "arn:${local.partition}:s3:::${each.value.name}",
-        "arn:${local.partition}:s3:::${each.value.name}/${local.exports_prefix}*",
-      ]
+      sid       = "PersonalizeReadExports"
+      effect    = "Allow"
+      actions   = ["s3:GetObject"]
+      resources = ["arn:${local.partition}:s3:::${each.value.name}/${local.exports_prefix}*"]
 
       principals {
         type        = "Service"
@@ -233,6 +230,40 @@ data "aws_iam_policy_document" "bucket" {
       }
 
       # Confused-deputy protection: only Personalize working for this account.
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [local.account_id]
+      }
+
+      condition {
+        test     = "ArnLike"
+        variable = "aws:SourceArn"
+        values   = ["arn:${local.partition}:personalize:${local.region}:${local.account_id}:*"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "data" && var.allow_personalize_read ? [true] : []
+
+    content {
+      sid       = "PersonalizeListExports"
+      effect    = "Allow"
+      actions   = ["s3:ListBucket"]
+      resources = ["arn:${local.partition}:s3:::${each.value.name}"]
+
+      principals {
+        type        = "Service"
+        identifiers = ["personalize.amazonaws.com"]
+      }
+
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["${local.exports_prefix}*"]
+      }
+
       condition {
         test     = "StringEquals"
         variable = "aws:SourceAccount"

@@ -88,9 +88,9 @@ output "schedule_trigger_arn" {
   value       = var.workflow_start.type == "SCHEDULED" ? try(aws_glue_trigger.start[0].arn, null) : null
 }
 
-output "job_role_arn" {
-  description = "ARN of the IAM role the Glue jobs run as."
-  value       = try(aws_iam_role.job[0].arn, null)
+output "job_role_arns" {
+  description = "Map of job key (prepare, export_interactions, export_items, export_users, start_training) to the ARN of the IAM role that job runs as."
+  value       = { for key, role in aws_iam_role.job : key => role.arn }
 }
 
 output "crawler_role_arn" {

@@ -5,31 +5,44 @@
 locals {
   # The capability names of the registry and the statements they grant.
   capabilities = {
-    read_params = {
-      actions    = ["s3:GetObject", "s3:GetObjectVersion"]
-      resources  = [local.params_object_arn]
-      conditions = []
-    }
-    read_exports = {
-      actions    = ["s3:GetObject", "s3:ListBucket"]
-      resources  = [var.data_bucket_arn, "${var.data_bucket_arn}/${var.exports_prefix}*"]
-      conditions = []
-    }
-    pass_personalize_role = {
-      actions    = ["iam:PassRole"]
-      resources  = [local.personalize_role_arn]
-      conditions = [{ test = "StringEquals", variable = "iam:PassedToService", values = ["personalize.amazonaws.com"] }]
-    }
-    write_event_tracker_parameter = {
-      actions    = ["ssm:PutParameter", "ssm:GetParameter"]
-      resources  = ["arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.ssm_parameter_prefix}/*"]
-      conditions = []
-    }
-    use_kms = {
-      actions    = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
-      resources  = local.personalize_key_arns
-      conditions = []
-    }
+    read_params = [
+      { actions = ["s3:GetObject", "s3:GetObjectVersion"], resources = [local.params_object_arn], conditions = [] },
+    ]
+    read_exports = [
+      { actions = ["s3:GetObject"], resources = ["${var.data_bucket_arn}/${var.exports_prefix}*"], conditions = [] },
+      {
+        actions    = ["s3:ListBucket"]
+        resources  = [var.data_bucket_arn]
+        conditions = [{ test = "StringLike", variable = "s3:prefix", values = ["${var.exports_prefix}*"] }]
+      },
+    ]
+    pass_personalize_role = [
+      {
+        actions    = ["iam:PassRole"]
+        resources  = [local.personalize_role_arn]
+        conditions = [{ test = "StringEquals", variable = "iam:PassedToService", values = ["personalize.amazonaws.com"] }]
+      },
+    ]
+    write_event_tracker_parameter = [
+      {
+        actions    = ["ssm:PutParameter", "ssm:GetParameter"]
+        resources  = ["arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.ssm_parameter_prefix}/*"]
+        conditions = []
+      },
+    ]
+    use_kms = [
+      { actions = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], resources = local.personalize_key_arns, conditions = [] },
+    ]
+  }
+
+  # {function key: {statement id: statement}} from each function's capabilities.
+  capability_statements = {
+    for key, fn in local.functions : key => merge([
+      for p in fn.permissions : {
+        for i, statement in local.capabilities[p] :
+        "${replace(title(replace(p, "_", " ")), " ", "")}${i == 0 ? "" : i}" => statement
+      }
+    ]...)
   }
 }
 
@@ -85,10 +98,10 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   dynamic "statement" {
-    for_each = { for p in each.value.permissions : p => local.capabilities[p] }
+    for_each = local.capability_statements[each.key]
 
     content {
-      sid       = replace(title(replace(statement.key, "_", " ")), " ", "")
+      sid       = statement.key
       actions   = statement.value.actions
       resources = statement.value.resources
 
@@ -294,6 +307,12 @@ data "aws_iam_policy_document" "personalize" {
     sid       = "ListExports"
     actions   = ["s3:ListBucket"]
     resources = [var.data_bucket_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${var.exports_prefix}*"]
+    }
   }
 
   statement {

@@ -98,7 +98,8 @@ def test_scripts_and_package_are_uploaded_with_content_hashes(export_module):
     package = _resource(export_module, "aws_s3_object", "package")
     assert package["source_hash"] == "${each.value.archive.output_md5}"
     spec = _resource(export_module, "aws_s3_object", "export_spec")
-    assert spec["content"] == "${jsonencode(yamldecode(file(var.export_spec_path)))}"
+    assert spec["content"] == "${jsonencode(local.export_spec)}"
+    assert export_module.locals["export_spec"] == "${yamldecode(file(var.export_spec_path))}"
 
 
 def test_training_lambdas_get_the_documented_environment():
@@ -261,3 +262,63 @@ def test_every_argument_a_job_resolves_is_passed_by_terraform(export_module):
         for function in called:
             missing = resolved[function] - passed
             assert not missing, f"{script} ({function}) resolves {sorted(missing)}, which Terraform does not pass"
+
+
+def _rendered_params_template(example: str) -> dict:
+    """local.params_template of the composition module for an example's call, with
+    Terraform's optional() defaults applied to var.training first."""
+    import tftypes
+
+    composition = tfcheck.load_module(MODULES / "personalize-pipeline")
+    training_type = tftypes.parse_type(composition.variables["training"]["type"])
+    call = tfcheck.load_module(MODULES / "personalize-pipeline" / "examples" / example).of("module")[0].body
+    name = literal(call["name"])
+    training = tftypes.convert(literal(call.get("training", {})), training_type, "training")
+    # The locals of personalize-pipeline/main.tf: nulls dropped where it drops them.
+    params = {
+        "name": training["name"] or name,
+        "import_mode": training["import_mode"],
+        "solutions": [{k: v for k, v in s.items() if v is not None} for s in training["solutions"]],
+        "campaigns": training["campaigns"],
+        "quality_gate": {k: v for k, v in training["quality_gate"].items() if v is not None},
+        "filters": training["filters"],
+        "readiness": training["readiness"],
+    }
+    if training["dataset_group_kms_key_arn"] is not None:
+        params["dataset_group"] = {"kms_key_arn": training["dataset_group_kms_key_arn"]}
+    if training["event_tracker"] is not None:
+        params["event_tracker"] = training["event_tracker"]
+    params.update(literal(call.get("params_overrides", {})))
+    return params
+
+
+def test_params_template_mirror_matches_the_module_locals():
+    """The rendering above follows local.params_template: same keys, same null handling."""
+    template = tfcheck.load_module(MODULES / "personalize-pipeline").locals["params_template"]
+    for key in ("name", "import_mode", "solutions", "campaigns", "quality_gate", "filters", "readiness",
+                "dataset_group", "event_tracker", "var.params_overrides", "if v != null"):
+        assert key in template, f"local.params_template no longer mentions {key}: update _rendered_params_template"
+
+
+@pytest.mark.parametrize("example", ["complete", "minimal"])
+def test_rendered_params_template_with_defaults_is_accepted_by_the_training_lambdas(example):
+    from personalize_pipeline.params import parse_params
+
+    params = _rendered_params_template(example)
+    assert params["solutions"] and all("training_mode" in s for s in params["solutions"]), "defaults were not applied"
+    params["export"] = {"manifest_uri": "s3://data/personalize/exports/20260101T000000Z-abc/manifest.json", "run_id": "20260101T000000Z-abc"}
+    parsed = parse_params(json.loads(json.dumps(params)))
+    assert parsed["run_id"] == "20260101T000000Z-abc"
+    assert [s["name"] for s in parsed["solutions"]] == [s["name"] for s in params["solutions"]]
+
+
+def test_type_conversion_fills_optional_defaults_and_rejects_unknown_attributes():
+    import tftypes
+
+    type_ = tftypes.parse_type('${object({a = optional(number, 1), b = optional(list(object({x = string, y = optional(bool, true)})), [{ x = "d" }]), c = optional(string)})}')
+    assert tftypes.convert({}, type_) == {"a": 1, "b": [{"x": "d", "y": True}], "c": None}
+    assert tftypes.convert({"b": [{"x": "e", "y": False}]}, type_)["b"] == [{"x": "e", "y": False}]
+    with pytest.raises(ValueError, match="unknown attributes"):
+        tftypes.convert({"z": 1}, type_)
+    with pytest.raises(ValueError, match="attribute 'x' is required"):
+        tftypes.convert({"b": [{}]}, type_)
