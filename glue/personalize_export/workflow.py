@@ -6,6 +6,7 @@ store with the same interface. Stdlib + boto3 only, Python 3.9 compatible.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any, Dict, Optional
 
 from personalize_export.layout import check_run_id, new_run_id
@@ -13,14 +14,16 @@ from personalize_export.layout import check_run_id, new_run_id
 RUN_ID_PROPERTY = "run_id"
 
 
-class RunProperties:
+class RunProperties(ABC):
     """The properties of one workflow run."""
 
+    @abstractmethod
     def get_all(self) -> Dict[str, str]:
-        raise NotImplementedError
+        """Every property of the run."""
 
+    @abstractmethod
     def put(self, properties: Dict[str, str]) -> None:
-        raise NotImplementedError
+        """Add or overwrite properties of the run."""
 
     def get(self, key: str) -> Optional[str]:
         return self.get_all().get(key)
