@@ -41,6 +41,8 @@ MAX_PENDING_IMPORTS = 5
 EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
+# The fake plays the service, so it checks the model's patterns on its own rather than
+# sharing the Lambdas' request checks (personalize_pipeline.api_requests) it is testing.
 @lru_cache(maxsize=256)
 def _compiled(pattern: str) -> "re.Pattern[str] | None":
     try:
