@@ -19,20 +19,30 @@ from personalize_export.spec import ExportSpec, SourceSpec, avro_schema
 from personalize_export.storage import Storage, relative
 from personalize_export.transform import (
     FILTER_KEY,
+    FILTERED,
     MATCH,
     MATCH_CLASSES,
     REASON,
     REJECTED,
     STATUS,
+    SUSPECT,
     WRITTEN,
-    FILTERED,
     ClassifyOptions,
     classify,
+    duplicate_suspects,
+    flag_suspects,
     item_catalog,
-    mark_duplicates_sparse,
-    rejected_rows,
+    mark_duplicates,
+    mark_flagged_duplicates,
+    narrow,
+    narrow_rejected_rows,
+    out_col,
     written_rows,
 )
+
+# Above this many repeated key hashes the exact check shuffles every row instead of
+# broadcasting the hashes.
+MAX_DUPLICATE_SUSPECTS = 2_000_000
 
 SourceReader = Callable[[SourceSpec], DataFrame]
 
@@ -84,43 +94,45 @@ def run_export(
     catalog = None
     if dataset_name == "interactions" and "items" in spec.datasets:
         catalog = item_catalog(read(spec.source_for("items")), spec)
-    # Persisted once; the duplicate rules then only shuffle rows whose key hash repeats.
-    persisted = classify(source_df, dataset, spec, options, catalog, dedupe=False).persist(StorageLevel.MEMORY_AND_DISK)
-    suspects = None
+    classified_all = classify(source_df, dataset, spec, options, catalog, dedupe=False)
+    rejected = F.col(STATUS) == REJECTED
+    # Persisted narrow: output values and status columns, plus the source columns only for
+    # rejected rows (all the rejected-rows output needs). The duplicate rules then only
+    # shuffle rows whose key hash repeats.
+    persisted = narrow(classified_all, rejected).persist(StorageLevel.MEMORY_AND_DISK)
+    suspects = duplicate_suspects(persisted, dataset).persist()
     try:
-        classified, suspects = mark_duplicates_sparse(persisted, dataset)
+        suspect_count = suspects.count()
+        if suspect_count == 0:
+            classified = persisted
+        elif suspect_count <= MAX_DUPLICATE_SUSPECTS:
+            # Rows found to be duplicates are rejected and need their source columns:
+            # classify once more, keeping them for suspect rows too.
+            flagged = flag_suspects(classified_all, dataset, suspects)
+            persisted.unpersist()
+            persisted = narrow(flagged, rejected | F.col(SUSPECT)).persist(StorageLevel.MEMORY_AND_DISK)
+            classified = mark_flagged_duplicates(persisted, dataset)
+        else:
+            persisted.unpersist()
+            persisted = narrow(classified_all, F.col(STATUS) != FILTERED).persist(StorageLevel.MEMORY_AND_DISK)
+            classified = mark_duplicates(persisted, dataset)
         prefix = layout.dataset_prefix(export_root, run_id, dataset_name)
         rejected_at = layout.rejected_prefix(export_root, run_id, dataset_name)
         progress("  %s: writing Personalize CSV to %s" % (dataset_name, prefix))
         write_personalize_csv(written_rows(classified, dataset), prefix)
-        rejected_rows(classified).write.mode("overwrite").option("ignoreNullFields", "false").json(rejected_at)
-        counts = (
-            classified.groupBy(STATUS, REASON, FILTER_KEY, MATCH).count().collect()
-        )
-        user_stats = None
-        if dataset_name == "interactions":
-            per_user = written_rows(classified, dataset).groupBy("USER_ID").count()
-            threshold = spec.run.readiness.min_interactions_per_user
-            row = per_user.agg(
-                F.count(F.lit(1)).alias("users"),
-                F.sum(F.when(F.col("count") >= threshold, 1).otherwise(0)).alias("qualified"),
-            ).collect()[0]
-            user_stats = {
-                "distinct_users": int(row["users"] or 0),
-                "users_with_min_interactions": int(row["qualified"] or 0),
-                "min_interactions_per_user": threshold,
-            }
+        narrow_rejected_rows(classified).write.mode("overwrite").option("ignoreNullFields", "false").json(rejected_at)
+        threshold = spec.run.readiness.min_interactions_per_user
+        counts = _count_outcomes(classified, threshold if dataset_name == "interactions" else None)
     finally:
         persisted.unpersist()
-        if suspects is not None:
-            suspects.unpersist()
+        suspects.unpersist()
 
     storage.keep_only(prefix, ".csv")
     storage.keep_only(rejected_at, ".json")
     schema_uri = layout.schema_path(export_root, run_id, dataset_name)
     storage.write_json(schema_uri, avro_schema(dataset))
 
-    report = _report(dataset_name, run_id, counts, user_stats, catalog is not None)
+    report = _report(dataset_name, run_id, counts, threshold if dataset_name == "interactions" else None, catalog is not None)
     run_dir = layout.run_root(export_root, run_id)
     files = [f for f in storage.list_files(prefix) if f.endswith(".csv")]
     report.update(
@@ -138,25 +150,50 @@ def run_export(
     return report
 
 
-def _report(dataset: str, run_id: str, counts, user_stats, reconciled: bool) -> Dict[str, Any]:
+def _count_outcomes(classified: DataFrame, min_per_user: Optional[int]) -> list:
+    """All the report's counts in one aggregation: rows per (status, reason, filtered
+    status) with their item-id match classes and, for interactions, the written rows per
+    user summarised as the number of users and of users with ``min_per_user`` rows."""
+    matches = [F.sum(F.when(F.col(MATCH) == name, 1).otherwise(0)).alias(name) for name in MATCH_CLASSES]
+    keys = [STATUS, REASON, FILTER_KEY]
+    if min_per_user is None:
+        return classified.groupBy(*keys).agg(F.count(F.lit(1)).alias("count"), *matches).collect()
+    user = F.when(F.col(STATUS) == WRITTEN, F.col(out_col("USER_ID")))
+    per_user = classified.groupBy(*keys, user.alias("user")).agg(F.count(F.lit(1)).alias("rows"), *matches)
+    return per_user.groupBy(*keys).agg(
+        F.sum("rows").alias("count"),
+        *[F.sum(name).alias(name) for name in MATCH_CLASSES],
+        F.count(F.lit(1)).alias("users"),
+        F.sum(F.when(F.col("rows") >= min_per_user, 1).otherwise(0)).alias("qualified"),
+    ).collect()
+
+
+def _report(dataset: str, run_id: str, counts, min_per_user: Optional[int], reconciled: bool) -> Dict[str, Any]:
     rows_read = written = rejected = filtered = 0
     by_reason: Dict[str, int] = {}
     by_status: Dict[str, int] = {}
     matches: Dict[str, int] = {name: 0 for name in MATCH_CLASSES}
+    user_stats = None
+    if min_per_user is not None:
+        user_stats = {"distinct_users": 0, "users_with_min_interactions": 0, "min_interactions_per_user": min_per_user}
     for row in counts:
         n = int(row["count"])
         rows_read += n
         status = row[STATUS]
         if status == WRITTEN:
             written += n
+            if user_stats is not None:
+                user_stats["distinct_users"] += int(row["users"])
+                user_stats["users_with_min_interactions"] += int(row["qualified"] or 0)
         elif status == REJECTED:
             rejected += n
             by_reason[row[REASON]] = by_reason.get(row[REASON], 0) + n
         elif status == FILTERED:
             filtered += n
             by_status[row[FILTER_KEY]] = by_status.get(row[FILTER_KEY], 0) + n
-        if reconciled and status != FILTERED and row[MATCH] is not None:
-            matches[row[MATCH]] = matches.get(row[MATCH], 0) + n
+        if reconciled and status != FILTERED:
+            for name in MATCH_CLASSES:
+                matches[name] += int(row[name] or 0)
     report: Dict[str, Any] = {
         "dataset": dataset,
         "run_id": run_id,

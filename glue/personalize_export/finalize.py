@@ -215,6 +215,7 @@ def cleanup(storage: Storage, export_root: str, keep: int, current_run_id: Optio
             doomed.append(run_id)
     for run_id in doomed:
         storage.delete_prefix(layout.run_root(export_root, run_id))
+        storage.delete_prefix(layout.rejected_run_root(export_root, run_id))
     return doomed
 
 

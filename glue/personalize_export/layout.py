@@ -4,10 +4,13 @@
     <export_root>/exports/<run_id>/items/
     <export_root>/exports/<run_id>/users/
     <export_root>/exports/<run_id>/schemas/<dataset>.json
-    <export_root>/exports/<run_id>/rejected/<dataset>/  rejected rows (JSON lines + reason)
     <export_root>/exports/<run_id>/reports/<dataset>.json
     <export_root>/exports/<run_id>/manifest.json
     <export_root>/exports/latest.json                   pointer to the last good export
+    <export_root>/rejected/<run_id>/<dataset>/          rejected rows (JSON lines + reason)
+
+Rejected rows sit under a prefix of their own so that a bucket lifecycle rule can give
+them a shorter retention than the exports (they may hold raw source values).
 
 Stdlib only, Python 3.9 compatible.
 """
@@ -55,8 +58,12 @@ def schema_path(export_root: str, run_id: str, dataset: str) -> str:
     return join(run_root(export_root, run_id), "schemas", dataset + ".json")
 
 
+def rejected_run_root(export_root: str, run_id: str) -> str:
+    return join(export_root, "rejected", check_run_id(run_id))
+
+
 def rejected_prefix(export_root: str, run_id: str, dataset: str) -> str:
-    return join(run_root(export_root, run_id), "rejected", dataset)
+    return join(rejected_run_root(export_root, run_id), dataset)
 
 
 def report_path(export_root: str, run_id: str, dataset: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import shutil
 from typing import Any, Callable, Iterator, List, Optional, Tuple
 
@@ -38,11 +39,11 @@ def join(base: str, *parts: str) -> str:
 
 
 def relative(path: str, base: str) -> str:
-    """``path`` relative to ``base`` (both URIs or both local paths)."""
-    base = base.rstrip("/") + "/"
-    if not path.startswith(base):
-        raise ValueError("%r is not under %r" % (path, base))
-    return path[len(base):]
+    """``path`` relative to ``base`` (both URIs or both local paths); ``..`` steps up."""
+    if is_s3(path) != is_s3(base) or (is_s3(path) and split_s3(path)[0] != split_s3(base)[0]):
+        raise ValueError("%r and %r are not in the same bucket or file system" % (path, base))
+    strip = (lambda uri: "/" + split_s3(uri)[1]) if is_s3(path) else os.path.abspath
+    return posixpath.relpath(strip(path), strip(base.rstrip("/")))
 
 
 _client_factory: Optional[Callable[[], Any]] = None
@@ -100,15 +101,10 @@ class Storage:
     def exists(self, uri: str) -> bool:
         if is_s3(uri):
             bucket, key = split_s3(uri)
-            from botocore.exceptions import ClientError
-
-            try:
-                self.s3.head_object(Bucket=bucket, Key=key)
-                return True
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                    return False
-                raise
+            # A listing, not HeadObject: the job roles may list only their own prefix, and
+            # S3 answers HeadObject on a missing key with 403 unless ListBucket is unconditioned.
+            found = self.s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1).get("Contents", [])
+            return bool(found) and found[0]["Key"] == key
         return os.path.isfile(uri)
 
     # -- writing

@@ -55,6 +55,8 @@ REASON = _P + "reason"
 REASON_FIELD = _P + "reason_field"
 FILTER_KEY = _P + "filtered_status"
 MATCH = _P + "match"
+ORIGINAL = _P + "original"
+SUSPECT = _P + "suspect"
 _CODE = _P + "code"
 
 _SPARK_TYPES = {
@@ -699,6 +701,45 @@ def mark_duplicates(frame: DataFrame, dataset: DatasetSpec) -> DataFrame:
     )
 
 
+def duplicate_suspects(frame: DataFrame, dataset: DatasetSpec) -> DataFrame:
+    """64-bit hashes of the duplicate key that occur more than once among written rows.
+
+    A cheap aggregate of longs: every exact duplicate has a suspect hash, and only rows
+    with such a hash need the (exact) window of ``mark_duplicates``.
+    """
+    key, _ = _dedupe_key(dataset)
+    return (
+        frame.where(F.col(STATUS) == WRITTEN)
+        .groupBy(F.xxhash64(*key).alias(_P + "hash"))
+        .count()
+        .where(F.col("count") > 1)
+        .select(_P + "hash")
+    )
+
+
+def flag_suspects(frame: DataFrame, dataset: DatasetSpec, suspects: DataFrame) -> DataFrame:
+    """``frame`` plus a boolean ``SUSPECT`` column: its duplicate-key hash is among ``suspects`` (broadcast)."""
+    key, _ = _dedupe_key(dataset)
+    flagged = frame.join(F.broadcast(suspects), F.xxhash64(*key) == F.col(_P + "hash"), "left")
+    return flagged.select(*[F.col("`%s`" % c) for c in frame.columns], F.col(_P + "hash").isNotNull().alias(SUSPECT))
+
+
+def mark_flagged_duplicates(flagged: DataFrame, dataset: DatasetSpec) -> DataFrame:
+    """``mark_duplicates`` on the rows of a ``flag_suspects`` frame that are suspects; the others pass unchanged."""
+    plain = flagged.where(~F.col(SUSPECT))
+    checked = mark_duplicates(flagged.where(F.col(SUSPECT)), dataset)
+    return plain.unionByName(checked)
+
+
+def narrow(classified: DataFrame, keep_original: Column) -> DataFrame:
+    """A classified frame without the source columns, except as one ``ORIGINAL`` struct on
+    the rows where ``keep_original`` holds (the rejected ones): the rows to persist stay small."""
+    original = [c for c in classified.columns if not c.startswith(_P)]
+    internal = [F.col("`%s`" % c) for c in classified.columns if c.startswith(_P)]
+    struct = F.struct(*[F.col("`%s`" % c) for c in original])
+    return classified.select(*internal, F.when(keep_original, struct).alias(ORIGINAL))
+
+
 def mark_duplicates_sparse(frame: DataFrame, dataset: DatasetSpec, max_suspects: int = 2_000_000) -> Tuple[DataFrame, DataFrame]:
     """``mark_duplicates`` without shuffling and sorting every row.
 
@@ -708,23 +749,10 @@ def mark_duplicates_sparse(frame: DataFrame, dataset: DatasetSpec, max_suspects:
     it falls back to the full window. Returns the result and the small persisted table
     of suspect hashes, for the caller to unpersist when done.
     """
-    key, _ = _dedupe_key(dataset)
-    hashed = F.xxhash64(*key)
-    suspects = (
-        frame.where(F.col(STATUS) == WRITTEN)
-        .groupBy(hashed.alias(_P + "hash"))
-        .count()
-        .where(F.col("count") > 1)
-        .select(_P + "hash")
-        .persist()
-    )
+    suspects = duplicate_suspects(frame, dataset).persist()
     if suspects.count() > max_suspects:
         return mark_duplicates(frame, dataset), suspects
-    flagged = frame.join(F.broadcast(suspects), hashed == F.col(_P + "hash"), "left")
-    suspect = F.col(_P + "hash").isNotNull()
-    plain = flagged.where(~suspect).drop(_P + "hash")
-    checked = mark_duplicates(flagged.where(suspect).drop(_P + "hash"), dataset)
-    return plain.unionByName(checked), suspects
+    return mark_flagged_duplicates(flag_suspects(frame, dataset, suspects), dataset).drop(SUSPECT), suspects
 
 
 # --------------------------------------------------------------------------- views of a classified frame
@@ -737,11 +765,26 @@ def written_rows(classified: DataFrame, dataset: DatasetSpec) -> DataFrame:
     )
 
 
+def _rejection_column_names(original: Sequence[str]) -> Tuple[str, str]:
+    return ("reason" if "reason" not in original else "rejection_reason",
+            "rejected_field" if "rejected_field" not in original else "rejection_field")
+
+
+def narrow_rejected_rows(frame: DataFrame) -> DataFrame:
+    """``rejected_rows`` of a ``narrow`` frame: the source columns come out of ``ORIGINAL``."""
+    original = frame.schema[ORIGINAL].dataType.fieldNames()
+    reason_name, field_name = _rejection_column_names(original)
+    return frame.where(F.col(STATUS) == REJECTED).select(
+        *[F.col(ORIGINAL).getField(c).alias(c) for c in original],
+        F.col(REASON).alias(reason_name),
+        F.col(REASON_FIELD).alias(field_name),
+    )
+
+
 def rejected_rows(classified: DataFrame) -> DataFrame:
     """Rejected rows: every original column, plus ``reason`` and ``rejected_field``."""
     original = [c for c in classified.columns if not c.startswith(_P)]
-    reason_name = "reason" if "reason" not in original else "rejection_reason"
-    field_name = "rejected_field" if "rejected_field" not in original else "rejection_field"
+    reason_name, field_name = _rejection_column_names(original)
     return classified.where(F.col(STATUS) == REJECTED).select(
         *[F.col("`%s`" % c) for c in original],
         F.col(REASON).alias(reason_name),

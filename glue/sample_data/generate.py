@@ -95,6 +95,12 @@ class Scenario:
     customers_without_profile: float = 0.04
     zipf_exponent: float = 1.1
     one_time_buyer_share: float = 0.15
+    # Taste: where each purchase comes from. The rest comes from the customer's
+    # favourite departments, along the popularity curve within them.
+    global_pick_share: float = 0.15  # the shop-wide popularity curve (long tail included)
+    staple_pick_share: float = 0.08  # a re-order of one of the customer's staples
+    two_department_share: float = 0.6  # customers with two favourite departments (else one)
+    staples_per_customer: int = 2
     duplicate_order_lines: int = 30
     fuzzy_title_lines: int = 12
     duplicate_products: int = 3
@@ -140,6 +146,15 @@ NOUNS: Dict[str, Tuple[str, ...]] = {
     "toys": ("Puzzle", "Building Blocks", "Kite", "Wooden Train", "Plush Bear"),
     "pantry": ("Olive Oil", "Granola", "Honey Jar", "Loose Leaf Tea", "Spice Blend"),
 }
+# Products that belong to a second department too: they drift into the baskets of
+# customers who prefer either one. Keyed by noun, or by title for the hand-written ones.
+SECOND_DEPARTMENT: Dict[str, str] = {
+    "Picnic Set": "kitchen", "Water Bottle": "kitchen", "Bird Feeder": "outdoor", "Planter": "home",
+    "Table Lamp": "office", "Wall Clock": "office", "Bookends": "home", "Kite": "outdoor",
+    "Spice Blend": "kitchen", "Spice Rack": "pantry", "Loose Leaf Tea": "kitchen",
+    "Ångström Desk Lamp": "office", "日本茶 Sencha Tea Set": "kitchen", 'Kids\' Rain Boots "Puddle", Size 8': "toys",
+}
+DEPARTMENTS: Tuple[str, ...] = tuple(sorted(NOUNS))
 SIZES = ("", "", "", ", Small", ", Large", ", Set of 2", ", Set of 4")
 TAGS = ("gift ideas", "bestseller", "eco", "new arrival", "sale")
 BRANDS = (
@@ -169,6 +184,16 @@ INTERESTS = (
     "cooking", "running", "gardening", "coffee", "camping", "reading", "design", "yoga",
     "travel", "crafts", "board games", "tea",
 )
+# The profile interests a customer who favours a department tends to declare.
+DEPARTMENT_INTERESTS: Dict[str, Tuple[str, ...]] = {
+    "kitchen": ("cooking", "coffee"),
+    "pantry": ("tea", "coffee", "cooking"),
+    "outdoor": ("camping", "running", "travel"),
+    "garden": ("gardening",),
+    "office": ("reading", "design"),
+    "home": ("design", "yoga"),
+    "toys": ("board games", "crafts"),
+}
 GENDERS = ("female", "male", "non-binary", "unspecified")
 LOYALTY_TIERS = ("bronze", "silver", "gold", "platinum")
 
@@ -311,31 +336,40 @@ class _Generator:
         self.scenario = scenario
         self.rng = random.Random(seed)
         self.truth: Dict[str, dict] = {}
+        # Each customer's favourite departments, strongest first.
+        self.favourite_departments: Dict[str, List[str]] = {}
+
+    def pick_favourite_departments(self, customer: str) -> List[str]:
+        count = 2 if self.rng.random() < self.scenario.two_department_share else 1
+        self.favourite_departments[customer] = self.rng.sample(DEPARTMENTS, count)
+        return self.favourite_departments[customer]
 
     # products ------------------------------------------------------------------
 
     def products(self) -> List[Product]:
         rng = self.rng
         count = self.scenario.products
-        titles: List[Tuple[str, str]] = list(SPECIAL_TITLES)
+        titles: List[Tuple[str, List[str]]] = [(title, [department] + ([SECOND_DEPARTMENT[title]] if title in SECOND_DEPARTMENT else []))
+                                               for title, department in SPECIAL_TITLES]
         seen = {title for title, _ in titles}
         while len(titles) < count:
-            department = rng.choice(sorted(NOUNS))
-            title = f"{rng.choice(ADJECTIVES)} {rng.choice(MATERIALS)} {rng.choice(NOUNS[department])}{rng.choice(SIZES)}"
+            department = rng.choice(DEPARTMENTS)
+            noun = rng.choice(NOUNS[department])
+            title = f"{rng.choice(ADJECTIVES)} {rng.choice(MATERIALS)} {noun}{rng.choice(SIZES)}"
             if title not in seen:
                 seen.add(title)
-                titles.append((title, department))
+                titles.append((title, [department] + ([SECOND_DEPARTMENT[noun]] if noun in SECOND_DEPARTMENT else [])))
         rng.shuffle(titles)
         # Below 10000 the zero padding shows, so order systems that drop it write a different string.
         numbers = rng.sample(range(10, 20000), count)
         products = []
-        for (title, department), number in zip(titles, numbers):
+        for (title, departments), number in zip(titles, numbers):
             tags = rng.sample(TAGS, rng.choice((0, 0, 1, 1, 2)))
             brand = rng.choice(BRANDS)
             price = round(min(400.0, max(2.5, rng.lognormvariate(3.2, 0.8))), 2)
             description = " ".join([f"{title} by {brand}."] + rng.sample(DESCRIPTION_SENTENCES, rng.randint(1, 3)))
             created = datetime(2018, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(int((HISTORY_START - datetime(2018, 1, 1, tzinfo=UTC)).total_seconds())))
-            products.append(Product(number, title, department, [department] + tags, brand, f"{price:.2f}", created, description, rng.random() < 0.85))
+            products.append(Product(number, title, departments[0], departments + tags, brand, f"{price:.2f}", created, description, rng.random() < 0.85))
         return products
 
     def catalog_rows(self, products: List[Product]) -> List[list]:
@@ -392,31 +426,53 @@ class _Generator:
         ranking = list(products)
         rng.shuffle(ranking)
         weights = [1.0 / (rank ** scenario.zipf_exponent) for rank in range(1, len(ranking) + 1)]
-        cumulative, total = [], 0.0
-        for weight in weights:
-            total += weight
-            cumulative.append(total)
 
-        def popular() -> Product:
-            return rng.choices(ranking, cum_weights=cumulative, k=1)[0]
+        def curve(members: List[Tuple[Product, float]]) -> Tuple[List[Product], List[float]]:
+            cumulative, total = [], 0.0
+            for _, weight in members:
+                total += weight
+                cumulative.append(total)
+            return [product for product, _ in members], cumulative
+
+        # The same curve restricted to each department: what a customer who favours it
+        # buys is the department's own bestsellers, then its long tail.
+        shop_curve = curve(list(zip(ranking, weights)))
+        department_curves = {
+            department: curve([(product, weight) for product, weight in zip(ranking, weights) if department in product.categories])
+            for department in DEPARTMENTS
+        }
+
+        def popular(within: Tuple[List[Product], List[float]] = shop_curve) -> Product:
+            return rng.choices(within[0], cum_weights=within[1], k=1)[0]
 
         window = int((HISTORY_END - HISTORY_START).total_seconds())
         channels = sorted(CHANNEL_TIMESTAMP_FORMATS)
         orders = []  # (moment, customer, channel, status, [products])
+        sources = {"favourite_departments": 0, "shop_wide": 0, "staples": 0}
         for customer in customers:
             if rng.random() < scenario.one_time_buyer_share:
                 order_count = 1
             else:
                 order_count = max(2, int(rng.lognormvariate(2.75, 0.6)))
-            favourites = [popular() for _ in range(3)]
+            favourites = [department_curves[d] for d in self.pick_favourite_departments(customer)]
+            # The first favourite department gets two thirds of the taste-driven purchases.
+            favourite_weights = (2, 1)[: len(favourites)]
+            staples = [popular(favourites[0]) for _ in range(scenario.staples_per_customer)]
             home_channel = rng.choice(channels)
             moments = sorted(rng.sample(range(window), order_count))  # distinct seconds per customer
             for offset in moments:
                 size = rng.choices((1, 2, 3, 4, 5), weights=(35, 30, 18, 10, 7))[0]
                 basket: List[Product] = []
                 while len(basket) < size:
-                    pick = rng.choice(favourites) if rng.random() < 0.25 else popular()
+                    draw = rng.random()
+                    if draw < scenario.staple_pick_share:
+                        source, pick = "staples", rng.choice(staples)
+                    elif draw < scenario.staple_pick_share + scenario.global_pick_share:
+                        source, pick = "shop_wide", popular()
+                    else:
+                        source, pick = "favourite_departments", popular(rng.choices(favourites, weights=favourite_weights)[0])
                     if pick not in basket:  # one line per product and order
+                        sources[source] += 1
                         basket.append(pick)
                 channel = home_channel if rng.random() < 0.7 else rng.choice(channels)
                 status = rng.choices(("completed", "shipped", "cancelled"), weights=(86, 6, 8))[0]
@@ -437,6 +493,16 @@ class _Generator:
                 lines.append(OrderLine(f"SO-{number:07d}", line_no, customer, sku, product.title, line_status, quantity, amount, channel, ordered_at))
                 line_products.append(product)
         self._inject_order_quirks(lines, line_products, products, customers)
+        favourite_counts: Dict[str, int] = {}
+        for customer in customers:
+            for department in self.favourite_departments[customer]:
+                favourite_counts[department] = favourite_counts.get(department, 0) + 1
+        self.truth["orders"]["taste"] = {
+            # Clean order lines (before the injected bad rows) by where the pick came from.
+            "line_sources": sources,
+            "customers_by_favourite_department": favourite_counts,
+            "customers_with_two_favourite_departments": sum(1 for c in customers if len(self.favourite_departments[c]) == 2),
+        }
         return lines
 
     def _inject_order_quirks(self, lines: List[OrderLine], line_products: List[Product], products: List[Product], customers: List[str]) -> None:
@@ -543,6 +609,15 @@ class _Generator:
 
     # profiles ------------------------------------------------------------------
 
+    def _interests(self, customer: str) -> List[str]:
+        """What the customer declared: mostly their favourite departments' topics, some noise, sometimes nothing."""
+        rng = self.rng
+        if rng.random() < 0.12:
+            return []
+        declared = {rng.choice(DEPARTMENT_INTERESTS[department]) for department in self.favourite_departments[customer]}
+        declared.update(rng.sample(INTERESTS, rng.choice((0, 0, 1, 1, 2))))
+        return sorted(declared)
+
     def profiles(self, customers: List[str], ordering: List[str]) -> List[dict]:
         rng = self.rng
         ordering_set = set(ordering)
@@ -552,6 +627,8 @@ class _Generator:
         for customer in customers:
             if customer in ordering_set and rng.random() < self.scenario.customers_without_profile:
                 continue
+            if customer not in self.favourite_departments:  # registered but never ordered
+                self.pick_favourite_departments(customer)
             signup = datetime(2019, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(int((HISTORY_START - datetime(2019, 1, 1, tzinfo=UTC)).total_seconds())))
             millis = int(signup.timestamp()) * 1000 + rng.randrange(1000)
             # Two exporter versions: relaxed ISO dates and canonical $numberLong dates.
@@ -570,7 +647,7 @@ class _Generator:
                 "_id": {"$oid": f"{rng.getrandbits(96):024x}"},
                 "customer_id": customer,
                 "profile": profile,
-                "interests": sorted(rng.sample(INTERESTS, rng.randint(0, 4))),
+                "interests": self._interests(customer),
                 "marketing_opt_in": rng.random() < 0.6,
                 "signup_at": signup_value,
             }
@@ -590,7 +667,8 @@ class _Generator:
             "file": PROFILES_FILE,
             "rows": len(documents),
             "distinct_profiles": clean,
-            "profiles_without_orders": sum(1 for d in documents if d["customer_id"] and d["customer_id"] not in ordering_set and d not in duplicates),
+            # Distinct people: a duplicated document is still one person.
+            "profiles_without_orders": len({d["customer_id"] for d in documents if d["customer_id"] and d["customer_id"] not in ordering_set}),
             "date_forms": {"iso": iso_dates, "numberLong": numberlong_dates},
             "missing_address": missing_address,
             "missing_age": missing_age,

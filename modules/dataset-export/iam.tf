@@ -1,5 +1,5 @@
 ################################################################################
-# IAM: one role for the jobs, one for the crawlers
+# IAM: one role per job, one for the crawlers
 ################################################################################
 
 locals {
@@ -17,15 +17,16 @@ locals {
   params_template_object_arn = "${local.artifacts_bucket_arn}/${local.params_template_key}"
   params_object_arn          = "${local.artifacts_bucket_arn}/${var.params_key}"
   exports_objects_arn        = "${local.data_bucket_arn}/${local.exports_prefix}*"
+  rejected_objects_arn       = "${local.data_bucket_arn}/${local.rejected_prefix}*"
 
   # Which connections each role uses: the crawlers those of their sources, the
   # export jobs those they attach. A role reads only those connections' secrets.
   connection_users = {
-    crawler = distinct(compact([for s in values(var.sources) : s.connection]))
+    crawler = distinct([for s in values(var.sources) : s.connection if s.connection != null])
     export  = local.export_connection_keys
   }
   connection_secret_arns = {
-    for user, keys in local.connection_users : user => distinct(compact([for key in keys : var.connections[key].secret_arn]))
+    for user, keys in local.connection_users : user => distinct([for key in keys : var.connections[key].secret_arn if var.connections[key].secret_arn != null])
   }
 
   # The Data Catalog tables each export job reads, by the export code's rule
@@ -167,8 +168,9 @@ data "aws_iam_policy_document" "prepare" {
   }
 }
 
-# start_training: manifest, readiness, the latest pointer, retention and the
-# params hand-off, all under <export_root>/exports/ and the params object.
+# start_training: reads the run id, then the manifest, readiness, the latest
+# pointer, retention and the params hand-off, under <export_root>/exports/ and
+# the params object.
 data "aws_iam_policy_document" "start_training" {
   count = local.create ? 1 : 0
 
@@ -206,7 +208,7 @@ data "aws_iam_policy_document" "start_training" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["${local.exports_prefix}*"]
+      values   = ["${local.exports_prefix}*", "${local.rejected_prefix}*"]
     }
   }
 
@@ -216,9 +218,16 @@ data "aws_iam_policy_document" "start_training" {
     resources = [local.exports_objects_arn]
   }
 
+  # Retention removes an old run's rejected rows together with the run.
+  statement {
+    sid       = "RemoveOldRejectedRows"
+    actions   = ["s3:DeleteObject"]
+    resources = [local.rejected_objects_arn]
+  }
+
   statement {
     sid       = "ReadRunId"
-    actions   = ["glue:GetWorkflowRunProperties", "glue:PutWorkflowRunProperties"]
+    actions   = ["glue:GetWorkflowRunProperties"]
     resources = [local.workflow_arn]
   }
 }
@@ -257,7 +266,7 @@ data "aws_iam_policy_document" "export" {
   statement {
     sid       = "WriteExports"
     actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
-    resources = [local.exports_objects_arn]
+    resources = [local.exports_objects_arn, local.rejected_objects_arn]
   }
 
   dynamic "statement" {
@@ -314,7 +323,7 @@ locals {
 resource "aws_iam_role" "job" {
   for_each = local.create ? local.job_scripts : {}
 
-  name               = "${var.name}-glue-${replace(each.key, "_", "-")}"
+  name               = "${var.name}-job-${replace(each.key, "_", "-")}"
   description        = "Runs the ${var.name} ${each.key} Glue job."
   assume_role_policy = data.aws_iam_policy_document.glue_assume[0].json
 

@@ -18,6 +18,9 @@ locals {
 
   export_root    = "s3://${local.data_bucket_name}/${var.export_prefix}"
   exports_prefix = "${var.export_prefix}/exports/"
+  # Rejected rows sit beside the exports, under a prefix of their own, so that
+  # a lifecycle rule can keep them for less time (they may hold raw source values).
+  rejected_prefix = "${var.export_prefix}/rejected/"
 
   spec_key            = "config/export-spec.json"
   params_template_key = "params/params-template.json"
@@ -37,8 +40,8 @@ locals {
         {
           # Rejected rows carry personal data and are only useful for a short while.
           id              = "expire-rejected-rows"
-          prefix          = local.exports_prefix
-          tag             = { key = "object-class", value = "rejected-rows" }
+          prefix          = local.rejected_prefix
+          tag             = null
           expiration_days = var.data_bucket.rejected_rows_retention_days
         },
       ]

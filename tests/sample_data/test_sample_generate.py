@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 
 from sample_data.generate import (
     CUSTOM_TIMESTAMP_FORMAT,
+    DEPARTMENT_INTERESTS,
+    DEPARTMENTS,
     EXPECTED_FILE,
     MAX_ID_LENGTH,
     ORDER_COLUMNS,
@@ -162,6 +164,89 @@ def test_repeat_buyers_reorder_the_same_products(sample):
     assert sum(1 for orders in pair_orders.values() if len(orders) > 1) >= 500
     one_timers = sum(1 for customer, orders in orders_per_customer.items() if len(orders) == 1 and customer.startswith("C") and len(customer) == 7)
     assert one_timers >= 50, "some customers buy once only"
+
+
+def purchase_history(sample):
+    """Each customer's clean purchase lines in time order, as (timestamp, item id, the item's departments)."""
+    departments_of = {
+        normalized_sku(row["sku"]): [c for c in row["categories"].split(";") if c in DEPARTMENTS]
+        for row in sample.products if row["sku"].strip()
+    }
+    history = {}
+    for row in sample.orders:
+        if not row["sku"] or row["status"] not in ("completed", "shipped") or row["order_id"].startswith("SO-9"):
+            continue
+        item = normalized_sku(row["sku"])
+        history.setdefault(row["customer_id"], []).append((parse_any(row["ordered_at"]), item, departments_of[item]))
+    for lines in history.values():
+        lines.sort()
+    return history
+
+
+def test_products_belong_to_departments_and_some_to_two(sample):
+    for row in sample.products:
+        if row["sku"].strip() and re.fullmatch(r"\d+\.\d\d", row["price"]):
+            assert row["categories"].split(";")[0] in DEPARTMENTS, row
+    two = {row["sku"] for row in sample.products if len([c for c in row["categories"].split(";") if c in DEPARTMENTS]) == 2}
+    assert len(two) >= 20, "cross-over products (a picnic set is outdoor and kitchen) link the departments"
+
+
+def test_customers_buy_mostly_within_their_favourite_departments(sample):
+    history = purchase_history(sample)
+    shares, top_department = [], Counter()
+    for customer, lines in history.items():
+        if len(lines) < 10:
+            continue
+        by_department = Counter(d for _, _, departments in lines for d in departments)
+        favourites = {d for d, _ in by_department.most_common(2)}
+        shares.append(sum(1 for _, _, departments in lines if favourites & set(departments)) / len(lines))
+        top_department[by_department.most_common(1)[0][0]] += 1
+    # Seven departments: without taste, two of them would hold well under half of anyone's lines.
+    assert len(shares) > 400 and sum(shares) / len(shares) >= 0.75
+    # Taste differs between customers: every department leads somebody's history.
+    assert set(top_department) == set(DEPARTMENTS) and min(top_department.values()) >= 0.05 * len(shares)
+    taste = sample.truth["orders"]["taste"]
+    assert sum(taste["line_sources"].values()) == sample.truth["orders"]["clean_lines"]
+    assert taste["line_sources"]["favourite_departments"] >= 0.7 * sample.truth["orders"]["clean_lines"]
+    assert sum(taste["customers_by_favourite_department"].values()) == 800 + taste["customers_with_two_favourite_departments"]
+
+
+def test_profile_interests_reflect_the_departments_a_customer_buys_from(sample):
+    history = purchase_history(sample)
+    interests = {d["customer_id"]: set(d["interests"]) for d in sample.profiles if d["customer_id"]}
+    agree = total = 0
+    for customer, lines in history.items():
+        if len(lines) < 10 or not interests.get(customer):
+            continue
+        leading = Counter(d for _, _, departments in lines for d in departments).most_common(1)[0][0]
+        total += 1
+        agree += bool(interests[customer] & set(DEPARTMENT_INTERESTS[leading]))
+    assert total > 300 and agree >= 0.8 * total
+    assert sum(1 for d in sample.profiles if not d["interests"]) > 20, "some customers never fill in their interests"
+
+
+def test_a_customers_history_predicts_their_next_new_item_better_than_the_bestseller_list(sample):
+    """The signal a personalised recommender needs: each customer's newest purchase of an
+    item they never bought before is found more often among the bestsellers of the
+    departments they buy from than among the shop-wide bestsellers (both top 10, both
+    leaving out what the customer already bought)."""
+    history = purchase_history(sample)
+    popularity = Counter(item for lines in history.values() for _, item, _ in lines[:-1])
+    departments_of = {item: departments for lines in history.values() for _, item, departments in lines}
+    chart = [item for item, _ in popularity.most_common()]
+    shop_hits = taste_hits = evaluated = 0
+    for lines in history.values():
+        seen = {item for _, item, _ in lines[:-1]}
+        newest = lines[-1][1]
+        if len(lines) < 5 or newest in seen:
+            continue
+        evaluated += 1
+        leading = Counter(d for _, _, departments in lines[:-1] for d in departments).most_common(2)
+        favourites = {d for d, _ in leading}
+        shop_hits += newest in [item for item in chart if item not in seen][:10]
+        taste_hits += newest in [item for item in chart if item not in seen and favourites & set(departments_of[item])][:10]
+    assert evaluated > 200
+    assert taste_hits >= 1.3 * shop_hits, (taste_hits, shop_hits, evaluated)
 
 
 def test_cancelled_and_refunded_lines_are_present_and_counted(sample):

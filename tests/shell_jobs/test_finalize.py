@@ -145,9 +145,12 @@ def test_retention_keeps_the_newest_successful_exports(spec, tmp_path):
     storage, root = Storage(), str(tmp_path / "root")
     for run_id in RUNS[:3]:
         write_good_export(storage, root, run_id, spec)
+        storage.write_bytes(os.path.join(layout.rejected_prefix(root, run_id, "interactions"), "part-0.json"), b"{}\n")
         _finalize(spec, root, run_id, tmp_path, keep=2)
     remaining = storage.list_children(layout.exports_root(root))
     assert remaining == RUNS[1:3]
+    # A removed run's rejected rows go with it; the kept runs keep theirs.
+    assert storage.list_children(os.path.join(root, "rejected")) == RUNS[1:3]
 
 
 def test_retention_never_deletes_latest_or_runs_in_progress(spec, tmp_path):
