@@ -11,6 +11,10 @@ It writes three sources, the way a mid-sized shop really holds its history:
 plus ``expected.json``, the ground truth of every quirk that was injected, so the
 tests and the demo can check that each row is accounted for.
 
+Customers have taste: each favours one or two departments (a product's first
+categories), and most of their purchases follow the popularity curve within those
+departments; the rest come from the shop-wide long tail or re-order a few staples.
+
 The same seed always gives byte-identical files; only :mod:`random.Random` seeded
 from the argument is used, and every date is fixed (never "now").
 
