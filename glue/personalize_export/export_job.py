@@ -1,9 +1,13 @@
 """One dataset's export: read, classify, write CSV + rejected rows + schema + report.
 
-The work is one Spark plan, persisted once: the CSV write, the rejected-rows write and
-two small aggregations (counts per status/reason, users per interaction count) read the
-persisted rows instead of recomputing the source read and the duplicate shuffle.
-Nothing is collected to the driver except those aggregates.
+The classified rows are persisted once, narrow: output values, status and reason, and
+the source columns (as one struct) only on rejected rows, which are all the
+rejected-rows output needs. From that copy come the duplicate-hash aggregate, the CSV,
+the rejected rows and one aggregation with every count of the report (per status,
+reason, filtered status and item-id match class, plus users per interaction count).
+Only when some duplicate-key hash repeats is the source classified a second time, to
+keep the source columns of those suspect rows too. Nothing is collected to the driver
+except the aggregates.
 """
 from __future__ import annotations
 

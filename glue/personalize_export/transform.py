@@ -365,8 +365,12 @@ def _epoch_from_text(text: Column, number: Column, forced_millis: Column, format
     candidates: List[Column] = [F.when(forced_millis, F.floor(number / 1000))]
     has_seconds, has_millis = "epoch_seconds" in formats, "epoch_millis" in formats
     utc = timezone.upper() == "UTC"
+    epoch_added = False
     for fmt in formats:
         if fmt in ("epoch_seconds", "epoch_millis"):
+            if epoch_added:  # both listed: one candidate decides by magnitude
+                continue
+            epoch_added = True
             if has_seconds and has_millis:
                 in_millis = F.abs(number) >= F.lit(float(_MILLIS_THRESHOLD))
                 candidates.append(F.when(in_millis, F.floor(number / 1000)).otherwise(F.floor(number)))
@@ -380,7 +384,10 @@ def _epoch_from_text(text: Column, number: Column, forced_millis: Column, format
             parsed = F.to_timestamp(F.translate(text, ",", "."))
             if not utc:
                 parsed = F.when(text.rlike(_HAS_OFFSET), parsed).otherwise(F.to_utc_timestamp(parsed, timezone))
-            candidates.append(F.when(number.isNull() & text.rlike(_ISO_TEXT), parsed.cast("long")))
+            # The 5th character test is a necessary condition of the pattern and spares
+            # the regular expression on most other text.
+            looks_iso = number.isNull() & (F.substring(text, 5, 1) == "-") & text.rlike(_ISO_TEXT)
+            candidates.append(F.when(looks_iso, parsed.cast("long")))
         else:
             parsed = F.to_timestamp(text, fmt)
             candidates.append((parsed if utc else F.to_utc_timestamp(parsed, timezone)).cast("long"))
