@@ -100,6 +100,9 @@ def test_rejected_rows_keep_original_columns_and_reason(exported):
     bad_amount = [r for r in rows if r["reason"] == "invalid_number"][0]
     assert bad_amount["amount"] == "12,5" and bad_amount["oid"] == "o17" and bad_amount["rejected_field"] == "EVENT_VALUE"
     assert set(rows[0]) >= {"oid", "customer", "sku", "ts", "status", "amount", "title", "reason", "rejected_field"}
+    # a duplicate is only found after the rules ran; it still carries its own source columns
+    duplicates = [r for r in rows if r["reason"] == "duplicate"]
+    assert [(r["oid"], r["sku"], r["customer"]["_id"]) for r in duplicates] == [("o10", "SKU-0001", {"$oid": "u5"})]
 
 
 def test_schema_json_matches_the_csv_header(exported):
