@@ -102,7 +102,8 @@ def _print_training_result(outcome: dict) -> None:
     _banner("Quality gate")
     for verdict in outcome["gate"]:
         state = "PASSED" if verdict["passed"] else "REJECTED"
-        print("   campaign %s: %s %s" % (verdict["campaign"], state, "; ".join(verdict["reasons"])))
+        reasons = ": " + "; ".join(verdict["reasons"]) if verdict["reasons"] else ""
+        print("   campaign %s: %s%s" % (verdict["campaign"], state, reasons))
     for name, campaign in outcome["campaigns"].items():
         print("   campaign %s serves %s" % (name, campaign["solutionVersionArn"]))
 
