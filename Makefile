@@ -59,8 +59,8 @@ test-py39: $(VENV39)/.installed ## the Python-shell job tests under Python 3.9
 demo: $(VENV)/.installed system-deps ## run the pipeline on embedded sample data
 	$(PY) -m local_pipeline.demo --out $(OUT)/demo
 
-bench-export: $(VENV)/.installed system-deps ## export benchmark at 1M and 5M rows
-	$(PY) tests/benchmarks/bench_export.py
+bench-export: $(VENV)/.installed system-deps ## export benchmark at 1M and 5M rows (options: ARGS="...")
+	$(PY) tests/benchmarks/bench_export.py $(ARGS)
 
 bench-pipeline: $(VENV)/.installed ## state-machine cost and noise figures
 	$(PY) tests/benchmarks/bench_polling.py

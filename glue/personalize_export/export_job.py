@@ -1,13 +1,12 @@
 """One dataset's export: read, classify, write CSV + rejected rows + schema + report.
 
-The classified rows are persisted once, narrow: output values, status and reason, and
-the source columns (as one struct) only on rejected rows, which are all the
-rejected-rows output needs. From that copy come the duplicate-hash aggregate, the CSV,
-the rejected rows and one aggregation with every count of the report (per status,
-reason, filtered status and item-id match class, plus users per interaction count).
-Only when some duplicate-key hash repeats is the source classified a second time, to
-keep the source columns of those suspect rows too. Nothing is collected to the driver
-except the aggregates.
+The source is read and classified once. The classified rows are persisted on local disk,
+narrow: output values, the outcome code, and the source columns as one struct on the rows
+that are not filtered (the rejected-rows output needs them, duplicates included). From
+that copy come the duplicate-hash aggregate, the CSV, the rejected rows and one
+aggregation with every count of the report (per status, reason, filtered status and
+item-id match class, plus users per interaction count). Nothing is collected to the
+driver except the aggregates.
 """
 from __future__ import annotations
 
@@ -19,7 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from personalize_export import layout
-from personalize_export.spec import ExportSpec, SourceSpec, avro_schema
+from personalize_export.spec import DatasetSpec, ExportSpec, SourceSpec, avro_schema
 from personalize_export.storage import Storage, relative
 from personalize_export.transform import (
     FILTER_KEY,
@@ -29,24 +28,25 @@ from personalize_export.transform import (
     REASON,
     REJECTED,
     STATUS,
-    SUSPECT,
     WRITTEN,
     ClassifyOptions,
     classify,
-    duplicate_suspects,
-    flag_suspects,
     item_catalog,
-    mark_duplicates,
-    mark_flagged_duplicates,
+    label_outcomes,
+    mark_duplicates_sparse,
     narrow,
     narrow_rejected_rows,
     out_col,
+    with_key_hash,
     written_rows,
 )
 
 # Above this many repeated key hashes the exact check shuffles every row instead of
 # broadcasting the hashes.
 MAX_DUPLICATE_SUSPECTS = 2_000_000
+# The classified rows are kept on local disk: the job's memory then does not grow with the
+# number of rows, and reading them back costs little next to classifying them again.
+PERSIST_LEVEL = StorageLevel.DISK_ONLY
 
 SourceReader = Callable[[SourceSpec], DataFrame]
 
@@ -93,43 +93,27 @@ def run_export(
         now_epoch=int(now_epoch if now_epoch is not None else time.time()),
         timestamp_floor=spec.run.timestamp_floor,
         max_future_skew_seconds=spec.run.max_future_skew_seconds,
+        text_may_wrap_json=spec.sources[dataset.source].text_may_wrap_json,
     )
     source_df = read(spec.sources[dataset.source])
     catalog = None
     if dataset_name == "interactions" and "items" in spec.datasets:
-        catalog = item_catalog(read(spec.source_for("items")), spec)
-    classified_all = classify(source_df, dataset, spec, options, catalog, dedupe=False)
-    rejected = F.col(STATUS) == REJECTED
-    # Persisted narrow: output values and status columns, plus the source columns only for
-    # rejected rows (all the rejected-rows output needs). The duplicate rules then only
-    # shuffle rows whose key hash repeats.
-    persisted = narrow(classified_all, rejected).persist(StorageLevel.MEMORY_AND_DISK)
-    suspects = duplicate_suspects(persisted, dataset).persist()
+        items_source = spec.source_for("items")
+        catalog = item_catalog(read(items_source), spec, items_source.text_may_wrap_json)
+    persisted = persist_classified(classify(source_df, dataset, spec, options, catalog, labels=False), dataset)
+    helpers: list = []
     try:
-        suspect_count = suspects.count()
-        if suspect_count == 0:
-            classified = persisted
-        elif suspect_count <= MAX_DUPLICATE_SUSPECTS:
-            # Rows found to be duplicates are rejected and need their source columns:
-            # classify once more, keeping them for suspect rows too.
-            flagged = flag_suspects(classified_all, dataset, suspects)
-            persisted.unpersist()
-            persisted = narrow(flagged, rejected | F.col(SUSPECT)).persist(StorageLevel.MEMORY_AND_DISK)
-            classified = mark_flagged_duplicates(persisted, dataset)
-        else:
-            persisted.unpersist()
-            persisted = narrow(classified_all, F.col(STATUS) != FILTERED).persist(StorageLevel.MEMORY_AND_DISK)
-            classified = mark_duplicates(persisted, dataset)
+        deduplicated, helpers = mark_duplicates_sparse(label_outcomes(persisted, dataset), dataset, MAX_DUPLICATE_SUSPECTS)
         prefix = layout.dataset_prefix(export_root, run_id, dataset_name)
         rejected_at = layout.rejected_prefix(export_root, run_id, dataset_name)
         progress("  %s: writing Personalize CSV to %s" % (dataset_name, prefix))
-        write_personalize_csv(written_rows(classified, dataset), prefix)
-        narrow_rejected_rows(classified).write.mode("overwrite").option("ignoreNullFields", "false").json(rejected_at)
+        write_personalize_csv(written_rows(deduplicated, dataset), prefix)
+        narrow_rejected_rows(deduplicated).write.mode("overwrite").option("ignoreNullFields", "false").json(rejected_at)
         threshold = spec.run.readiness.min_interactions_per_user
-        counts = _count_outcomes(classified, threshold if dataset_name == "interactions" else None)
+        counts = _count_outcomes(deduplicated, threshold if dataset_name == "interactions" else None)
     finally:
-        persisted.unpersist()
-        suspects.unpersist()
+        for frame in [persisted, *helpers]:
+            frame.unpersist()
 
     storage.keep_only(prefix, ".csv")
     storage.keep_only(rejected_at, ".json")
@@ -152,6 +136,18 @@ def run_export(
     )
     storage.write_json(layout.report_path(export_root, run_id, dataset_name), report)
     return report
+
+
+def persist_classified(classified: DataFrame, dataset: DatasetSpec) -> DataFrame:
+    """The copy of ``classify(labels=False)`` that every output is derived from.
+
+    Narrow: output values, outcome code and duplicate-key hash, plus the source columns (as
+    one struct) on every row that is not filtered: rejected rows, and rows that may turn out
+    to be duplicates, need them for the rejected-rows output.
+    """
+    # Compressing the persisted columns cost more than writing them uncompressed to disk.
+    classified.sparkSession.conf.set("spark.sql.inMemoryColumnarStorage.compressed", "false")
+    return narrow(with_key_hash(classified, dataset), F.col(FILTER_KEY).isNull()).persist(PERSIST_LEVEL)
 
 
 def _count_outcomes(classified: DataFrame, min_per_user: Optional[int]) -> list:

@@ -107,6 +107,11 @@ class SourceSpec:
     options: Mapping[str, str] = dc_field(default_factory=dict)
     catalog: Optional[CatalogTable] = None
 
+    @property
+    def text_may_wrap_json(self) -> bool:
+        """Text values may be extended JSON wrappers: JSON lines, or a catalog table of unknown format."""
+        return self.format == "jsonl" or self.catalog is not None
+
 
 @dataclass(frozen=True)
 class TimestampFormat:

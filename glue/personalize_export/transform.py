@@ -46,6 +46,7 @@ REASONS = (
 _REASON_CODE = {reason: index for index, reason in enumerate(REASONS)}
 
 WRITTEN, REJECTED, FILTERED = "written", "rejected", "filtered"
+DUPLICATE_REASONS = ("duplicate", "duplicate_id")
 MATCH_CLASSES = ("exact", "normalized", "fuzzy", "unmatched", "missing")
 
 # Internal column names; the prefix keeps them apart from any source column.
@@ -57,7 +58,10 @@ FILTER_KEY = _P + "filtered_status"
 MATCH = _P + "match"
 ORIGINAL = _P + "original"
 SUSPECT = _P + "suspect"
-_CODE = _P + "code"
+ROW_ID = _P + "row"
+KEY_HASH = _P + "key_hash"
+_DUP, _DUP_FIELD = _P + "dup", _P + "dup_field"
+CODE = _P + "code"  # reason priority * 1000 + field position; null when the row is fine
 
 _SPARK_TYPES = {
     "string": T.StringType(),
@@ -78,6 +82,7 @@ _EXTENDED_JSON_KEYS = ("$oid", "$date", "$numberLong", "$numberInt", "$numberDou
 # column when the same field holds a plain value in some documents and a wrapper in others).
 _EMBEDDED_JSON_VALUE = r'"\$[A-Za-z]+"\s*:\s*"?([^"{}]*?)"?\s*\}'
 _MILLIS_THRESHOLD = 10**11
+_WHOLE = 2**31 - 1  # a substring length meaning "to the end"
 # Reason codes are priority * 1000 + field position; this position means "the whole row".
 _NO_FIELD = 999
 
@@ -95,6 +100,9 @@ class ClassifyOptions:
     now_epoch: int
     timestamp_floor: Optional[int] = None
     max_future_skew_seconds: int = 0
+    # Whether text values may hold extended JSON wrappers (``'{"$oid": "..."}'``): Spark
+    # reads JSON lines that mix plain values and wrappers in one field as text.
+    text_may_wrap_json: bool = True
 
 
 # --------------------------------------------------------------------------- source access
@@ -145,20 +153,110 @@ def _unwrap_extended_json(column: Column, dtype: T.DataType) -> Tuple[Column, T.
     return column, dtype, saw_date
 
 
-def _as_text(column: Column, dtype: T.DataType) -> Column:
-    """Any scalar source value as trimmed text, with embedded extended JSON unwrapped."""
+def _trimmed_text(column: Column, dtype: T.DataType) -> Column:
+    """Any source value as trimmed text (complex values as JSON)."""
     if isinstance(dtype, (T.StructType, T.ArrayType, T.MapType)):
-        text = F.to_json(column)
-    else:
-        text = column.cast("string")
-    text = F.trim(text)
-    if isinstance(dtype, T.NumericType) or isinstance(dtype, T.BooleanType):
-        return text
-    # The regular expression sits only inside the branch for text starting with "{": in
-    # the condition, Spark's common-subexpression pass would run it on every row.
-    embedded = F.regexp_extract(text, _EMBEDDED_JSON_VALUE, 1)
-    unwrapped = F.when(embedded == "", text).otherwise(F.trim(embedded))
-    return F.when(text.startswith("{"), unwrapped).otherwise(text)
+        return F.trim(F.to_json(column))
+    return F.trim(column.cast("string"))
+
+
+def _embedded_json_value(trimmed: Column) -> Column:
+    """The value inside extended JSON kept as text (``{"$oid": "..."}``); null for other text."""
+    # The regular expression sits inside the branch for text starting with "{": in a
+    # condition, Spark's common-subexpression pass would run it on every row.
+    return F.when(trimmed.startswith("{"), F.regexp_extract(trimmed, _EMBEDDED_JSON_VALUE, 1))
+
+
+def _clean_text(trimmed: Column, embedded: Optional[Column]) -> Column:
+    """Trimmed text, or the extended JSON value it wraps; null when blank."""
+    if embedded is None:
+        return _blank_to_null(trimmed)
+    inner = F.trim(embedded)
+    return (
+        F.when(trimmed == "", F.lit(None).cast("string"))
+        .when(embedded.isNull() | (embedded == ""), trimmed)
+        .when(inner == "", F.lit(None).cast("string"))
+        .otherwise(inner)
+    )
+
+
+def _may_wrap_json(dtype: T.DataType) -> bool:
+    return not isinstance(dtype, (T.NumericType, T.BooleanType))
+
+
+def _as_text(column: Column, dtype: T.DataType) -> Column:
+    """Any source value as clean text (see ``_clean_text``), in one expression."""
+    trimmed = _trimmed_text(column, dtype)
+    return _clean_text(trimmed, _embedded_json_value(trimmed) if _may_wrap_json(dtype) else None)
+
+
+class _Texts:
+    """Source values as clean text (trimmed, extended JSON unwrapped, blank as null) and
+    normalised ids, each computed once, one step per projection, ahead of the rules.
+
+    Later expressions then refer to a column instead of repeating (and, through nested
+    rules, multiplying) the text expression. That keeps the generated per-row method under
+    the 8000 bytes of bytecode above which the JVM never compiles it: it would run
+    interpreted, several times slower.
+    """
+
+    def __init__(self, text_may_wrap_json: bool = True) -> None:
+        self._text_may_wrap_json = text_may_wrap_json
+        self._names: Dict[str, str] = {}
+        self._normalized: Dict[Tuple[str, Tuple[NormalizeRule, ...]], str] = {}
+        # Projections in order: trimmed text, the extended JSON value it may wrap, clean
+        # text, then one per normalisation step.
+        self._layers: List[Dict[str, Column]] = [{}, {}, {}]
+
+    def _layer(self, index: int) -> Dict[str, Column]:
+        while len(self._layers) <= index:
+            self._layers.append({})
+        return self._layers[index]
+
+    def _register(self, column: Column, dtype: T.DataType) -> str:
+        key = "%s %s" % (column._jc.toString(), dtype.simpleString())
+        if key not in self._names:
+            name = "%stext%d" % (_P, len(self._names))
+            self._names[key] = name
+            self._layers[0][name + "_t"] = _trimmed_text(column, dtype)
+            embedded = None
+            if self.may_wrap_json(dtype):
+                self._layers[1][name + "_e"] = _embedded_json_value(F.col(name + "_t"))
+                embedded = F.col(name + "_e")
+            self._layers[2][name] = _clean_text(F.col(name + "_t"), embedded)
+        return self._names[key]
+
+    def may_wrap_json(self, dtype: T.DataType) -> bool:
+        return self._text_may_wrap_json and _may_wrap_json(dtype)
+
+    def trimmed(self, column: Column, dtype: T.DataType) -> Column:
+        return F.col(self._register(column, dtype) + "_t")
+
+    def clean(self, column: Column, dtype: T.DataType) -> Column:
+        return F.col(self._register(column, dtype))
+
+    def normalized(self, column: Column, dtype: T.DataType, rules: Sequence[NormalizeRule]) -> Column:
+        """Clean text with ``rules`` applied in order (blank results as null)."""
+        current = self._register(column, dtype)
+        key = (current, tuple(rules))
+        if key not in self._normalized:
+            prefix = "%s_n%d_" % (current, len(self._normalized))
+            for step, rule in enumerate(rules):
+                self._layer(3 + step)[prefix + str(step)] = apply_normalize(F.col(current), [rule])
+                current = prefix + str(step)
+            self._layer(3 + len(rules))[prefix + "id"] = _blank_to_null(F.col(current))
+            self._normalized[key] = prefix + "id"
+        return F.col(self._normalized[key])
+
+    @property
+    def columns(self) -> List[str]:
+        return [name for layer in self._layers for name in layer]
+
+    def add_to(self, frame: DataFrame) -> DataFrame:
+        for layer in self._layers:
+            if layer:
+                frame = frame.select("*", *[expr.alias(name) for name, expr in layer.items()])
+        return frame
 
 
 def _lookup(key: Column, table: Dict) -> Column:
@@ -167,6 +265,12 @@ def _lookup(key: Column, table: Dict) -> Column:
     for k, v in table.items():
         result = (F.when if result is None else result.when)(key == F.lit(k), F.lit(v))
     return result if result is not None else F.lit(None).cast("string")
+
+
+def _longer_than(text: Column, characters: int) -> Column:
+    """``length(text) > characters``, counting characters only when the UTF-8 byte length
+    (known without a scan, and never below the character count) exceeds the limit."""
+    return (F.octet_length(text) > characters) & (F.length(text) > characters)
 
 
 def _blank_to_null(text: Column) -> Column:
@@ -187,15 +291,19 @@ def apply_normalize(text: Column, rules: Sequence[NormalizeRule]) -> Column:
         elif rule.kind == "upper":
             text = F.upper(text)
         elif rule.kind == "strip_prefix":
+            # The first listed prefix that matches is removed. String functions, not regular
+            # expressions: they work on Spark's UTF-8 bytes without converting to Java strings.
             stripped = None
             for prefix in rule.values:
-                cut = text.substr(F.lit(len(prefix) + 1), F.greatest(F.length(text), F.lit(1)))
+                cut = text.substr(len(prefix) + 1, _WHOLE)
                 stripped = (F.when if stripped is None else stripped.when)(text.startswith(prefix), cut)
             text = stripped.otherwise(text) if stripped is not None else text
         elif rule.kind == "remove_chars":
             text = F.translate(text, rule.values[0], "")
         elif rule.kind == "strip_leading_zeros":
-            text = F.regexp_replace(text, r"^0+(?=.)", "")
+            # TRIM(LEADING '0' FROM text), keeping one "0" when the text is all zeros.
+            trimmed = F.call_function("ltrim", F.lit("0"), text)
+            text = F.when((trimmed == "") & (text != ""), F.lit("0")).otherwise(trimmed)
         else:  # the spec validator only lets known rules through
             raise ValueError("unknown normalize rule %r" % rule.kind)
     return text
@@ -247,7 +355,7 @@ def _required(field: FieldSpec, present: Column) -> List[Tuple[Column, str]]:
     return [] if field.nullable else [(~present, _missing_reason(field))]
 
 
-def _number(field: FieldSpec, column: Column, dtype: T.DataType) -> _FieldPlan:
+def _number(field: FieldSpec, column: Column, dtype: T.DataType, texts: _Texts) -> _FieldPlan:
     name, target = field.name, _SPARK_TYPES[field.type]
     integral = field.type in _INT_RANGE
     if isinstance(dtype, T.NumericType):
@@ -258,9 +366,7 @@ def _number(field: FieldSpec, column: Column, dtype: T.DataType) -> _FieldPlan:
         else:
             number = F.col(_b(name))
     else:
-        if isinstance(dtype, T.BooleanType):
-            column = column.cast("string")
-        base = _blank_to_null(_as_text(column, dtype))
+        base = texts.clean(column, dtype)
         present = F.col(_b(name)).isNotNull()
         text = F.col(_b(name))
         if integral:
@@ -278,13 +384,13 @@ def _number(field: FieldSpec, column: Column, dtype: T.DataType) -> _FieldPlan:
     return _FieldPlan({_b(name): base}, {_p(name): number}, F.when(present & valid, parsed.cast(target)), checks)
 
 
-def _boolean(field: FieldSpec, column: Column, dtype: T.DataType) -> _FieldPlan:
+def _boolean(field: FieldSpec, column: Column, dtype: T.DataType, texts: _Texts) -> _FieldPlan:
     name = field.name
     if isinstance(dtype, T.BooleanType):
         base, parsed = column, F.col(_b(name))
         present = F.col(_b(name)).isNotNull()
     else:
-        base = F.lower(_blank_to_null(_as_text(column, dtype)))
+        base = F.lower(texts.clean(column, dtype))
         text = F.col(_b(name))
         parsed = F.when(text.isin(*_TRUE), F.lit(True)).when(text.isin(*_FALSE), F.lit(False))
         present = text.isNotNull()
@@ -304,29 +410,30 @@ def _join_values(text: Column, separator_pattern: str) -> Column:
     return F.regexp_replace(joined, r"^\||\|$", "")
 
 
-def _categorical(field: FieldSpec, column: Column, dtype: T.DataType) -> _FieldPlan:
+def _categorical(field: FieldSpec, column: Column, dtype: T.DataType, texts: _Texts) -> _FieldPlan:
     name = field.name
     if isinstance(dtype, T.ArrayType):
         # array_join drops null elements; the separator is then cleaned like a delimited string.
         base = _join_values(F.array_join(column.cast("array<string>"), "|"), r"\|")
     elif field.delimiter is not None:
-        base = _join_values(_as_text(column, dtype), re.escape(field.delimiter) + r"|\|")
+        base = _join_values(texts.clean(column, dtype), re.escape(field.delimiter) + r"|\|")
     else:
-        base = _as_text(column, dtype)
+        base = texts.clean(column, dtype)
     base = _blank_to_null(base)
     joined = F.col(_b(name))
     present = joined.isNotNull()
-    too_long = present & (F.length(joined) > MAX_CATEGORICAL_LENGTH)
+    too_long = present & _longer_than(joined, MAX_CATEGORICAL_LENGTH)
     checks = _required(field, present) + [(too_long, "categorical_too_long")]
     return _FieldPlan({_b(name): base}, {}, F.when(~too_long, joined), checks)
 
 
-def _string(field: FieldSpec, column: Column, dtype: T.DataType, extra_normalize: Sequence[NormalizeRule] = ()) -> _FieldPlan:
+def _string(field: FieldSpec, column: Column, dtype: T.DataType, texts: _Texts,
+            extra_normalize: Sequence[NormalizeRule] = ()) -> _FieldPlan:
     name = field.name
     column, dtype, _ = _unwrap_extended_json(column, dtype)
     if field.is_id:
         # Trimmed and normalised; the id rules run on the final id (after reconciliation).
-        base = _blank_to_null(apply_normalize(_as_text(column, dtype), tuple(extra_normalize) + tuple(field.normalize)))
+        base = texts.normalized(column, dtype, tuple(extra_normalize) + tuple(field.normalize))
         return _FieldPlan({_b(name): base}, {}, F.col(_b(name)), [])
     if isinstance(dtype, (T.StructType, T.ArrayType, T.MapType)):
         text = F.to_json(column)
@@ -339,7 +446,7 @@ def _string(field: FieldSpec, column: Column, dtype: T.DataType, extra_normalize
     present = value.isNotNull()
     checks = _required(field, present)
     if field.textual:
-        too_long = present & (F.length(value) > MAX_TEXTUAL_LENGTH)
+        too_long = present & _longer_than(value, MAX_TEXTUAL_LENGTH)
         checks.append((too_long, "textual_too_long"))
         value = F.when(~too_long, value)
     return _FieldPlan({_b(name): base}, {}, value, checks)
@@ -381,7 +488,8 @@ def _epoch_from_text(text: Column, number: Column, forced_millis: Column, format
         elif fmt == "iso8601":
             # Spark's own string->timestamp cast reads ISO-8601 with or without an offset;
             # the pattern keeps it from accepting looser forms such as a bare year.
-            parsed = F.to_timestamp(F.translate(text, ",", "."))
+            # A decimal comma ("12:00:00,5") is rare: the copy is made only when there is one.
+            parsed = F.to_timestamp(F.when(text.contains(","), F.translate(text, ",", ".")).otherwise(text))
             if not utc:
                 parsed = F.when(text.rlike(_HAS_OFFSET), parsed).otherwise(F.to_utc_timestamp(parsed, timezone))
             # The 5th character test is a necessary condition of the pattern and spares
@@ -394,29 +502,25 @@ def _epoch_from_text(text: Column, number: Column, forced_millis: Column, format
     return F.coalesce(*candidates).cast("long")
 
 
-def _timestamp_base(column: Column, dtype: T.DataType, timezone: str) -> Tuple[Column, Column, Optional[Column]]:
+def _timestamp_base(column: Column, dtype: T.DataType, timezone: str, texts: _Texts) -> Tuple[Column, Column, Optional[Column]]:
     """(text, forced-millis flag, native seconds or None) for a timestamp source value."""
     column, dtype, saw_date = _unwrap_extended_json(column, dtype)
     if isinstance(dtype, (T.TimestampType, T.TimestampNTZType)):
         return F.lit(None).cast("string"), F.lit(False), column.cast("long")
     if isinstance(dtype, T.DateType):
         return F.lit(None).cast("string"), F.lit(False), F.unix_timestamp(F.to_utc_timestamp(column.cast("timestamp"), timezone))
-    raw = F.trim(column.cast("string")) if not isinstance(dtype, (T.StructType, T.ArrayType, T.MapType)) else F.to_json(column)
-    # {"$date": {"$numberLong": "..."}} held as text: the number is epoch milliseconds.
-    forced = F.lit(saw_date) | (raw.startswith("{") & raw.contains("$date"))
-    return _blank_to_null(_as_text(column, dtype)), forced, None
+    forced = F.lit(saw_date)
+    if texts.may_wrap_json(dtype):
+        # {"$date": {"$numberLong": "..."}} held as text: the number is epoch milliseconds.
+        raw = texts.trimmed(column, dtype)
+        forced = forced | (raw.startswith("{") & raw.contains("$date"))
+    return texts.clean(column, dtype), forced, None
 
 
-def parse_epoch_seconds(column: Column, dtype: T.DataType, formats: Sequence[str], timezone: str = "UTC") -> Column:
-    """A timestamp in any of ``formats`` -> epoch seconds (long), or null when none fits."""
-    text, forced, native = _timestamp_base(column, dtype, timezone)
-    return native if native is not None else _epoch_from_text(text, _number_from_text(text), forced, formats, timezone)
-
-
-def _timestamp(field: FieldSpec, column: Column, dtype: T.DataType, options: ClassifyOptions) -> _FieldPlan:
+def _timestamp(field: FieldSpec, column: Column, dtype: T.DataType, options: ClassifyOptions, texts: _Texts) -> _FieldPlan:
     assert field.timestamp is not None
     name = field.name
-    text, forced, native = _timestamp_base(column, dtype, field.timestamp.timezone)
+    text, forced, native = _timestamp_base(column, dtype, field.timestamp.timezone, texts)
     if native is not None:
         base = {_b(name): native.cast("string")}
         mid: Dict[str, Column] = {}
@@ -439,39 +543,42 @@ def _timestamp(field: FieldSpec, column: Column, dtype: T.DataType, options: Cla
     return _FieldPlan(base, parsed, F.when(ok, seconds), checks, mid)
 
 
-def _field_plan(field: FieldSpec, column: Column, dtype: T.DataType, options: ClassifyOptions,
+def _field_plan(field: FieldSpec, column: Column, dtype: T.DataType, options: ClassifyOptions, texts: _Texts,
                 id_normalize: Sequence[NormalizeRule] = ()) -> _FieldPlan:
     if field.timestamp is not None:
-        return _timestamp(field, column, dtype, options)
+        return _timestamp(field, column, dtype, options, texts)
     if field.type in ("int", "long", "float", "double"):
         column, dtype, _ = _unwrap_extended_json(column, dtype)
-        return _number(field, column, dtype)
+        return _number(field, column, dtype, texts)
     if field.type == "boolean":
         column, dtype, _ = _unwrap_extended_json(column, dtype)
-        return _boolean(field, column, dtype)
+        return _boolean(field, column, dtype, texts)
     if field.categorical:
         column, dtype, _ = _unwrap_extended_json(column, dtype)
-        return _categorical(field, column, dtype)
-    return _string(field, column, dtype, id_normalize)
+        return _categorical(field, column, dtype, texts)
+    return _string(field, column, dtype, texts, id_normalize)
 
 
 # --------------------------------------------------------------------------- item catalog
 
 
-def item_catalog(items_source: DataFrame, spec: ExportSpec) -> DataFrame:
-    """The items source reduced to (raw id, normalised id, title key) for reconciliation."""
+def item_catalog(items_source: DataFrame, spec: ExportSpec, text_may_wrap_json: bool = True) -> DataFrame:
+    """The items source reduced to (raw id, normalised id or null, title key) for reconciliation."""
     items = spec.dataset("items")
     item_field = items.field("ITEM_ID")
     assert item_field is not None
     column, dtype = _resolve(items_source.schema, item_field.source, "datasets.items.fields.ITEM_ID")
-    raw = _blank_to_null(_as_text(column, dtype))
-    normalized = _blank_to_null(apply_normalize(raw, tuple(spec.item_ids.normalize) + tuple(item_field.normalize)))
+    texts = _Texts(text_may_wrap_json)
+    raw = texts.clean(column, dtype)
+    normalized = texts.normalized(column, dtype, tuple(spec.item_ids.normalize) + tuple(item_field.normalize))
     columns = [raw.alias("raw_id"), normalized.alias("item_id")]
     fuzzy = spec.item_ids.fuzzy
     if fuzzy is not None:
         tcol, ttype = _resolve(items_source.schema, fuzzy.items_key, "item_ids.fuzzy.items_key")
-        columns.append(title_key(_as_text(tcol, ttype)).alias("title_key"))
-    return items_source.select(*columns).where(F.col("item_id").isNotNull())
+        columns.append(title_key(texts.clean(tcol, ttype)).alias("title_key"))
+    # Rows without an id are kept (they match nothing): a filter here would be pushed
+    # below the projections above and repeat the whole normalisation inside it.
+    return texts.add_to(items_source).select(*columns)
 
 
 def _fuzzy_title_matches(titles: DataFrame, catalog: DataFrame, max_distance: int, block: int, min_length: int) -> DataFrame:
@@ -521,11 +628,14 @@ def classify(
     options: ClassifyOptions,
     catalog: Optional[DataFrame] = None,
     dedupe: bool = True,
+    labels: bool = True,
 ) -> DataFrame:
     """Every source row, once: original columns + output values + status/reason columns.
 
-    ``dedupe=False`` leaves out the duplicate rules, for callers that run
-    ``mark_duplicates_sparse`` on a persisted result instead.
+    ``dedupe=False`` leaves out the duplicate rules, for callers that run them on a
+    persisted result instead. ``labels=False`` (implies no duplicate rules) returns the
+    outcome as the int ``CODE`` column only, and ``label_outcomes`` names it later: the
+    per-row pass then stays small enough for Spark to compile into one fast loop.
     """
     # Unparseable custom-pattern timestamps must become null, not an upgrade exception.
     df.sparkSession.conf.set("spark.sql.legacy.timeParserPolicy", "CORRECTED")
@@ -537,10 +647,11 @@ def classify(
     original = [F.col("`%s`" % name) for name in df.columns]
     where = "datasets.%s.fields" % dataset.name
     plans: Dict[str, _FieldPlan] = {}
+    texts = _Texts(options.text_may_wrap_json)
     for field in dataset.fields:
         column, dtype = _resolve(schema, field.source, "%s.%s" % (where, field.name))
         rules = tuple(spec.item_ids.normalize) if field.name == "ITEM_ID" else ()
-        plans[field.name] = _field_plan(field, column, dtype, options, rules)
+        plans[field.name] = _field_plan(field, column, dtype, options, texts, rules)
     positions = {f.name: i for i, f in enumerate(dataset.fields)}
     row_checks: List[Tuple[Column, str, str]] = []
     base: Dict[str, Column] = {}
@@ -555,7 +666,7 @@ def classify(
         assert field is not None
         column, dtype = _resolve(schema, field.source, "%s.%s" % (where, field.name))
         column, dtype, _ = _unwrap_extended_json(column, dtype)
-        base[_P + "event_status"] = _blank_to_null(_as_text(column, dtype))
+        base[_P + "event_status"] = texts.clean(column, dtype)
         status_text = F.col(_P + "event_status")
         key = status_text if rules.case_sensitive else F.lower(status_text)
         normalise = (lambda s: s) if rules.case_sensitive else (lambda s: s.strip().lower())
@@ -580,12 +691,12 @@ def classify(
         item_field = dataset.field("ITEM_ID")
         column, dtype = _resolve(schema, item_field.source, "%s.ITEM_ID" % where)
         column, dtype, _ = _unwrap_extended_json(column, dtype)
-        base[_P + "item_raw"] = _blank_to_null(_as_text(column, dtype))
+        base[_P + "item_raw"] = texts.clean(column, dtype)
         if spec.item_ids.fuzzy is not None:
             tcol, ttype = _resolve(schema, spec.item_ids.fuzzy.interactions_key, "item_ids.fuzzy.interactions_key")
-            base[_P + "item_title"] = title_key(_as_text(tcol, ttype))
+            base[_P + "item_title"] = title_key(texts.clean(tcol, ttype))
 
-    frame = df.select(*original, *[expr.alias(name) for name, expr in base.items()])
+    frame = texts.add_to(df.select(*original)).select("*", *[expr.alias(name) for name, expr in base.items()])
     mid = {name: expr for plan in plans.values() for name, expr in plan.mid.items()}
     if mid:
         frame = frame.select("*", *[expr.alias(name) for name, expr in mid.items()])
@@ -607,36 +718,46 @@ def classify(
         frame = frame.withColumn(MATCH, F.lit(None).cast("string"))
 
     # One reason per row: the lowest (reason priority, field position) among all checks.
-    codes: List[Column] = []
+    # The checks are tested in that order and the first that holds decides, so a row
+    # stops at its first broken rule.
+    codes: List[Tuple[int, Column]] = []
     for field in dataset.fields:
         checks = list(plans[field.name].checks)
         if field.is_id:
             final = F.col(out_col(field.name))
-            checks = ([] if field.nullable else [(final.isNull(), "null_id")]) + [(F.length(final) > MAX_ID_LENGTH, "id_too_long")]
+            checks = ([] if field.nullable else [(final.isNull(), "null_id")]) + [(_longer_than(final, MAX_ID_LENGTH), "id_too_long")]
         for condition, reason in checks:
-            codes.append(F.when(condition, F.lit(_REASON_CODE[reason] * 1000 + positions[field.name])))
+            codes.append((_REASON_CODE[reason] * 1000 + positions[field.name], condition))
     for condition, reason, field_name in row_checks:
-        codes.append(F.when(condition, F.lit(_REASON_CODE[reason] * 1000 + positions[field_name])))
-    if not codes:
-        code = F.lit(None).cast("int")
-    elif len(codes) == 1:
-        code = codes[0]
-    else:
-        code = F.least(*codes)
+        codes.append((_REASON_CODE[reason] * 1000 + positions[field_name], condition))
+    code: Column = F.lit(None).cast("int")
+    if codes:
+        ordered = sorted(codes, key=lambda pair: pair[0])
+        code = F.when(ordered[0][1], F.lit(ordered[0][0]))
+        for value, condition in ordered[1:]:
+            code = code.when(condition, F.lit(value))
     filtered = F.col(FILTER_KEY).isNotNull()
-    internal = set(base) | set(mid) | set(parsed)
-    frame = frame.select(*[F.col("`%s`" % c) for c in frame.columns if c not in internal], F.when(~filtered, code).alias(_CODE))
-    status = F.when(filtered, F.lit(FILTERED)).when(F.col(_CODE).isNotNull(), F.lit(REJECTED)).otherwise(F.lit(WRITTEN))
+    internal = set(base) | set(mid) | set(parsed) | set(texts.columns)
+    frame = frame.select(*[F.col("`%s`" % c) for c in frame.columns if c not in internal], F.when(~filtered, code).alias(CODE))
+    if not labels:
+        return frame
+    frame = label_outcomes(frame, dataset)
+    return mark_duplicates(frame, dataset) if dedupe else frame
+
+
+def label_outcomes(frame: DataFrame, dataset: DatasetSpec) -> DataFrame:
+    """A ``classify(labels=False)`` frame with ``CODE`` replaced by status, reason and field names."""
+    filtered = F.col(FILTER_KEY).isNotNull()
+    status = F.when(filtered, F.lit(FILTERED)).when(F.col(CODE).isNotNull(), F.lit(REJECTED)).otherwise(F.lit(WRITTEN))
     reason_names = dict(enumerate(REASONS))
     field_names = {i: f.name for i, f in enumerate(dataset.fields)}
     # Rejected rows keep the value that broke the rule in their original columns.
-    frame = frame.select(
-        *[F.col("`%s`" % c) for c in frame.columns if c != _CODE],
+    return frame.select(
+        *[F.col("`%s`" % c) for c in frame.columns if c != CODE],
         status.alias(STATUS),
-        _lookup(F.floor(F.col(_CODE) / 1000).cast("int"), reason_names).alias(REASON),
-        _lookup((F.col(_CODE) % 1000).cast("int"), field_names).alias(REASON_FIELD),
+        _lookup((F.col(CODE) / 1000).cast("int"), reason_names).alias(REASON),
+        _lookup((F.col(CODE) % 1000).cast("int"), field_names).alias(REASON_FIELD),
     )
-    return mark_duplicates(frame, dataset) if dedupe else frame
 
 
 def _reconcile(frame: DataFrame, source: DataFrame, dataset: DatasetSpec, spec: ExportSpec, catalog: DataFrame) -> DataFrame:
@@ -644,7 +765,9 @@ def _reconcile(frame: DataFrame, source: DataFrame, dataset: DatasetSpec, spec: 
     item_field = dataset.field("ITEM_ID")
     assert item_field is not None
     # One small broadcast table: normalised id -> every spelling the catalog uses for it.
-    ids = catalog.groupBy(F.col("item_id").alias(_P + "cat_norm")).agg(F.collect_set("raw_id").alias(_P + "cat_raws"))
+    # Keyed on a never-null column: for a nullable key Spark infers an `isnotnull` filter
+    # and pushes it below the catalog's projections, repeating the whole normalisation in it.
+    ids = catalog.groupBy(F.coalesce(F.col("item_id"), F.lit("")).alias(_P + "cat_norm")).agg(F.collect_set("raw_id").alias(_P + "cat_raws"))
     frame = frame.join(F.broadcast(ids), F.col(out_col("ITEM_ID")) == F.col(_P + "cat_norm"), "left")
     exact = F.coalesce(F.array_contains(F.col(_P + "cat_raws"), F.col(_P + "item_raw")), F.lit(False))
     normalized = F.col(_P + "cat_norm").isNotNull()
@@ -678,6 +801,20 @@ def _dedupe_key(dataset: DatasetSpec) -> Tuple[List[Column], Optional[str]]:
     return [F.col(out_col(id_name))], id_name
 
 
+def with_key_hash(frame: DataFrame, dataset: DatasetSpec) -> DataFrame:
+    """``frame`` plus ``KEY_HASH``, the 64-bit hash of its duplicate key, computed once."""
+    key, _ = _dedupe_key(dataset)
+    return frame.withColumn(KEY_HASH, F.xxhash64(*key))
+
+
+def key_hash(frame: DataFrame, dataset: DatasetSpec) -> Column:
+    """The 64-bit hash of the duplicate key: ``KEY_HASH`` when the frame carries it."""
+    if KEY_HASH in frame.columns:
+        return F.col(KEY_HASH)
+    key, _ = _dedupe_key(dataset)
+    return F.xxhash64(*key)
+
+
 def mark_duplicates(frame: DataFrame, dataset: DatasetSpec) -> DataFrame:
     """Written rows equal to an earlier one -> ``duplicate``; items/users sharing an id -> ``duplicate_id``.
 
@@ -688,7 +825,7 @@ def mark_duplicates(frame: DataFrame, dataset: DatasetSpec) -> DataFrame:
     key, id_name = _dedupe_key(dataset)
     written = F.col(STATUS) == WRITTEN
     # The 64-bit hash leads the sort key: rows compare on a long before any string.
-    window = Window.partitionBy(F.xxhash64(*key), F.col(STATUS), *key).orderBy(*[o.asc_nulls_first() for o in outs])
+    window = Window.partitionBy(key_hash(frame, dataset), F.col(STATUS), *key).orderBy(*[o.asc_nulls_first() for o in outs])
     rank = F.row_number().over(window)
     if id_name is None:
         reason = F.when(written & (rank > 1), F.lit("duplicate"))
@@ -697,14 +834,18 @@ def mark_duplicates(frame: DataFrame, dataset: DatasetSpec) -> DataFrame:
         same = F.struct(*outs).eqNullSafe(F.first(F.struct(*outs)).over(window))
         reason = F.when(written & (rank > 1), F.when(same, F.lit("duplicate")).otherwise(F.lit("duplicate_id")))
         field = F.when(~same, F.lit(id_name))
-    frame = frame.select("*", reason.alias(_P + "dup"), field.alias(_P + "dup_field"))
-    dup = F.col(_P + "dup").isNotNull()
-    others = [F.col("`%s`" % c) for c in frame.columns if c not in (STATUS, REASON, REASON_FIELD, _P + "dup", _P + "dup_field")]
+    return _apply_duplicate_verdicts(frame.select("*", reason.alias(_DUP), field.alias(_DUP_FIELD)))
+
+
+def _apply_duplicate_verdicts(frame: DataFrame) -> DataFrame:
+    """Rows with a ``_DUP`` reason become rejected with it; the verdict columns go."""
+    dup = F.col(_DUP).isNotNull()
+    others = [F.col("`%s`" % c) for c in frame.columns if c not in (STATUS, REASON, REASON_FIELD, _DUP, _DUP_FIELD)]
     return frame.select(
         *others,
         F.when(dup, F.lit(REJECTED)).otherwise(F.col(STATUS)).alias(STATUS),
-        F.when(dup, F.col(_P + "dup")).otherwise(F.col(REASON)).alias(REASON),
-        F.when(dup, F.col(_P + "dup_field")).otherwise(F.col(REASON_FIELD)).alias(REASON_FIELD),
+        F.when(dup, F.col(_DUP)).otherwise(F.col(REASON)).alias(REASON),
+        F.when(dup, F.col(_DUP_FIELD)).otherwise(F.col(REASON_FIELD)).alias(REASON_FIELD),
     )
 
 
@@ -714,10 +855,9 @@ def duplicate_suspects(frame: DataFrame, dataset: DatasetSpec) -> DataFrame:
     A cheap aggregate of longs: every exact duplicate has a suspect hash, and only rows
     with such a hash need the (exact) window of ``mark_duplicates``.
     """
-    key, _ = _dedupe_key(dataset)
     return (
         frame.where(F.col(STATUS) == WRITTEN)
-        .groupBy(F.xxhash64(*key).alias(_P + "hash"))
+        .groupBy(key_hash(frame, dataset).alias(_P + "hash"))
         .count()
         .where(F.col("count") > 1)
         .select(_P + "hash")
@@ -726,40 +866,42 @@ def duplicate_suspects(frame: DataFrame, dataset: DatasetSpec) -> DataFrame:
 
 def flag_suspects(frame: DataFrame, dataset: DatasetSpec, suspects: DataFrame) -> DataFrame:
     """``frame`` plus a boolean ``SUSPECT`` column: its duplicate-key hash is among ``suspects`` (broadcast)."""
-    key, _ = _dedupe_key(dataset)
-    flagged = frame.join(F.broadcast(suspects), F.xxhash64(*key) == F.col(_P + "hash"), "left")
+    flagged = frame.join(F.broadcast(suspects), key_hash(frame, dataset) == F.col(_P + "hash"), "left")
     return flagged.select(*[F.col("`%s`" % c) for c in frame.columns], F.col(_P + "hash").isNotNull().alias(SUSPECT))
-
-
-def mark_flagged_duplicates(flagged: DataFrame, dataset: DatasetSpec) -> DataFrame:
-    """``mark_duplicates`` on the rows of a ``flag_suspects`` frame that are suspects; the others pass unchanged."""
-    plain = flagged.where(~F.col(SUSPECT))
-    checked = mark_duplicates(flagged.where(F.col(SUSPECT)), dataset)
-    return plain.unionByName(checked)
 
 
 def narrow(classified: DataFrame, keep_original: Column) -> DataFrame:
     """A classified frame without the source columns, except as one ``ORIGINAL`` struct on
-    the rows where ``keep_original`` holds (the rejected ones): the rows to persist stay small."""
+    the rows where ``keep_original`` holds (those that may be rejected): the rows to persist
+    stay small. ``ROW_ID`` numbers the rows; it is stable once the frame is persisted."""
     original = [c for c in classified.columns if not c.startswith(_P)]
     internal = [F.col("`%s`" % c) for c in classified.columns if c.startswith(_P)]
     struct = F.struct(*[F.col("`%s`" % c) for c in original])
-    return classified.select(*internal, F.when(keep_original, struct).alias(ORIGINAL))
+    return classified.select(*internal, F.when(keep_original, struct).alias(ORIGINAL), F.monotonically_increasing_id().alias(ROW_ID))
 
 
-def mark_duplicates_sparse(frame: DataFrame, dataset: DatasetSpec, max_suspects: int = 2_000_000) -> Tuple[DataFrame, DataFrame]:
-    """``mark_duplicates`` without shuffling and sorting every row.
+def mark_duplicates_sparse(frame: DataFrame, dataset: DatasetSpec, max_suspects: int = 2_000_000) -> Tuple[DataFrame, List[DataFrame]]:
+    """``mark_duplicates`` for a persisted, labelled ``narrow`` frame, without shuffling every row.
 
-    ``frame`` should be persisted. A cheap aggregate of 64-bit hashes finds the keys that
-    occur more than once among written rows; only rows with such a hash go through the
-    window, the others pass unchanged. When there are too many suspects to broadcast,
-    it falls back to the full window. Returns the result and the small persisted table
-    of suspect hashes, for the caller to unpersist when done.
+    A cheap aggregate of 64-bit hashes finds the keys that occur more than once among
+    written rows. Only rows with such a hash go through the exact window, once; its
+    verdicts (row id -> duplicate reason) are kept and joined back by ``ROW_ID``, so each
+    later output reads the persisted rows plus a small table. With more suspect keys than
+    ``max_suspects`` it falls back to the full window. Returns the result and the helper
+    tables it persisted, for the caller to unpersist when done.
     """
     suspects = duplicate_suspects(frame, dataset).persist()
-    if suspects.count() > max_suspects:
-        return mark_duplicates(frame, dataset), suspects
-    return mark_flagged_duplicates(flag_suspects(frame, dataset, suspects), dataset).drop(SUSPECT), suspects
+    suspect_count = suspects.count()
+    if suspect_count == 0:
+        return frame, [suspects]
+    if suspect_count > max_suspects:
+        return mark_duplicates(frame, dataset), [suspects]
+    checked = mark_duplicates(flag_suspects(frame, dataset, suspects).where(F.col(SUSPECT)), dataset)
+    verdicts = checked.where(F.col(REASON).isin(*DUPLICATE_REASONS)).select(
+        ROW_ID, F.col(REASON).alias(_DUP), F.col(REASON_FIELD).alias(_DUP_FIELD)
+    ).persist()
+    verdicts.count()  # materialised first, so the join below is planned on its real (small) size
+    return _apply_duplicate_verdicts(frame.join(verdicts, ROW_ID, "left")), [suspects, verdicts]
 
 
 # --------------------------------------------------------------------------- views of a classified frame

@@ -38,6 +38,9 @@ ITEMS = 20_000
 USERS_PER_MILLION = 50_000
 HISTORY_START_EPOCH = 1685577600  # 2023-06-01T00:00:00Z
 HISTORY_SECONDS = 2 * 365 * 86400
+# One line in 200 repeats the line before it exactly (a replayed order line).
+DUPLICATE_EVERY = 200
+DATA_VERSION = 2  # bump when the generated data changes: cached data is regenerated
 DRIVER_MEMORY = "2g"
 SAMPLE_INTERVAL_SECONDS = 0.1
 
@@ -50,9 +53,18 @@ def write_synthetic_data(spark, rows: int, data_dir: Path) -> None:
     from pyspark.sql import functions as F
 
     users = max(1000, rows * USERS_PER_MILLION // 1_000_000)
+
+    def uniform(seed: int):
+        """A uniform draw in [0, 1) that is a function of the line id (duplicates repeat it)."""
+        return F.pmod(F.xxhash64("id", F.lit(seed)), F.lit(1 << 30)) / float(1 << 30)
+
+    line = F.col("id")
+    ids = spark.range(rows).select(
+        F.when(F.pmod(line, F.lit(DUPLICATE_EVERY)) == DUPLICATE_EVERY - 1, line - 1).otherwise(line).alias("id")
+    )
     # Skewed popularity: item = ITEMS * u^3 for a uniform u gives a long tail. Drawn once
     # per row in its own column, so the SKU and the title name the same item.
-    ids = spark.range(rows).withColumn("item", F.floor(F.pow(F.rand(7), F.lit(3.0)) * ITEMS).cast("long"))
+    ids = ids.withColumn("item", F.floor(F.pow(uniform(7), F.lit(3.0)) * ITEMS).cast("long"))
     item = F.col("item")
     padded = F.lpad(item.cast("string"), 5, "0")
     moment = (F.lit(HISTORY_START_EPOCH) + F.pmod(F.xxhash64("id", F.lit(13)), F.lit(HISTORY_SECONDS))).cast("long")
@@ -67,9 +79,9 @@ def write_synthetic_data(spark, rows: int, data_dir: Path) -> None:
         .when(F.pmod(F.col("id"), F.lit(10)) == 1, padded)
         .otherwise(F.concat(F.lit("SKU-"), padded)).alias("sku"),
         F.concat(F.lit("Product "), item.cast("string")).alias("product_title"),
-        F.when(F.rand(3) < 0.06, F.lit("cancelled")).otherwise(F.lit("completed")).alias("status"),
+        F.when(uniform(3) < 0.06, F.lit("cancelled")).otherwise(F.lit("completed")).alias("status"),
         F.lit(1).alias("quantity"),
-        F.round(F.rand(5) * 100 + 1, 2).cast("decimal(10,2)").alias("amount"),
+        F.round(uniform(5) * 100 + 1, 2).cast("decimal(10,2)").alias("amount"),
         F.element_at(F.array(F.lit("web"), F.lit("app"), F.lit("partner"), F.lit("store")), (shape + 1).cast("int")).alias("channel"),
         F.when(shape == 0, F.date_format(F.timestamp_seconds(moment), "yyyy-MM-dd'T'HH:mm:ssXXX"))
         .when(shape == 1, moment.cast("string"))
@@ -134,20 +146,6 @@ def workload_export(spark, data_dir: Path, out_dir: Path) -> dict:
     return {"written": report["rows"], "rejected": report["rejected"], "filtered": report["filtered"], "rows_read": report["rows_read"]}
 
 
-def classify_without_duplicate_rules(transform, df, dataset, spec, options, catalog):
-    """The transform with the duplicate rules left out (measurement only, never in an export)."""
-    import inspect
-
-    if "dedupe" in inspect.signature(transform.classify).parameters:
-        return transform.classify(df, dataset, spec, options, catalog, dedupe=False)
-    original = transform._mark_duplicates
-    transform._mark_duplicates = lambda frame, dataset: frame
-    try:
-        return transform.classify(df, dataset, spec, options, catalog)
-    finally:
-        transform._mark_duplicates = original
-
-
 def _classify_and_write_csv(spark, data_dir: Path, out_dir: Path, dedupe: bool) -> dict:
     from personalize_export import transform
     from personalize_export.export_job import write_personalize_csv
@@ -155,14 +153,12 @@ def _classify_and_write_csv(spark, data_dir: Path, out_dir: Path, dedupe: bool) 
     from personalize_export.spec import load_spec
 
     spec = load_spec(bench_spec(data_dir))
-    options = transform.ClassifyOptions(now_epoch=HISTORY_START_EPOCH + HISTORY_SECONDS, timestamp_floor=spec.run.timestamp_floor)
-    catalog = transform.item_catalog(read_source(spark, spec.source_for("items")), spec)
+    options = transform.ClassifyOptions(now_epoch=HISTORY_START_EPOCH + HISTORY_SECONDS, timestamp_floor=spec.run.timestamp_floor,
+                                        text_may_wrap_json=False)
+    catalog = transform.item_catalog(read_source(spark, spec.source_for("items")), spec, text_may_wrap_json=False)
     dataset = spec.dataset("interactions")
     source = read_source(spark, spec.sources[dataset.source])
-    if dedupe:
-        classified = transform.classify(source, dataset, spec, options, catalog)
-    else:
-        classified = classify_without_duplicate_rules(transform, source, dataset, spec, options, catalog)
+    classified = transform.classify(source, dataset, spec, options, catalog, dedupe=dedupe)
     write_personalize_csv(transform.written_rows(classified, dataset), str(out_dir / "interactions"))
     return {}
 
@@ -320,7 +316,7 @@ def run_measured(command: List[str]) -> dict:
 
 
 def ensure_data(rows: int, work_dir: Path) -> Path:
-    data_dir = work_dir / f"data-{rows}"
+    data_dir = work_dir / f"data-v{DATA_VERSION}-{rows}"
     marker = data_dir / ".complete"
     if not marker.exists():
         shutil.rmtree(data_dir, ignore_errors=True)

@@ -8,8 +8,9 @@ sink so no file I/O is timed) for the benchmark spec and for variants that each
 remove one piece: the full-window duplicate check, the item-id reconciliation, all but one
 timestamp format, EVENT_VALUE, CHANNEL. The difference to the full spec is what that
 piece costs. The `bare` line is the source read alone, to the same sink; the last line
-is what the export job does first (classify without the duplicate rules, persist with
-MEMORY_AND_DISK, count), so it shows what building the persisted copy adds.
+is what the export job does first (classify without the duplicate rules, persist the
+narrow copy on disk as `export_job.persist_classified` does, count), so it shows what
+building the persisted copy adds.
 """
 from __future__ import annotations
 
@@ -55,33 +56,30 @@ def main(argv: List[str] = None) -> int:
     from personalize_export.spec import load_spec
 
     spark = local_spark_session("bench-export-profile", driver_memory=bench_export.DRIVER_MEMORY)
+    # Parquet sources, as in the export (no extended JSON kept as text).
     options = transform.ClassifyOptions(now_epoch=bench_export.HISTORY_START_EPOCH + bench_export.HISTORY_SECONDS,
-                                        timestamp_floor=1420070400)
+                                        timestamp_floor=1420070400, text_may_wrap_json=False)
 
     def run_bare() -> None:
         spark.read.parquet(str(data_dir / "orders")).write.format("noop").mode("overwrite").save()
 
     def run_spec(spec_dict: dict, dedup: bool) -> None:
         spec = load_spec(spec_dict)
-        catalog = transform.item_catalog(read_source(spark, spec.source_for("items")), spec) if "items" in spec.datasets else None
+        catalog = transform.item_catalog(read_source(spark, spec.source_for("items")), spec, text_may_wrap_json=False) if "items" in spec.datasets else None
         dataset = spec.dataset("interactions")
         source = read_source(spark, spec.sources[dataset.source])
-        if dedup:
-            classified = transform.classify(source, dataset, spec, options, catalog)
-        else:
-            classified = bench_export.classify_without_duplicate_rules(transform, source, dataset, spec, options, catalog)
+        classified = transform.classify(source, dataset, spec, options, catalog, dedupe=dedup)
         transform.written_rows(classified, dataset).write.format("noop").mode("overwrite").save()
 
     def run_persisted(spec_dict: dict) -> None:
         """As the export does it: classify without duplicate rules, persist, count."""
-        from pyspark import StorageLevel
+        from personalize_export.export_job import persist_classified
 
         spec = load_spec(spec_dict)
-        catalog = transform.item_catalog(read_source(spark, spec.source_for("items")), spec)
+        catalog = transform.item_catalog(read_source(spark, spec.source_for("items")), spec, text_may_wrap_json=False)
         dataset = spec.dataset("interactions")
         source = read_source(spark, spec.sources[dataset.source])
-        classified = bench_export.classify_without_duplicate_rules(transform, source, dataset, spec, options, catalog)
-        persisted = classified.persist(StorageLevel.MEMORY_AND_DISK)
+        persisted = persist_classified(transform.classify(source, dataset, spec, options, catalog, labels=False), dataset)
         persisted.count()
         persisted.unpersist()
 
