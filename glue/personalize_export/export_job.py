@@ -1,12 +1,12 @@
 """One dataset's export: read, classify, write CSV + rejected rows + schema + report.
 
-The source is read and classified once. The classified rows are persisted on local disk,
-narrow: output values, the outcome code, and the source columns as one struct on the rows
-that are not filtered (the rejected-rows output needs them, duplicates included). From
-that copy come the duplicate-hash aggregate, the CSV, the rejected rows and one
-aggregation with every count of the report (per status, reason, filtered status and
-item-id match class, plus users per interaction count). Nothing is collected to the
-driver except the aggregates.
+Every source row is classified once (only the fuzzy title match reads the source again,
+for its distinct titles). The classified rows are persisted on local disk, narrow: output
+values, the outcome code, and the source columns as one struct on the rows that are not
+filtered (the rejected-rows output needs them, duplicates included). From that copy come
+the duplicate-hash aggregate, the CSV, the rejected rows and one aggregation with every
+count of the report (per status, reason, filtered status and item-id match class, plus
+users per interaction count). Nothing is collected to the driver except the aggregates.
 """
 from __future__ import annotations
 

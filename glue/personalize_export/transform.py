@@ -46,7 +46,7 @@ REASONS = (
 _REASON_CODE = {reason: index for index, reason in enumerate(REASONS)}
 
 WRITTEN, REJECTED, FILTERED = "written", "rejected", "filtered"
-DUPLICATE_REASONS = ("duplicate", "duplicate_id")
+DUPLICATE, DUPLICATE_ID = "duplicate", "duplicate_id"
 MATCH_CLASSES = ("exact", "normalized", "fuzzy", "unmatched", "missing")
 
 # Internal column names; the prefix keeps them apart from any source column.
@@ -828,11 +828,11 @@ def mark_duplicates(frame: DataFrame, dataset: DatasetSpec) -> DataFrame:
     window = Window.partitionBy(key_hash(frame, dataset), F.col(STATUS), *key).orderBy(*[o.asc_nulls_first() for o in outs])
     rank = F.row_number().over(window)
     if id_name is None:
-        reason = F.when(written & (rank > 1), F.lit("duplicate"))
+        reason = F.when(written & (rank > 1), F.lit(DUPLICATE))
         field = F.lit(None).cast("string")
     else:
         same = F.struct(*outs).eqNullSafe(F.first(F.struct(*outs)).over(window))
-        reason = F.when(written & (rank > 1), F.when(same, F.lit("duplicate")).otherwise(F.lit("duplicate_id")))
+        reason = F.when(written & (rank > 1), F.when(same, F.lit(DUPLICATE)).otherwise(F.lit(DUPLICATE_ID)))
         field = F.when(~same, F.lit(id_name))
     return _apply_duplicate_verdicts(frame.select("*", reason.alias(_DUP), field.alias(_DUP_FIELD)))
 
@@ -897,7 +897,7 @@ def mark_duplicates_sparse(frame: DataFrame, dataset: DatasetSpec, max_suspects:
     if suspect_count > max_suspects:
         return mark_duplicates(frame, dataset), [suspects]
     checked = mark_duplicates(flag_suspects(frame, dataset, suspects).where(F.col(SUSPECT)), dataset)
-    verdicts = checked.where(F.col(REASON).isin(*DUPLICATE_REASONS)).select(
+    verdicts = checked.where(F.col(REASON).isin(DUPLICATE, DUPLICATE_ID)).select(
         ROW_ID, F.col(REASON).alias(_DUP), F.col(REASON_FIELD).alias(_DUP_FIELD)
     ).persist()
     verdicts.count()  # materialised first, so the join below is planned on its real (small) size

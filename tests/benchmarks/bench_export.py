@@ -3,8 +3,8 @@
     .venv/bin/python tests/benchmarks/bench_export.py [--sizes 1000000,5000000] [--repeat 1]
 
 For each size, synthetic order lines (mixed timestamp formats, SKU spellings, dropped
-statuses and a few bad rows, like the sample data) are written to Parquet once, outside
-any timing. Then, in the same run, each workload runs in a fresh Spark driver process:
+statuses, replayed lines and a few bad rows, like the sample data) are written to Parquet
+once, outside any timing. Then, in the same run, each workload runs in a fresh Spark driver process:
 
 * ``bare``: read the Parquet, write it as CSV with a header (the floor any export pays);
 * ``export``: the export library's interactions export (transform, Personalize CSV,
