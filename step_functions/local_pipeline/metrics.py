@@ -1,13 +1,24 @@
-"""Offline metrics shaped like Amazon Personalize's, for the local trainer.
+"""Offline metrics computed the way Amazon Personalize documents them, for the local trainer.
 
-Personalize evaluates a solution version by holding out the newest interactions
-of about 10% of users, asking the model for recommendations from the rest of
-their history, and comparing. This module does the same with plain Python over
-per-user ranked lists: the holdout users are few, so no Spark is needed here.
+The method follows "Evaluating an Amazon Personalize solution version with
+metrics" in the Personalize developer guide:
+https://docs.aws.amazon.com/personalize/latest/dg/working-with-training-metrics.html
 
-Metric names are exactly the keys Personalize returns from GetSolutionMetrics:
-``precision_at_{5,10,25}``, ``normalized_discounted_cumulative_gain_at_{5,10,25}``,
-``mean_reciprocal_rank_at_25`` and ``coverage``.
+* Split: about 10% of users are test users. The model is trained on the other
+  users only; each test user's oldest 90% of interactions is the model's input
+  and the newest 10% is what its recommendations are compared with.
+* A *relevant recommendation* is one that "matches a value in the testing data
+  for the particular user": the held-out items, whether or not the user had
+  them before. Nothing is excluded from a list unless a filter says so, and
+  Personalize applies no filter when it computes these metrics.
+* ``precision_at_K``, ``normalized_discounted_cumulative_gain_at_K`` and
+  ``mean_reciprocal_rank_at_25`` are per query (test user) and averaged;
+  ``coverage`` counts the distinct recommended items of all queries over the
+  distinct items of the Items and Interactions datasets.
+
+This module is plain Python over per-user ranked lists: the test users are
+few, so no Spark is needed here. Metric names are exactly the keys Personalize
+returns from GetSolutionMetrics.
 """
 from __future__ import annotations
 
@@ -15,7 +26,7 @@ import math
 import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Collection, Iterable, Mapping, NamedTuple, Sequence
+from typing import Collection, Iterable, Mapping, NamedTuple, Optional, Sequence
 
 PRECISION_CUTOFFS = (5, 10, 25)
 NDCG_CUTOFFS = (5, 10, 25)
@@ -31,11 +42,17 @@ METRIC_NAMES = tuple(
 
 
 class Interaction(NamedTuple):
-    """One row of a Personalize interactions dataset (TIMESTAMP in epoch seconds)."""
+    """One row of a Personalize interactions dataset (TIMESTAMP in epoch seconds).
+
+    ``event_type`` and ``event_value`` are None when the dataset has no
+    EVENT_TYPE or EVENT_VALUE column (or the row leaves EVENT_VALUE empty).
+    """
 
     user_id: str
     item_id: str
     timestamp: int
+    event_type: Optional[str] = None
+    event_value: Optional[float] = None
 
 
 class HoldoutError(ValueError):
@@ -54,11 +71,11 @@ def _check_ranked_list(recommended: Sequence[str], k: int) -> None:
 
 
 def precision_at_k(recommended: Sequence[str], relevant: Collection[str], k: int) -> float:
-    """Share of the top ``k`` recommendations that are relevant.
+    """"The number of relevant recommendations out of the top K recommendations divided by K."
 
-    ``precision@k = |top_k(recommended) ∩ relevant| / k``. The denominator is
-    always ``k``, even when the list is shorter or fewer than ``k`` items are
-    relevant, as in Personalize: a perfect score needs ``k`` relevant items.
+    The denominator is always ``k``, even when the list is shorter or the user
+    has fewer than ``k`` held-out items. Each recommended item counts once,
+    however often the user interacted with it in the testing data.
     """
     _check_ranked_list(recommended, k)
     relevant_set = set(relevant)
@@ -69,18 +86,26 @@ def precision_at_k(recommended: Sequence[str], relevant: Collection[str], k: int
 def ndcg_at_k(recommended: Sequence[str], relevant: Collection[str], k: int) -> float:
     """Normalized discounted cumulative gain of the top ``k`` recommendations.
 
-    With binary relevance and 1-based rank ``i``:
-    ``DCG@k = sum over relevant items at rank i <= k of 1 / log2(i + 1)``, and
-    ``IDCG@k`` is the DCG of an ideal list (all relevant items first), i.e.
-    ``sum for i in 1..min(|relevant|, k) of 1 / log2(i + 1)``.
-    ``NDCG@k = DCG@k / IDCG@k``, between 0 and 1. Hits near the top weigh more.
+    As the page defines it: each relevant recommendation at 1-based position
+    ``i <= k`` is weighted ``1 / log(1 + i)`` and summed (DCG); the ideal DCG is
+    that of the same top ``k`` "sorted by relevance", i.e. with its relevant
+    recommendations moved to the top: ``sum for i in 1..hits of 1 / log(1 + i)``,
+    where ``hits`` is the number of relevant recommendations in the top ``k``.
+    ``NDCG = DCG / ideal DCG``, and 0 when there is no hit. The logarithm's
+    base cancels out; base 2 is used.
+
+    The page's example (hits at positions 2 and 5, ``K = 5``):
+    ``(1/log(1+2) + 1/log(1+5)) / (1/log(1+1) + 1/log(1+2)) = 0.6241``.
     """
     _check_ranked_list(recommended, k)
     relevant_set = set(relevant)
     if not relevant_set:
         raise ValueError("NDCG is undefined without relevant items: the relevant set is empty")
-    dcg = sum(1.0 / math.log2(rank + 1) for rank, item in enumerate(recommended[:k], start=1) if item in relevant_set)
-    ideal = sum(1.0 / math.log2(rank + 1) for rank in range(1, min(len(relevant_set), k) + 1))
+    hit_positions = [position for position, item in enumerate(recommended[:k], start=1) if item in relevant_set]
+    if not hit_positions:
+        return 0.0
+    dcg = sum(1.0 / math.log2(1 + position) for position in hit_positions)
+    ideal = sum(1.0 / math.log2(1 + position) for position in range(1, len(hit_positions) + 1))
     return dcg / ideal
 
 
@@ -100,8 +125,9 @@ def reciprocal_rank_at_k(recommended: Sequence[str], relevant: Collection[str], 
 def coverage(recommendation_lists: Iterable[Sequence[str]], catalog: Collection[str]) -> float:
     """Share of the catalog's distinct items that appear in at least one recommendation list.
 
-    ``coverage = |union of the lists ∩ catalog| / |catalog|``. Items outside the
-    catalog do not count.
+    ``coverage = |union of the lists ∩ catalog| / |catalog|``. Personalize's
+    catalog is "the total number of unique items in the Interactions and Items
+    datasets" (see ``catalog_items``). Items outside the catalog do not count.
     """
     catalog_set = set(catalog)
     if not catalog_set:
@@ -112,6 +138,17 @@ def coverage(recommendation_lists: Iterable[Sequence[str]], catalog: Collection[
     return len(recommended & catalog_set) / len(catalog_set)
 
 
+def catalog_items(interactions: Iterable[Interaction], items_dataset: Optional[Iterable[str]] = None) -> set[str]:
+    """Coverage's denominator: the distinct item ids of the Items dataset and of the interactions.
+
+    Without an Items dataset it is the items of the interactions alone.
+    """
+    catalog = {row.item_id for row in interactions}
+    if items_dataset is not None:
+        catalog.update(items_dataset)
+    return catalog
+
+
 def personalize_metrics(
     recommendations: Mapping[str, Sequence[str]],
     relevant: Mapping[str, Collection[str]],
@@ -119,12 +156,12 @@ def personalize_metrics(
 ) -> dict[str, float]:
     """Personalize's offline metrics, averaged over the evaluated users.
 
-    ``recommendations`` maps each evaluated user to the ranked list the model
-    returned (at least 25 long when the catalog allows), ``relevant`` maps the
-    same users to their held-out items, and ``catalog`` is every item the
-    interactions mention. Precision, NDCG and reciprocal rank are computed per
-    user and averaged with equal weight per user; ``coverage`` is measured over
-    the top-25 lists of those users.
+    ``recommendations`` maps each evaluated user (one query each) to the ranked
+    list the model returned (at least 25 long when the catalog allows),
+    ``relevant`` maps the same users to their held-out items, and ``catalog``
+    is coverage's denominator (``catalog_items``). Precision, NDCG and
+    reciprocal rank are computed per user and averaged with equal weight per
+    user; ``coverage`` is measured over the top-25 lists of those users.
     """
     if not relevant:
         raise ValueError("no user to evaluate: the relevant-items mapping is empty")
@@ -152,13 +189,14 @@ def personalize_metrics(
 
 @dataclass(frozen=True)
 class HoldoutSplit:
-    """A Personalize-shaped split of the interactions.
+    """Personalize's split of the interactions.
 
     ``train`` is what the model is fitted on: every interaction of the users
-    not chosen for testing, plus the older part of each test user's history.
-    ``held_out`` maps each test user to their newest interactions, which the
-    model never sees. ``history`` maps each test user to the part of their
-    history that stays in ``train`` (the model's input for that user).
+    not drawn for testing, and nothing of the test users. ``history`` maps each
+    test user to the oldest part of their interactions, which the trained model
+    is given as input (as GetRecommendations would know them) but is not
+    trained on. ``held_out`` maps each test user to their newest interactions,
+    the testing data the recommendations are compared with.
     """
 
     train: list[Interaction]
@@ -171,12 +209,17 @@ class HoldoutSplit:
         return sorted(self.held_out)
 
     def relevant_items(self) -> dict[str, set[str]]:
-        """Held-out items per test user, minus items already in that user's history.
+        """Distinct held-out items per test user, including items also in that user's history.
 
-        Recommendations never repeat an item the user has interacted with, so a
-        re-purchase of a known item could never be hit; counting it would only
-        lower every model's score alike. Users left with nothing are not
-        evaluated (see ``unevaluable_users``).
+        A relevant recommendation "matches a value in the testing data for the
+        particular user"; a repeat purchase is such a value like any other.
+        """
+        return {user: {row.item_id for row in held} for user, held in self.held_out.items()}
+
+    def new_items_only(self) -> dict[str, set[str]]:
+        """Held-out items per test user that are not in the user's history; users left with none are omitted.
+
+        Not Personalize's definition: the basis of the "new items only" view.
         """
         relevant: dict[str, set[str]] = {}
         for user, held in self.held_out.items():
@@ -186,17 +229,12 @@ class HoldoutSplit:
                 relevant[user] = novel
         return relevant
 
-    @property
-    def unevaluable_users(self) -> list[str]:
-        """Test users whose held-out interactions only repeat items they already had."""
-        return sorted(set(self.held_out) - set(self.relevant_items()))
-
 
 def holdout_count(interaction_count: int, latest_fraction: float) -> int:
     """How many of a test user's newest interactions are held out.
 
     ``ceil(latest_fraction * n)``, at least 1, and at most ``n - 1`` so that the
-    model always has some history for the user.
+    model always has some input for the user.
     """
     if interaction_count < 2:
         raise HoldoutError(f"a test user needs at least 2 interactions, this one has {interaction_count}")
@@ -211,11 +249,13 @@ def personalize_holdout(
 ) -> HoldoutSplit:
     """Split interactions the way Personalize does for its offline metrics.
 
-    1. Users with at least 2 interactions are eligible; ``round(user_fraction *
-       eligible)`` of them (at least 1) are drawn at random with ``seed``.
-    2. Each drawn user's interactions are ordered by (TIMESTAMP, ITEM_ID) and the
-       newest ``holdout_count(n, latest_fraction)`` are held out.
-    3. Everything else is the training set.
+    1. Users with at least 2 interactions are eligible (a user needs both an
+       input and a testing part); ``round(user_fraction * eligible)`` of them
+       (at least 1) are drawn at random with ``seed`` as test users.
+    2. Each test user's interactions are ordered by (TIMESTAMP, ITEM_ID); the
+       newest ``holdout_count(n, latest_fraction)`` are held out and the older
+       ones are the model's input.
+    3. The training set is every interaction of the other users.
 
     The result depends only on the interactions and the seed, not on their order.
     """
@@ -246,5 +286,4 @@ def personalize_holdout(
         cut = len(ordered) - holdout_count(len(ordered), latest_fraction)
         history[user] = ordered[:cut]
         held_out[user] = ordered[cut:]
-        train.extend(ordered[:cut])
     return HoldoutSplit(train=train, history=history, held_out=held_out, eligible_users=len(eligible))

@@ -1,4 +1,7 @@
-"""Personalize-shaped offline metrics, checked against values computed by hand."""
+"""Offline metrics as Personalize defines them, checked against values computed by hand.
+
+https://docs.aws.amazon.com/personalize/latest/dg/working-with-training-metrics.html
+"""
 from __future__ import annotations
 
 import math
@@ -6,6 +9,8 @@ import math
 import pytest
 
 from local_pipeline.metrics import (
+    Interaction,
+    catalog_items,
     coverage,
     ndcg_at_k,
     personalize_metrics,
@@ -20,6 +25,7 @@ LOG2_6 = math.log2(6)  # discount at rank 5 is 1/log2(5+1) = 0.38685
 #   alice: relevant {b, e}; hits at ranks 2 and 5.
 #   bob:   relevant {q};    never recommended.
 #   carol: relevant {c, k}; hit at rank 1 only (k is not in her list).
+#   (alice is the developer guide's example: relevant recommendations at positions 2 and 5.)
 RECOMMENDATIONS = {
     "alice": ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"],
     "bob": ["x", "y", "z", "a", "b"],
@@ -39,20 +45,35 @@ def test_precision_divides_by_k_even_for_short_lists():
     assert precision_at_k(RECOMMENDATIONS["bob"], RELEVANT["bob"], 5) == 0.0
 
 
-def test_ndcg_discounts_hits_by_rank_and_normalises_by_the_ideal_list():
-    # alice: DCG@5 = 1/log2(3) + 1/log2(6) = 0.63093 + 0.38685 = 1.01778
-    #        IDCG@5 (two relevant items at ranks 1, 2) = 1 + 1/log2(3) = 1.63093
-    #        NDCG@5 = 1.01778 / 1.63093 = 0.62405
+def test_precision_counts_each_recommended_item_once_however_often_it_was_held_out():
+    # The testing data may hold the same item several times (a re-purchase): a
+    # recommendation either matches it or not. 1 hit ("a") in the top 2 -> 1/2.
+    assert precision_at_k(["a", "b"], ["a", "a", "a"], 2) == pytest.approx(0.5)
+
+
+def test_ndcg_is_the_developer_guide_example():
+    # The guide: hits at positions 2 and 5, K = 5:
+    #   (1/log(1+2) + 1/log(1+5)) / (1/log(1+1) + 1/log(1+2)) = 0.6241
+    #   = (0.63093 + 0.38685) / (1 + 0.63093) = 1.01778 / 1.63093 = 0.624050
     assert ndcg_at_k(RECOMMENDATIONS["alice"], RELEVANT["alice"], 5) == pytest.approx(0.624050, abs=1e-6)
     assert ndcg_at_k(RECOMMENDATIONS["alice"], RELEVANT["alice"], 5) == pytest.approx(
         (1 / LOG2_3 + 1 / LOG2_6) / (1 + 1 / LOG2_3)
     )
-    # With k=2 only the rank-2 hit counts: (1/log2(3)) / (1 + 1/log2(3)) = 0.63093 / 1.63093 = 0.38685
-    assert ndcg_at_k(RECOMMENDATIONS["alice"], RELEVANT["alice"], 2) == pytest.approx(0.386853, abs=1e-6)
-    # carol: hit at rank 1 -> DCG = 1; IDCG@5 with two relevant = 1.63093 -> 0.61315
-    assert ndcg_at_k(RECOMMENDATIONS["carol"], RELEVANT["carol"], 5) == pytest.approx(0.613147, abs=1e-6)
-    # IDCG is capped at k: with k=1, carol's ideal is a single hit at rank 1 -> NDCG@1 = 1.
-    assert ndcg_at_k(RECOMMENDATIONS["carol"], RELEVANT["carol"], 1) == pytest.approx(1.0)
+
+
+def test_ndcg_ideal_is_the_top_k_sorted_by_relevance():
+    # "The ideal DCG is where the top K recommendations are sorted by relevance":
+    # the ideal moves the list's own hits to the top; relevant items the list
+    # missed do not enter it.
+    # carol: one hit, at rank 1 -> DCG = 1, ideal = 1 -> 1.0 (her missed "k" is not counted).
+    assert ndcg_at_k(RECOMMENDATIONS["carol"], RELEVANT["carol"], 5) == pytest.approx(1.0)
+    # One hit at rank 3 among three relevant items: DCG = 1/log2(4) = 0.5, ideal = 1 -> 0.5.
+    assert ndcg_at_k(["x", "y", "a", "z"], {"a", "b", "c"}, 4) == pytest.approx(0.5)
+    # alice with k=2: only the rank-2 hit is in the top 2: (1/log2(3)) / 1 = 0.63093.
+    assert ndcg_at_k(RECOMMENDATIONS["alice"], RELEVANT["alice"], 2) == pytest.approx(1 / LOG2_3)
+    # Hits at ranks 1 and 3 of the top 3: (1 + 0.5) / (1 + 0.63093) = 1.5 / 1.63093 = 0.919721.
+    assert ndcg_at_k(["a", "x", "b"], {"a", "b"}, 3) == pytest.approx(0.919721, abs=1e-6)
+    # No hit: 0.
     assert ndcg_at_k(RECOMMENDATIONS["bob"], RELEVANT["bob"], 25) == 0.0
 
 
@@ -69,6 +90,20 @@ def test_coverage_counts_distinct_catalog_items_across_all_lists():
     assert coverage(RECOMMENDATIONS.values(), CATALOG) == pytest.approx(13 / 16)
     # Items outside the catalog are ignored: 1 of the 2 catalog items is recommended.
     assert coverage([["a", "not-in-catalog"]], {"a", "b"}) == pytest.approx(0.5)
+
+
+def test_coverage_denominator_is_the_items_and_interactions_datasets():
+    interactions = [Interaction("u1", "a", 1), Interaction("u2", "b", 2), Interaction("u2", "a", 3)]
+    # Items dataset: a, b, c, d (c and d never interacted with); the interactions hold
+    # a and b only -> union {a, b, c, d}: 4 items.
+    assert catalog_items(interactions, ["a", "b", "c", "d"]) == {"a", "b", "c", "d"}
+    # One list recommending a and b covers 2 of the 4 -> 0.5, not 2/2 as over the interactions alone.
+    assert coverage([["a", "b"]], catalog_items(interactions, ["a", "b", "c", "d"])) == pytest.approx(0.5)
+    # An interaction item missing from the Items dataset still counts: {a, b} ∪ {a, c} = 3 items.
+    assert catalog_items(interactions, ["a", "c"]) == {"a", "b", "c"}
+    assert coverage([["a", "b"]], catalog_items(interactions, ["a", "c"])) == pytest.approx(2 / 3)
+    # Without an Items dataset: the interactions' items {a, b}.
+    assert catalog_items(interactions) == {"a", "b"}
 
 
 def test_personalize_metrics_averages_per_user_with_personalize_names():
@@ -91,12 +126,11 @@ def test_personalize_metrics_averages_per_user_with_personalize_names():
     assert metrics["precision_at_10"] == pytest.approx(0.1)
     # precision@25: alice 2/25, bob 0, carol 1/25 -> (3/25) / 3 = 0.04
     assert metrics["precision_at_25"] == pytest.approx(0.04)
-    # NDCG@5: alice 0.624050, bob 0, carol 0.613147 -> 1.237197 / 3 = 0.412399
-    assert metrics["normalized_discounted_cumulative_gain_at_5"] == pytest.approx(0.412399, abs=1e-6)
-    # NDCG@10 and @25 equal @5 here: no list has a hit below rank 5 and both ideals
-    # (at most 2 relevant items) are already complete at k=5.
-    assert metrics["normalized_discounted_cumulative_gain_at_10"] == pytest.approx(0.412399, abs=1e-6)
-    assert metrics["normalized_discounted_cumulative_gain_at_25"] == pytest.approx(0.412399, abs=1e-6)
+    # NDCG@5: alice 0.624050, bob 0, carol 1 -> 1.624050 / 3 = 0.541350
+    assert metrics["normalized_discounted_cumulative_gain_at_5"] == pytest.approx(0.541350, abs=1e-6)
+    # NDCG@10 and @25 equal @5 here: no list has a hit below rank 5.
+    assert metrics["normalized_discounted_cumulative_gain_at_10"] == pytest.approx(0.541350, abs=1e-6)
+    assert metrics["normalized_discounted_cumulative_gain_at_25"] == pytest.approx(0.541350, abs=1e-6)
     # MRR@25: alice 1/2, bob 0, carol 1 -> 1.5 / 3 = 0.5
     assert metrics["mean_reciprocal_rank_at_25"] == pytest.approx(0.5)
     assert metrics["coverage"] == pytest.approx(13 / 16)

@@ -1,4 +1,8 @@
-"""The holdout follows Personalize: newest interactions of ~10% of users, seeded."""
+"""The holdout follows Personalize: ~10% of users are test users, not trained on; the
+oldest 90% of each one's interactions is the model's input, the newest 10% the testing data.
+
+https://docs.aws.amazon.com/personalize/latest/dg/working-with-training-metrics.html
+"""
 from __future__ import annotations
 
 import random
@@ -53,7 +57,32 @@ def test_the_newest_interactions_are_held_out_whatever_the_input_order():
     assert split.test_users == ["u1"]
     assert [row.timestamp for row in split.held_out["u1"]] == [19, 20]
     assert [row.timestamp for row in split.history["u1"]] == list(range(1, 19))
-    assert Counter(split.train) == Counter(split.history["u1"])
+    # The test user's older interactions are the model's input, not training data.
+    assert split.train == []
+
+
+def test_split_on_a_small_hand_made_dataset():
+    # Ten users with 2 or more interactions and one with a single interaction.
+    # user_fraction 0.2 -> round(0.2 * 10) = 2 test users, drawn with the seed.
+    rows = []
+    for n in range(10):
+        user = f"u{n}"
+        rows.extend(Interaction(user, f"{user}-i{k}", 100 * n + k) for k in range(2 + n))  # u0: 2 rows ... u9: 11
+    rows.append(Interaction("solo", "s", 5))
+    split = personalize_holdout(rows, user_fraction=0.2, seed=3)
+    assert split.eligible_users == 10  # "solo" has one interaction
+    assert len(split.test_users) == 2
+    for user in split.test_users:
+        count = 2 + int(user[1:])
+        # Newest ceil(0.1 * n) held out (1 for n <= 10, 2 for n = 11), the rest is input.
+        held = 2 if count == 11 else 1
+        own = sorted((row for row in rows if row.user_id == user), key=lambda row: row.timestamp)
+        assert split.held_out[user] == own[count - held:]
+        assert split.history[user] == own[: count - held]
+    # Training data: every interaction of the 9 other users (solo included), none of the test users.
+    others = [row for row in rows if row.user_id not in split.test_users]
+    assert Counter(split.train) == Counter(others)
+    assert not {row.user_id for row in split.train} & set(split.test_users)
 
 
 def test_equal_timestamps_are_ordered_by_item_id():
@@ -74,9 +103,9 @@ def test_the_split_is_deterministic_for_a_seed_and_independent_of_row_order():
     assert other_seed.test_users != first.test_users
 
 
-def test_relevant_items_drop_repeats_of_items_already_in_the_history():
+def test_relevant_items_are_the_held_out_items_including_repeats():
     rows = [
-        # "repeat" buys the same item again at the end: nothing new to predict.
+        # "repeat" buys the same item again at the end: that repeat is testing data like any other.
         Interaction("repeat", "x", 1),
         Interaction("repeat", "x", 2),
         # "fresh" ends with a new item.
@@ -84,8 +113,17 @@ def test_relevant_items_drop_repeats_of_items_already_in_the_history():
         Interaction("fresh", "z", 2),
     ]
     split = personalize_holdout(rows, user_fraction=1.0)
-    assert split.relevant_items() == {"fresh": {"z"}}
-    assert split.unevaluable_users == ["repeat"]
+    assert split.relevant_items() == {"repeat": {"x"}, "fresh": {"z"}}
+    # The separate "new items only" view leaves the repeat out.
+    assert split.new_items_only() == {"fresh": {"z"}}
+
+
+def test_relevant_items_hold_each_item_once():
+    # 20 interactions -> the newest 2 held out, both of item "b": one relevant item.
+    rows = [Interaction("u", "a", ts) for ts in range(18)] + [Interaction("u", "b", 18), Interaction("u", "b", 19)]
+    split = personalize_holdout(rows, user_fraction=1.0)
+    assert len(split.held_out["u"]) == 2
+    assert split.relevant_items() == {"u": {"b"}}
 
 
 @pytest.mark.parametrize(
@@ -119,8 +157,11 @@ interaction_lists = st.lists(
 def test_split_partitions_the_interactions_and_holds_out_only_the_newest(rows, seed):
     split = personalize_holdout(rows, seed=seed)
     held = [row for user_rows in split.held_out.values() for row in user_rows]
-    # Nothing is lost or duplicated.
-    assert Counter(split.train) + Counter(held) == Counter(rows)
+    given = [row for user_rows in split.history.values() for row in user_rows]
+    # Nothing is lost or duplicated: training data + test users' input + testing data.
+    assert Counter(split.train) + Counter(given) + Counter(held) == Counter(rows)
+    # The model never trains on a test user.
+    assert not {row.user_id for row in split.train} & set(split.test_users)
     per_user = Counter(row.user_id for row in rows)
     for user in split.test_users:
         assert per_user[user] >= 2
