@@ -7,7 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from local_pipeline.trainer import LocalTrainer
+from local_pipeline.metrics import Interaction
+from local_pipeline.trainer import AlsSettings, LocalTrainer, fit_als
 
 POPULARITY = "arn:aws:personalize:::recipe/aws-popularity-count"
 USER_PERSONALIZATION = "arn:aws:personalize:::recipe/aws-user-personalization"
@@ -82,8 +83,12 @@ def test_metrics_have_personalize_names_and_counts_add_up(trained):
         assert model.summary["interactions"] == len(ROWS)
         assert model.summary["users"] == 240
         assert model.summary["test_users"] == 48  # round(0.2 * 240)
-        assert 0 < model.summary["evaluated_users"] <= 48
-        assert model.summary["training_interactions"] < len(ROWS)
+        # Every test user has testing data, repeats included: all 48 are scored.
+        assert model.summary["evaluated_users"] == 48
+        # The 192 other users train; the 48 test users' 20 interactions each are input or testing data.
+        assert model.summary["training_interactions"] == 192 * PURCHASES_PER_USER
+        assert model.summary["input_interactions"] == 48 * 18  # 20 - ceil(0.1 * 20)
+        assert model.summary["held_out_interactions"] == 48 * 2
 
 
 def test_als_beats_the_popularity_baseline_on_clustered_tastes(trained):
@@ -155,3 +160,16 @@ def test_update_mode_is_a_reproducible_full_refit_from_another_thread(trained, s
 def test_recommend_refuses_out_of_range_num_results(trained, num_results):
     with pytest.raises(ValueError, match="num_results must be an integer from 1 to 500"):
         trained["popularity"].recommend("user000", num_results)
+
+
+def test_fold_in_reproduces_the_factors_spark_trained(spark):
+    # Spark's last half-iteration computes every user factor from the final item
+    # factors; folding a trained user's history in with the same item factors is that
+    # step, so it must give back the user's factor (Spark stores floats: 1e-4).
+    rows = [Interaction(user, item, timestamp) for user, item, timestamp in ROWS[: 60 * PURCHASES_PER_USER]]
+    ranker = fit_als(spark, rows, AlsSettings(rank=8, max_iter=5), seed=3)
+    for user in ("user000", "user001", "user031"):
+        history = [row for row in rows if row.user_id == user]
+        assert ranker.fold_in(history) == pytest.approx(ranker.user_factors[user], abs=1e-4)
+    # A history of items the model never saw gives no factor: the user is cold.
+    assert ranker.fold_in([Interaction("x", "unknown-item", 1)]) is None
