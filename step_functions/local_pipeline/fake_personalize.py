@@ -156,7 +156,8 @@ class TrainedModel(Protocol):
     def recommend(self, user_id: str, num_results: int = 25) -> list[str]: ...
 
 
-Trainer = Callable[[str, str, "list[bytes]"], TrainedModel]
+# trainer(recipe_arn, training_mode, interactions_csv, *, items_csv, event_type, event_value_threshold)
+Trainer = Callable[..., TrainedModel]
 
 
 @dataclass
@@ -180,7 +181,7 @@ class FixedMetricsTrainer:
         self.metrics = metrics
         self.calls: list[tuple[str, str, int]] = []
 
-    def __call__(self, recipe_arn: str, training_mode: str, interactions_csv: list[bytes]) -> StaticModel:
+    def __call__(self, recipe_arn: str, training_mode: str, interactions_csv: list[bytes], **solution_inputs: Any) -> StaticModel:
         if recipe_arn in self.metrics:
             chosen = self.metrics[recipe_arn]
         elif "*" in self.metrics:
@@ -548,10 +549,10 @@ class FakePersonalize:
             out.append({k: v.get(k) for k in ("datasetImportJobArn", "jobName", "status", "creationDateTime", "lastUpdatedDateTime", "failureReason", "importMode") if v.get(k) is not None})
         return {"datasetImportJobs": out}
 
-    def _interactions_data(self, group_arn: str) -> list[bytes]:
-        """The interactions dataset's data: the last ACTIVE FULL import and the
-        ACTIVE INCREMENTAL imports after it."""
-        dataset_arn = next((r.arn for r in self.resources.values() if r.kind == "dataset" and r.fields["datasetGroupArn"] == group_arn and r.fields["datasetType"] == "INTERACTIONS"), None)
+    def _dataset_data(self, group_arn: str, dataset_type: str) -> list[bytes]:
+        """A dataset's data: the last ACTIVE FULL import and the ACTIVE
+        INCREMENTAL imports after it."""
+        dataset_arn = next((r.arn for r in self.resources.values() if r.kind == "dataset" and r.fields["datasetGroupArn"] == group_arn and r.fields["datasetType"] == dataset_type), None)
         jobs = sorted((r for r in self.resources.values() if r.kind == "dataset_import_job" and r.fields["datasetArn"] == dataset_arn and self._status(r) == "ACTIVE"), key=lambda r: r.created_at)
         data: list[bytes] = []
         for job in jobs:
@@ -570,6 +571,7 @@ class FakePersonalize:
             # Personalize's own default is true: the pipeline must send false explicitly.
             "performAutoTraining": p.get("performAutoTraining", True),
             "solutionConfig": p.get("solutionConfig", {}),
+            **({"eventType": p["eventType"]} if p.get("eventType") else {}),
         })
         return {"solutionArn": arn}
 
@@ -582,7 +584,7 @@ class FakePersonalize:
         versions = [r for r in self.resources.values() if r.kind == "solution_version" and r.fields["solutionArn"] == solution.arn]
         if mode == "UPDATE" and not any(v.fields["trainingMode"] == "FULL" and self._status(v) == "ACTIVE" for v in versions):
             raise FakeError("InvalidInputException", "trainingMode UPDATE needs an ACTIVE FULL solution version")
-        data = self._interactions_data(solution.fields["datasetGroupArn"])
+        data = self._dataset_data(solution.fields["datasetGroupArn"], "INTERACTIONS")
         if not data:
             raise FakeError("InvalidInputException", "the interactions dataset has no imported data")
         if p.get("name") and any(v.fields.get("name") == p["name"] for v in versions):
@@ -598,7 +600,12 @@ class FakePersonalize:
                 res.failure_reason = "no trainer is configured in the local Personalize"
             else:
                 try:
-                    self.models[arn] = self.trainer(solution.fields["recipeArn"], mode, data)
+                    self.models[arn] = self.trainer(
+                        solution.fields["recipeArn"], mode, data,
+                        items_csv=self._dataset_data(solution.fields["datasetGroupArn"], "ITEMS"),
+                        event_type=solution.fields.get("eventType"),
+                        event_value_threshold=(solution.fields.get("solutionConfig") or {}).get("eventValueThreshold"),
+                    )
                 except Exception as exc:  # a training error is reported like Personalize does
                     res.failure_reason = f"training failed: {exc}"
         return {"solutionVersionArn": arn}
