@@ -84,7 +84,7 @@ def run_demo(out_dir: Path, seed: int = 7) -> int:
             if result.status != "SUCCEEDED":
                 print(json.dumps(result.failure, indent=2), file=sys.stderr)
                 return 1
-            _print_training_result(result.summary)
+            _print_training_result(result.summary, pipeline.fake.models)
             _print_recommendations(pipeline, result.summary, Path(summary.run_dir))
         _banner("Done. Export: %s   Training params: %s" % (summary.run_dir, params_out))
         return 0
@@ -92,13 +92,22 @@ def run_demo(out_dir: Path, seed: int = 7) -> int:
         spark.stop()
 
 
-def _print_training_result(outcome: dict) -> None:
-    _banner("Offline metrics (Personalize's names; holdout: latest interactions of ~10% of users)")
+def _print_training_result(outcome: dict, models: dict) -> None:
+    from local_pipeline.trainer import EVALUATION_VIEWS
+
     solutions = outcome["solutions"]
-    metric_names = sorted({name for solution in solutions.values() for name in solution["metrics"]})
-    print("   %-46s" % "metric" + "".join("%12s" % name for name in solutions))
-    for metric in metric_names:
-        print("   %-46s" % metric + "".join("%12.4f" % solutions[name]["metrics"][metric] for name in solutions))
+    trained = {name: models.get(solution["solutionVersionArn"]) for name, solution in solutions.items()}
+    summary = next((model.summary for model in trained.values() if getattr(model, "summary", None)), None)
+    how = "Personalize's method"
+    if summary:
+        how += "; %d test users not trained on, newest 10%% of each held out; coverage over %d items" % (
+            summary["test_users"], summary["items"])
+    _banner("Offline metrics (%s)" % how)
+    _print_metric_table({name: solution["metrics"] for name, solution in solutions.items()})
+    views = sorted({view for model in trained.values() for view in getattr(model, "views", {})})
+    for view in views:
+        _banner("Other view, not Personalize's: %s (%s)" % (view.replace("_", " "), EVALUATION_VIEWS.get(view, "")))
+        _print_metric_table({name: model.views[view] for name, model in trained.items() if view in getattr(model, "views", {})})
     _banner("Quality gate")
     for verdict in outcome["gate"]:
         state = "PASSED" if verdict["passed"] else "REJECTED"
@@ -106,6 +115,13 @@ def _print_training_result(outcome: dict) -> None:
         print("   campaign %s: %s%s" % (verdict["campaign"], state, reasons))
     for name, campaign in outcome["campaigns"].items():
         print("   campaign %s serves %s" % (name, campaign["solutionVersionArn"]))
+
+
+def _print_metric_table(by_solution: dict) -> None:
+    metric_names = sorted({name for metrics in by_solution.values() for name in metrics})
+    print("   %-46s" % "metric" + "".join("%12s" % name for name in by_solution))
+    for metric in metric_names:
+        print("   %-46s" % metric + "".join("%12.4f" % by_solution[name][metric] for name in by_solution))
 
 
 def _exported_rows(dataset_dir: Path):

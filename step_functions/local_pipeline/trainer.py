@@ -48,6 +48,10 @@ USER_PERSONALIZATION_RECIPES = (
 )
 SUPPORTED_RECIPES = (POPULARITY_COUNT_RECIPE,) + USER_PERSONALIZATION_RECIPES
 TRAINING_MODES = ("FULL", "UPDATE", "AUTOTRAIN")
+# Evaluations other than Personalize's, kept under names of their own (``TrainedModel.views``).
+EVALUATION_VIEWS = {
+    "new_items_only": "lists leave out the test user's input items; only held-out items new to the user count",
+}
 
 REQUIRED_COLUMNS = ("USER_ID", "ITEM_ID", "TIMESTAMP")
 EVENT_COLUMNS = ("EVENT_TYPE", "EVENT_VALUE")
