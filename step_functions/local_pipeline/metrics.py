@@ -9,8 +9,8 @@ https://docs.aws.amazon.com/personalize/latest/dg/working-with-training-metrics.
   and the newest 10% is what its recommendations are compared with.
 * A *relevant recommendation* is one that "matches a value in the testing data
   for the particular user": the held-out items, whether or not the user had
-  them before. Nothing is excluded from a list unless a filter says so, and
-  Personalize applies no filter when it computes these metrics.
+  them before. Nothing is excluded from a list: only a filter would exclude
+  items, and filters apply to GetRecommendations, not to this evaluation.
 * ``precision_at_K``, ``normalized_discounted_cumulative_gain_at_K`` and
   ``mean_reciprocal_rank_at_25`` are per query (test user) and averaged;
   ``coverage`` counts the distinct recommended items of all queries over the
