@@ -11,6 +11,9 @@ TABLE_CHANGE_TYPES = ("UpdateTable", "CreatePartition", "BatchCreatePartition", 
 DATABASE_CHANGE_TYPES = ("CreateDatabase", "DeleteDatabase", "CreateTable", "DeleteTable", "BatchDeleteTable")
 # Database events about tables name them in changedTables.
 TABLE_LIST_CHANGE_TYPES = ("CreateTable", "DeleteTable", "BatchDeleteTable")
+PARTITION_CHANGE_TYPES = ("CreatePartition", "BatchCreatePartition", "DeletePartition", "BatchDeletePartition")
+# Changes to a whole database need no table name, whichever detail-type carries them.
+DATABASE_LEVEL_CHANGE_TYPES = ("CreateDatabase", "DeleteDatabase")
 
 
 class InvalidEventError(ValueError):
@@ -33,6 +36,12 @@ class CatalogEvent:
     @property
     def tables(self) -> List[str]:
         return [self.table] if self.table else list(self.changed_tables)
+
+    @property
+    def documented(self) -> bool:
+        """Whether Glue documents this typeOfChange for this detail-type."""
+        expected = TABLE_CHANGE_TYPES if self.detail_type == TABLE_STATE_CHANGE else DATABASE_CHANGE_TYPES
+        return self.type_of_change in expected
 
 
 def _string(container: Mapping[str, Any], key: str, path: str, required: bool = True) -> str:
@@ -73,7 +82,8 @@ def parse_event(event: Any) -> CatalogEvent:
     table = None
     changed_tables = _string_list(detail, "changedTables", "detail.changedTables")
     if detail_type == TABLE_STATE_CHANGE:
-        table = _string(detail, "tableName", "detail.tableName")
+        table = _string(detail, "tableName", "detail.tableName",
+                        required=type_of_change not in DATABASE_LEVEL_CHANGE_TYPES) or None
     elif type_of_change in TABLE_LIST_CHANGE_TYPES and not changed_tables:
         raise InvalidEventError("detail.changedTables: must list at least one table for %s" % type_of_change)
     return CatalogEvent(
