@@ -81,11 +81,15 @@ def parse_event(event: Any) -> CatalogEvent:
     database = _string(detail, "databaseName", "detail.databaseName")
     table = None
     changed_tables = _string_list(detail, "changedTables", "detail.changedTables")
+    # Each detail-type documents one way of naming tables; an event that uses the other
+    # way still names them, so either is taken (the documented one first).
     if detail_type == TABLE_STATE_CHANGE:
-        table = _string(detail, "tableName", "detail.tableName",
-                        required=type_of_change not in DATABASE_LEVEL_CHANGE_TYPES) or None
-    elif type_of_change in TABLE_LIST_CHANGE_TYPES and not changed_tables:
-        raise InvalidEventError("detail.changedTables: must list at least one table for %s" % type_of_change)
+        needs_table = type_of_change not in DATABASE_LEVEL_CHANGE_TYPES and not changed_tables
+        table = _string(detail, "tableName", "detail.tableName", required=needs_table) or None
+    elif not changed_tables:
+        table = _string(detail, "tableName", "detail.tableName", required=False) or None
+        if type_of_change in TABLE_LIST_CHANGE_TYPES and table is None:
+            raise InvalidEventError("detail.changedTables: must list at least one table for %s" % type_of_change)
     return CatalogEvent(
         event_id=_string(event, "id", "id"),
         time=_string(event, "time", "time", required=False),

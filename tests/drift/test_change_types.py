@@ -124,3 +124,20 @@ def test_unknown_change_types_are_reported_clearly(aws, catalog, make_event):
     [finding] = _payload(aws)["findings"]
     assert finding["rule"] == "unknown_change_type"
     assert finding["summary"].startswith("unrecognised change %s on retail" % event["detail"]["typeOfChange"])
+
+
+def test_a_database_event_naming_its_table_in_table_name_is_about_that_table(aws, catalog):
+    _drop(aws, catalog["orders"], "status")
+    event = database_event("UpdateTable")
+    event["detail"]["tableName"] = "orders"
+    assert _publish(aws, event).severity == "BREAKING"
+    assert [(f["rule"], f["column"]) for f in _payload(aws)["findings"]] == [("read_column_removed", "status")]
+
+
+def test_a_table_event_naming_its_tables_in_changed_tables_is_about_those_tables(aws, catalog):
+    aws.glue.delete_table(DatabaseName=DATABASE, Name="customers")
+    event = table_event("DeleteTable", "customers")
+    event["detail"].pop("tableName")
+    event["detail"]["changedTables"] = ["customers"]
+    assert _publish(aws, event).severity == "BREAKING"
+    assert [(f["rule"], f["table"]) for f in _payload(aws)["findings"]] == [("read_table_deleted", "customers")]

@@ -15,7 +15,7 @@ from schema_drift.events import parse_event
 from schema_drift.read_map import ReadMap
 from schema_drift.service import process_event
 
-from .conftest import DATABASE, ORDERS_COLUMNS, SPEC, database_event, table_event
+from .conftest import ORDERS_COLUMNS, SPEC, database_event, table_event
 
 LAZY_SIMPLE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
 OPEN_CSV = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
