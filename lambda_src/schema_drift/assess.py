@@ -81,7 +81,9 @@ def assess(event: CatalogEvent, catalog: GlueCatalog, read_map: ReadMap) -> Asse
                                            "unrecognised change %s on %s" % (change, label), jobs=jobs))
             if table and jobs:
                 current = catalog.current(event.database, table)
-                if current is not None:
+                if current is None:
+                    result.findings.append(_gone(event.database, table, jobs, "does not exist now"))
+                else:
                     result.findings.extend(missing_read_columns(current, read_map, []))
     return result
 

@@ -141,3 +141,10 @@ def test_a_table_event_naming_its_tables_in_changed_tables_is_about_those_tables
     event["detail"]["changedTables"] = ["customers"]
     assert _publish(aws, event).severity == "BREAKING"
     assert [(f["rule"], f["table"]) for f in _payload(aws)["findings"]] == [("read_table_deleted", "customers")]
+
+
+def test_an_unknown_change_to_a_read_table_that_is_gone_is_breaking(aws, catalog):
+    aws.glue.delete_table(DatabaseName=DATABASE, Name="orders")
+    outcome = _publish(aws, table_event("DropTable", "orders"))
+    assert outcome.severity == "BREAKING"
+    assert sorted(f["rule"] for f in _payload(aws)["findings"]) == ["read_table_deleted", "unknown_change_type"]
