@@ -9,7 +9,7 @@ from typing import Any, Callable
 # two days covers both with margin.
 DEFAULT_TTL_SECONDS = 2 * 24 * 3600
 # DynamoDB allows a partition key of up to 2,048 bytes; longer keys are stored as a digest.
-# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html (partition key length)
 _KEY_BYTES = 1024
 
 
