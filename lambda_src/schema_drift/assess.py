@@ -131,7 +131,9 @@ def _assess_updates(result: Assessment, event: CatalogEvent, tables: List[str], 
     if all(identity is not None for identity in identities):
         # The account, region, table and both versions' content and creation time: a table
         # deleted and created again restarts at VersionId 1, so ids alone would repeat.
-        digest = hashlib.sha256(json.dumps([event.account, event.region, event.database, identities],
+        # The findings too, so the same versions judged against a changed spec alert again.
+        judged = sorted([f.rule, f.table or "", f.column or "", f.summary] for f in result.findings)
+        digest = hashlib.sha256(json.dumps([event.account, event.region, event.database, identities, judged],
                                            ensure_ascii=False).encode("utf-8")).hexdigest()
         result.content_key = "update:" + digest
 

@@ -123,3 +123,16 @@ def test_long_keys_claim_once(aws, key):
     assert dedup.claim(key) is True
     assert dedup.claim(key) is False
     assert dedup.claim(key + "!") is True
+
+
+def test_the_same_versions_judged_against_a_changed_spec_alert_again(aws, catalog):
+    """The content key covers the findings: a spec that now reads the removed column is a new alert."""
+    from .conftest import SPEC_BUCKET, SPEC_KEY
+
+    aws.update_table(_without_column(catalog["orders"], "quantity"))
+    assert _publish(aws, table_event("UpdateTable", "orders"), notify_info=True).severity == "INFO"
+    spec = copy.deepcopy(SPEC)
+    spec["datasets"]["interactions"]["fields"]["EVENT_VALUE"] = {"from": "quantity", "type": "float", "nullable": True}
+    aws.s3.put_object(Bucket=SPEC_BUCKET, Key=SPEC_KEY, Body=json.dumps(spec).encode("utf-8"))
+    outcome = _publish(aws, table_event("UpdateTable", "orders"), notify_info=True)
+    assert (outcome.status, outcome.severity) == ("published", "BREAKING")
