@@ -145,6 +145,16 @@ class TableHistory:
         return self.versions[-1] if self.versions else None
 
 
+def is_glue_name(name: str) -> bool:
+    """Whether Glue accepts this as a database or table name (NameString: 1 to 255 characters
+    of the single-line pattern). Glue refuses other names with InvalidInputException, so no
+    table can have one; events are not trusted to hold only such names.
+    https://docs.aws.amazon.com/glue/latest/dg/aws-glue-api-catalog-tables.html#aws-glue-api-catalog-tables-GetTable"""
+    return 1 <= len(name) <= 255 and all(
+        char == "\t" or "\u0020" <= char <= "\ud7ff" or "\ue000" <= char <= "\ufffd" or char > "\uffff"
+        for char in name)
+
+
 class GlueCatalog:
     """Thin reader over an injected boto3 Glue client."""
 
@@ -154,6 +164,8 @@ class GlueCatalog:
     def history(self, database: str, table: str) -> TableHistory:
         """All versions of a table sorted by numeric VersionId; none when the table is gone."""
         history = TableHistory(database, table)
+        if not (is_glue_name(database) and is_glue_name(table)):
+            return history
         paginator = self.glue.get_paginator("get_table_versions")
         try:
             for page in paginator.paginate(DatabaseName=database, TableName=table):
@@ -165,6 +177,8 @@ class GlueCatalog:
         return history
 
     def current(self, database: str, table: str) -> Optional[TableSnapshot]:
+        if not (is_glue_name(database) and is_glue_name(table)):
+            return None
         try:
             return TableSnapshot.from_glue(self.glue.get_table(DatabaseName=database, Name=table)["Table"], database=database)
         except self.glue.exceptions.EntityNotFoundException:

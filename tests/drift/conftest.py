@@ -12,6 +12,8 @@ from unittest import mock
 import boto3
 import pytest
 from moto import mock_aws
+from moto.glue.exceptions import InvalidInputException
+from moto.glue.models import GlueBackend
 from moto.sns.models import SNSBackend
 
 from schema_drift.service import Clients, Settings
@@ -125,6 +127,31 @@ def sns_publish_problems(message: str, subject: Optional[str], attributes: Optio
         elif isinstance(forms.get("sms"), str) and len(forms["sms"]) > SNS_SMS_CHARACTERS:
             problems.append("Message: the sms form exceeds %d characters" % SNS_SMS_CHARACTERS)
     return problems
+
+
+# Glue refuses a database or table name outside NameString (1 to 255 characters of
+# [\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\t]*) with InvalidInputException; moto looks
+# any name up and answers EntityNotFoundException. From the Glue API reference
+# https://docs.aws.amazon.com/glue/latest/dg/aws-glue-api-catalog-tables.html#aws-glue-api-catalog-tables-GetTable
+# and the botocore model of GetTable / GetTableVersions (shape NameString, error InvalidInputException).
+_moto_get_table = GlueBackend.get_table
+
+
+def _glue_name_problem(name: str) -> Optional[str]:
+    if not 1 <= len(name) <= 255:
+        return "Member must have length between 1 and 255, got %d" % len(name)
+    if any(c != "\t" and not ("\u0020" <= c <= "\ud7ff" or "\ue000" <= c <= "\ufffd" or c > "\uffff") for c in name):
+        return "Member must satisfy the single-line string pattern"
+    return None
+
+
+def _strict_get_table(self, database_name: str, table_name: str):
+    for field, name in (("databaseName", database_name), ("name", table_name)):
+        problem = _glue_name_problem(name)
+        if problem:
+            raise InvalidInputException("GetTable", "1 validation error detected: Value at '%s' failed to satisfy "
+                                                    "constraint: %s" % (field, problem))
+    return _moto_get_table(self, database_name, table_name)
 
 
 _moto_publish = SNSBackend.publish
@@ -262,7 +289,8 @@ AWS_TEST_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testin
 def moto_drift_aws() -> Iterator[DriftAws]:
     """Everything the Lambda talks to, in moto: catalog database, published spec, dedup table,
     SNS topic with two SQS subscribers (all alerts; BREAKING only) and the schedule trigger."""
-    with mock_aws(), mock.patch.object(SNSBackend, "publish", _strict_publish):
+    with mock_aws(), mock.patch.object(SNSBackend, "publish", _strict_publish), \
+            mock.patch.object(GlueBackend, "get_table", _strict_get_table):
         glue = boto3.client("glue", region_name=REGION)
         sns = boto3.client("sns", region_name=REGION)
         sqs = boto3.client("sqs", region_name=REGION)

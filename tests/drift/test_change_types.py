@@ -148,3 +148,27 @@ def test_an_unknown_change_to_a_read_table_that_is_gone_is_breaking(aws, catalog
     outcome = _publish(aws, table_event("DropTable", "orders"))
     assert outcome.severity == "BREAKING"
     assert sorted(f["rule"] for f in _payload(aws)["findings"]) == ["read_table_deleted", "unknown_change_type"]
+
+
+@pytest.mark.parametrize("name", ["x" * 256, "line\nbreak", "nul\x00byte"], ids=["too-long", "line-break", "nul"])
+@pytest.mark.parametrize("make_event", [lambda name: table_event("UpdateTable", name),
+                                        lambda name: database_event("UpdateTable", [name])],
+                         ids=["table-event", "database-event"])
+def test_a_table_name_glue_refuses_is_reported_not_raised(aws, catalog, name, make_event):
+    """Glue answers InvalidInputException for such names, so no such table exists."""
+    outcome = _publish(aws, make_event(name), notify_info=True)
+    assert (outcome.status, outcome.severity) == ("published", "INFO")
+    [finding] = _payload(aws)["findings"]
+    assert (finding["rule"], finding["table"]) == ("unread_table_changed", name)
+
+
+def test_the_glue_stand_in_refuses_names_glue_refuses(aws):
+    from botocore.exceptions import ClientError
+
+    for name in ("x" * 256, "line\nbreak"):
+        with pytest.raises(ClientError) as error:
+            aws.glue.get_table_versions(DatabaseName=DATABASE, TableName=name)
+        assert error.value.response["Error"]["Code"] == "InvalidInputException"
+    with pytest.raises(ClientError) as error:
+        aws.glue.get_table(DatabaseName=DATABASE, Name="x" * 255)
+    assert error.value.response["Error"]["Code"] == "EntityNotFoundException"
