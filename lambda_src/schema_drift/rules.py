@@ -100,7 +100,7 @@ RULES: Dict[str, Rule] = {rule.rule_id: rule for rule in [
          "partitions of a table an export job reads were deleted",
          "the next FULL import replaces the dataset, so that history leaves the model"),
     Rule("unknown_change_type", WARNING,
-         "a catalog event with a typeOfChange this version does not know",
+         "a catalog event with a typeOfChange this version does not know, or a table change that names no table",
          "it could not be classified; check the table by hand"),
     Rule("unread_column_changed", INFO,
          "a column no export job reads was removed, renamed or changed type on a read table",
