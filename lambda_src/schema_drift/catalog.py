@@ -7,6 +7,8 @@ than by the order the events arrived in.
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -19,6 +21,12 @@ TYPE_CHANGED = "type_changed"
 PARTITION_KEYS_CHANGED = "partition_keys_changed"
 LOCATION_CHANGED = "location_changed"
 FORMAT_CHANGED = "format_changed"
+COLUMN_MOVED = "column_moved"
+
+# Delimited text is read by position: the n-th field of a line is the n-th column of
+# the table, so the column order is the mapping. Other formats are read by name.
+_POSITIONAL_CLASSIFICATIONS = {"csv", "tsv"}
+_POSITIONAL_SERDES = {"LazySimpleSerDe", "OpenCSVSerde", "MultiDelimitSerDe", "RegexSerDe"}
 
 # Two names this alike (after dropping case, "_" and "-") are treated as a rename.
 _RENAME_SIMILARITY = 0.8
@@ -42,6 +50,27 @@ class TableSnapshot:
     partition_keys: Tuple[str, ...]
     location: str
     storage_format: Tuple[Tuple[str, str], ...]
+    # When Glue created the table. A table deleted and created again under the same
+    # name starts again at VersionId 1, so the version ids alone do not tell the two apart.
+    create_time: str = ""
+
+    @property
+    def reads_by_position(self) -> bool:
+        """True for delimited text (CSV, TSV, ...), whose columns are matched by position."""
+        storage = dict(self.storage_format)
+        serde = storage.get("serde_library", "").rsplit(".", 1)[-1]
+        return storage.get("classification", "").lower() in _POSITIONAL_CLASSIFICATIONS or serde in _POSITIONAL_SERDES
+
+    @property
+    def format_name(self) -> str:
+        return dict(self.storage_format).get("classification", "").upper() or "delimited text"
+
+    def fingerprint(self) -> str:
+        """A digest of everything this version is compared on, and of the table's creation time."""
+        content = [self.database, self.name, self.version_id, self.create_time,
+                   [[c.name, c.type, c.is_partition_key] for c in self.columns],
+                   list(self.partition_keys), self.location, [list(item) for item in self.storage_format]]
+        return hashlib.sha256(json.dumps(content, ensure_ascii=False).encode("utf-8")).hexdigest()
 
     def column(self, name: str) -> Optional[Column]:
         wanted = name.lower()
@@ -75,7 +104,15 @@ class TableSnapshot:
             partition_keys=tuple(k.name for k in keys),
             location=descriptor.get("Location", "") or "",
             storage_format=tuple(sorted(storage_format.items())),
+            create_time=_timestamp(table.get("CreateTime")),
         )
+
+
+def _timestamp(value: Any) -> str:
+    """boto3 returns datetimes; keep them as ISO text so snapshots stay plain values."""
+    if value is None:
+        return ""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 @dataclass(frozen=True)
@@ -108,6 +145,16 @@ class TableHistory:
         return self.versions[-1] if self.versions else None
 
 
+def is_glue_name(name: str) -> bool:
+    """Whether Glue accepts this as a database or table name (NameString: 1 to 255 characters
+    of the single-line pattern). Glue refuses other names with InvalidInputException, so no
+    table can have one; events are not trusted to hold only such names.
+    https://docs.aws.amazon.com/glue/latest/dg/aws-glue-api-catalog-tables.html#aws-glue-api-catalog-tables-GetTable"""
+    return 1 <= len(name) <= 255 and all(
+        char == "\t" or "\u0020" <= char <= "\ud7ff" or "\ue000" <= char <= "\ufffd" or char > "\uffff"
+        for char in name)
+
+
 class GlueCatalog:
     """Thin reader over an injected boto3 Glue client."""
 
@@ -117,6 +164,8 @@ class GlueCatalog:
     def history(self, database: str, table: str) -> TableHistory:
         """All versions of a table sorted by numeric VersionId; none when the table is gone."""
         history = TableHistory(database, table)
+        if not (is_glue_name(database) and is_glue_name(table)):
+            return history
         paginator = self.glue.get_paginator("get_table_versions")
         try:
             for page in paginator.paginate(DatabaseName=database, TableName=table):
@@ -128,6 +177,8 @@ class GlueCatalog:
         return history
 
     def current(self, database: str, table: str) -> Optional[TableSnapshot]:
+        if not (is_glue_name(database) and is_glue_name(table)):
+            return None
         try:
             return TableSnapshot.from_glue(self.glue.get_table(DatabaseName=database, Name=table)["Table"], database=database)
         except self.glue.exceptions.EntityNotFoundException:
@@ -192,6 +243,8 @@ def diff_tables(old: TableSnapshot, new: TableSnapshot) -> List[SchemaChange]:
             verdict = compare_types(column.type, counterpart.type)
             if verdict != SAME:
                 changes.append(SchemaChange(TYPE_CHANGED, column.name, column.type, counterpart.type, verdict))
+    if old.reads_by_position and new.reads_by_position:
+        changes.extend(_moved_columns(old, new))
     if old.partition_keys != new.partition_keys:
         changes.append(SchemaChange(
             PARTITION_KEYS_CHANGED,
@@ -205,3 +258,13 @@ def diff_tables(old: TableSnapshot, new: TableSnapshot) -> List[SchemaChange]:
         if old_format.get(key, "") != new_format.get(key, ""):
             changes.append(SchemaChange(FORMAT_CHANGED, key, old_format.get(key, ""), new_format.get(key, "")))
     return changes
+
+
+def _moved_columns(old: TableSnapshot, new: TableSnapshot) -> List[SchemaChange]:
+    """Data columns kept by name whose position changed (a swap, or a column added or
+    removed before them). Positions are 1-based and count data columns only."""
+    old_positions = {c.name: i for i, c in enumerate(c for c in old.columns if not c.is_partition_key)}
+    new_positions = {c.name: i for i, c in enumerate(c for c in new.columns if not c.is_partition_key)}
+    return [SchemaChange(COLUMN_MOVED, name, "position %d" % (position + 1), "position %d" % (new_positions[name] + 1))
+            for name, position in old_positions.items()
+            if name in new_positions and new_positions[name] != position]

@@ -11,6 +11,9 @@ TABLE_CHANGE_TYPES = ("UpdateTable", "CreatePartition", "BatchCreatePartition", 
 DATABASE_CHANGE_TYPES = ("CreateDatabase", "DeleteDatabase", "CreateTable", "DeleteTable", "BatchDeleteTable")
 # Database events about tables name them in changedTables.
 TABLE_LIST_CHANGE_TYPES = ("CreateTable", "DeleteTable", "BatchDeleteTable")
+PARTITION_CHANGE_TYPES = ("CreatePartition", "BatchCreatePartition", "DeletePartition", "BatchDeletePartition")
+# Changes to a whole database need no table name, whichever detail-type carries them.
+DATABASE_LEVEL_CHANGE_TYPES = ("CreateDatabase", "DeleteDatabase")
 
 
 class InvalidEventError(ValueError):
@@ -33,6 +36,12 @@ class CatalogEvent:
     @property
     def tables(self) -> List[str]:
         return [self.table] if self.table else list(self.changed_tables)
+
+    @property
+    def documented(self) -> bool:
+        """Whether Glue documents this typeOfChange for this detail-type."""
+        expected = TABLE_CHANGE_TYPES if self.detail_type == TABLE_STATE_CHANGE else DATABASE_CHANGE_TYPES
+        return self.type_of_change in expected
 
 
 def _string(container: Mapping[str, Any], key: str, path: str, required: bool = True) -> str:
@@ -72,10 +81,15 @@ def parse_event(event: Any) -> CatalogEvent:
     database = _string(detail, "databaseName", "detail.databaseName")
     table = None
     changed_tables = _string_list(detail, "changedTables", "detail.changedTables")
+    # Each detail-type documents one way of naming tables; an event that uses the other
+    # way still names them, so either is taken (the documented one first).
     if detail_type == TABLE_STATE_CHANGE:
-        table = _string(detail, "tableName", "detail.tableName")
-    elif type_of_change in TABLE_LIST_CHANGE_TYPES and not changed_tables:
-        raise InvalidEventError("detail.changedTables: must list at least one table for %s" % type_of_change)
+        needs_table = type_of_change not in DATABASE_LEVEL_CHANGE_TYPES and not changed_tables
+        table = _string(detail, "tableName", "detail.tableName", required=needs_table) or None
+    elif not changed_tables:
+        table = _string(detail, "tableName", "detail.tableName", required=False) or None
+        if type_of_change in TABLE_LIST_CHANGE_TYPES and table is None:
+            raise InvalidEventError("detail.changedTables: must list at least one table for %s" % type_of_change)
     return CatalogEvent(
         event_id=_string(event, "id", "id"),
         time=_string(event, "time", "time", required=False),

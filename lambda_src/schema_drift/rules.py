@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 from schema_drift.catalog import (
     COLUMN_ADDED,
+    COLUMN_MOVED,
     COLUMN_REMOVED,
     COLUMN_RENAMED,
     FORMAT_CHANGED,
@@ -57,6 +58,10 @@ RULES: Dict[str, Rule] = {rule.rule_id: rule for rule in [
          "the table as it is now lacks a column an export job reads (checked after every update, and on "
          "created and re-created tables, also when there is no earlier version to compare)",
          "the export fails whatever the version history says"),
+    Rule("read_column_moved", BREAKING,
+         "a column an export job reads changed position in a table of delimited text (CSV, TSV), whose "
+         "fields are matched to columns by position: two columns swapped, or a column added or removed before it",
+         "in delimited text the column order is the mapping, so values are read into the wrong columns"),
     Rule("read_table_deleted", BREAKING,
          "a table an export job reads was deleted (DeleteTable, BatchDeleteTable, DeleteDatabase) "
          "or is gone when the event is handled",
@@ -74,6 +79,14 @@ RULES: Dict[str, Rule] = {rule.rule_id: rule for rule in [
          "a column an export job reads widened (int to bigint, float to double, longer varchar, "
          "larger decimal, struct gained fields, ...)",
          "every old value still reads exactly; check the Personalize field type still fits"),
+    Rule("read_column_added", WARNING,
+         "a column an export job reads was added to its table, for example back after a removal, or by "
+         "renaming another column to it",
+         "the export can read it again; check its type and values, and resume the schedule if it was paused"),
+    Rule("column_order_changed", WARNING,
+         "columns no export job reads changed position in a delimited-text (CSV, TSV) table an export job reads",
+         "the columns the export reads kept their positions, but files written in the old order no longer "
+         "match the table"),
     Rule("read_table_new_column", WARNING,
          "a column was added to a table an export job reads",
          "it might deserve a mapping in the export spec"),
@@ -87,7 +100,7 @@ RULES: Dict[str, Rule] = {rule.rule_id: rule for rule in [
          "partitions of a table an export job reads were deleted",
          "the next FULL import replaces the dataset, so that history leaves the model"),
     Rule("unknown_change_type", WARNING,
-         "a catalog event with a typeOfChange this version does not know",
+         "a catalog event with a typeOfChange this version does not know, or a table change that names no table",
          "it could not be classified; check the table by hand"),
     Rule("unread_column_changed", INFO,
          "a column no export job reads was removed, renamed or changed type on a read table",
@@ -171,17 +184,28 @@ def _bucket(location: str) -> Tuple[str, str]:
     return scheme, parsed.netloc
 
 
-def classify_changes(database: str, table: str, changes: List[SchemaChange], read_map: ReadMap) -> List[Finding]:
+def classify_changes(database: str, table: str, changes: List[SchemaChange], read_map: ReadMap,
+                     format_name: str = "delimited text") -> List[Finding]:
     """Turn the raw differences between two versions into findings for the alert."""
     table_jobs = sorted(read_map.jobs_for_table(database, table))
     table_is_read = bool(table_jobs)
     findings = []
+    unread_moves = []
     for change in changes:
         if not table_is_read:
             findings.append(Finding("unread_table_changed", database, table, _describe(change),
                                     change.column, change.before, change.after, renamed_to=change.new_column))
             continue
-        findings.append(_classify_read_table_change(database, table, change, read_map, table_jobs))
+        if change.kind == COLUMN_MOVED and not read_map.jobs_reading(database, table, change.column or ""):
+            unread_moves.append(change)
+            continue
+        findings.append(_classify_read_table_change(database, table, change, read_map, table_jobs, format_name))
+    if unread_moves:
+        moved = ", ".join("%s (%s -> %s)" % (c.column, c.before, c.after) for c in unread_moves)
+        findings.append(Finding(
+            "column_order_changed", database, table,
+            "columns not read by the export changed position: %s; %s is read by position, so files written in the "
+            "old order no longer match the table" % (moved, format_name), jobs=table_jobs))
     return findings
 
 
@@ -203,12 +227,26 @@ def _describe(change: SchemaChange) -> str:
         return "location %s -> %s" % (change.before, change.after)
     if change.kind == FORMAT_CHANGED:
         return "%s %r -> %r" % (change.column, change.before, change.after)
+    if change.kind == COLUMN_MOVED:
+        return "column %s moved from %s to %s" % (change.column, change.before, change.after)
     return change.kind
 
 
 def _classify_read_table_change(database: str, table: str, change: SchemaChange, read_map: ReadMap,
-                                table_jobs: List[str]) -> Finding:
+                                table_jobs: List[str], format_name: str) -> Finding:
     text = _describe(change)
+    if change.kind == COLUMN_MOVED:
+        jobs = read_map.jobs_reading(database, table, change.column or "")
+        return Finding("read_column_moved", database, table,
+                       "%s; %s is read by position, so the column order is the mapping; %s"
+                       % (text, format_name, _jobs_text(jobs)), change.column, change.before, change.after, jobs)
+    if change.kind == COLUMN_RENAMED and not read_map.jobs_reading(database, table, change.column or ""):
+        # Renamed from a column the export does not read to one it does: a read column is back.
+        new_jobs = read_map.jobs_reading(database, table, change.new_column or "")
+        if new_jobs:
+            return Finding("read_column_added", database, table,
+                           "%s, a column the export reads; %s" % (text, _jobs_text(new_jobs)),
+                           change.column, change.before, change.after, new_jobs, renamed_to=change.new_column)
     if change.kind in (COLUMN_REMOVED, COLUMN_RENAMED, TYPE_CHANGED):
         jobs = read_map.jobs_reading(database, table, change.column or "")
         if not jobs:
@@ -224,6 +262,11 @@ def _classify_read_table_change(database: str, table: str, change: SchemaChange,
         return Finding(rule, database, table, "%s; %s" % (text, _jobs_text(jobs)),
                        change.column, change.before, change.after, jobs, renamed_to=change.new_column)
     if change.kind == COLUMN_ADDED:
+        jobs = read_map.jobs_reading(database, table, change.column or "")
+        if jobs:
+            return Finding("read_column_added", database, table,
+                           "%s, a column the export reads; %s" % (text, _jobs_text(jobs)),
+                           change.column, None, change.after, jobs)
         return Finding("read_table_new_column", database, table,
                        "%s; not mapped by the export spec" % text, change.column, None, change.after, table_jobs)
     if change.kind == PARTITION_KEYS_CHANGED:

@@ -7,10 +7,14 @@ import json
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional
+from unittest import mock
 
 import boto3
 import pytest
 from moto import mock_aws
+from moto.glue.exceptions import InvalidInputException
+from moto.glue.models import GlueBackend
+from moto.sns.models import SNSBackend
 
 from schema_drift.service import Clients, Settings
 
@@ -74,10 +78,100 @@ CUSTOMERS_COLUMNS = [("customer_id", "string"), ("profile", "struct<age:int,city
 
 _event_ids = itertools.count(1)
 
+# What Amazon SNS refuses in Publish and moto 5 lets through: moto counts characters
+# rather than UTF-8 bytes, leaves message attributes out of the size and accepts any
+# subject. Rules from https://docs.aws.amazon.com/sns/latest/api/API_Publish.html
+# (Message, Subject, MessageStructure) and
+# https://docs.aws.amazon.com/sns/latest/api/API_MessageAttributeValue.html (attributes
+# count toward the size). The Subject rule is the stricter one the reference has stated
+# (ASCII beginning with a letter, number or punctuation mark), which the current one
+# ("UTF-8 text with no line breaks or control characters") also accepts.
+SNS_MESSAGE_BYTES = 262_144
+SNS_SUBJECT_CHARACTERS = 100
+SNS_SMS_CHARACTERS = 1600
+
+
+def sns_publish_problems(message: str, subject: Optional[str], attributes: Optional[Dict[str, Any]],
+                         structure: Optional[str]) -> List[str]:
+    """Why SNS would refuse this Publish of a topic message; empty when it would accept it.
+    ``attributes`` are in moto's parsed form: name -> {"Type": ..., "Value": ...}."""
+    problems = []
+    size = len(message.encode("utf-8"))
+    for name, attribute in (attributes or {}).items():
+        value = attribute.get("Value")
+        if not name or not attribute.get("Type") or value in (None, ""):
+            problems.append("MessageAttributes %r: name, type and value must not be empty" % name)
+        value_bytes = value if isinstance(value, bytes) else str(value if value is not None else "").encode("utf-8")
+        size += len(name.encode("utf-8")) + len(attribute.get("Type", "")) + len(value_bytes)
+    if size > SNS_MESSAGE_BYTES:
+        problems.append("Message too long: %d bytes with attributes, at most %d" % (size, SNS_MESSAGE_BYTES))
+    if subject is not None:
+        if len(subject) >= SNS_SUBJECT_CHARACTERS:
+            problems.append("Subject: must be less than 100 characters, got %d" % len(subject))
+        if not all(" " <= c <= "~" for c in subject):
+            problems.append("Subject: must be printable ASCII without line breaks or control characters")
+        if not subject or not (subject[0].isalnum() or subject[0] in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"):
+            problems.append("Subject: must begin with a letter, number or punctuation mark")
+    if structure == "json":
+        def no_duplicates(pairs):
+            keys = [key for key, _ in pairs]
+            if len(keys) != len(set(keys)):
+                raise ValueError("duplicate keys")
+            return dict(pairs)
+        try:
+            forms = json.loads(message, object_pairs_hook=no_duplicates)
+        except ValueError as error:
+            return problems + ["Message: MessageStructure json needs a JSON object without duplicate keys (%s)" % error]
+        if not isinstance(forms, dict) or not isinstance(forms.get("default"), str):
+            problems.append("Message: MessageStructure json needs a string under \"default\"")
+        elif isinstance(forms.get("sms"), str) and len(forms["sms"]) > SNS_SMS_CHARACTERS:
+            problems.append("Message: the sms form exceeds %d characters" % SNS_SMS_CHARACTERS)
+    return problems
+
+
+# Glue refuses a database or table name outside NameString (1 to 255 characters of
+# [\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\t]*) with InvalidInputException; moto looks
+# any name up and answers EntityNotFoundException. From the Glue API reference
+# https://docs.aws.amazon.com/glue/latest/dg/aws-glue-api-catalog-tables.html#aws-glue-api-catalog-tables-GetTable
+# and the botocore model of GetTable / GetTableVersions (shape NameString, error InvalidInputException).
+_moto_get_table = GlueBackend.get_table
+
+
+def _glue_name_problem(name: str) -> Optional[str]:
+    if not 1 <= len(name) <= 255:
+        return "Member must have length between 1 and 255, got %d" % len(name)
+    if any(c != "\t" and not ("\u0020" <= c <= "\ud7ff" or "\ue000" <= c <= "\ufffd" or c > "\uffff") for c in name):
+        return "Member must satisfy the single-line string pattern"
+    return None
+
+
+def _strict_get_table(self, database_name: str, table_name: str):
+    for field, name in (("databaseName", database_name), ("name", table_name)):
+        problem = _glue_name_problem(name)
+        if problem:
+            raise InvalidInputException("GetTable", "1 validation error detected: Value at '%s' failed to satisfy "
+                                                    "constraint: %s" % (field, problem))
+    return _moto_get_table(self, database_name, table_name)
+
+
+_moto_publish = SNSBackend.publish
+
+
+def _strict_publish(self, message, arn=None, phone_number=None, subject=None, message_attributes=None, **kwargs):
+    problems = sns_publish_problems(message, subject, message_attributes, kwargs.get("message_structure"))
+    if problems:
+        # moto turns a ValueError from the backend into an InvalidParameter error.
+        raise ValueError("Invalid parameter: " + "; ".join(problems))
+    return _moto_publish(self, message, arn, phone_number=phone_number, subject=subject,
+                         message_attributes=message_attributes, **kwargs)
+
+
+PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+
 
 def table_input(name: str, columns, partition_keys=(("dt", "string"),), location: Optional[str] = None,
-                classification: str = "parquet") -> Dict[str, Any]:
-    """A TableInput as a crawler writes it for a Parquet folder."""
+                classification: str = "parquet", serde: str = PARQUET_SERDE) -> Dict[str, Any]:
+    """A TableInput as a crawler writes it for a Parquet folder (or, with ``serde``, another format)."""
     return {
         "Name": name,
         "TableType": "EXTERNAL_TABLE",
@@ -88,8 +182,7 @@ def table_input(name: str, columns, partition_keys=(("dt", "string"),), location
             "Location": location or "s3://retail-landing/%s/" % name,
             "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
             "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-            "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
-                          "Parameters": {"serialization.format": "1"}},
+            "SerdeInfo": {"SerializationLibrary": serde, "Parameters": {"serialization.format": "1"}},
         },
     }
 
@@ -196,7 +289,8 @@ AWS_TEST_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testin
 def moto_drift_aws() -> Iterator[DriftAws]:
     """Everything the Lambda talks to, in moto: catalog database, published spec, dedup table,
     SNS topic with two SQS subscribers (all alerts; BREAKING only) and the schedule trigger."""
-    with mock_aws():
+    with mock_aws(), mock.patch.object(SNSBackend, "publish", _strict_publish), \
+            mock.patch.object(GlueBackend, "get_table", _strict_get_table):
         glue = boto3.client("glue", region_name=REGION)
         sns = boto3.client("sns", region_name=REGION)
         sqs = boto3.client("sqs", region_name=REGION)

@@ -104,6 +104,36 @@ def _delete_then_recreate_orders(aws, tables):
     return database_event("DeleteTable", ["orders"])
 
 
+def _csv_orders(aws, tables):
+    """orders as a crawler writes a CSV folder: delimited text, read by position."""
+    aws.glue.delete_table(DatabaseName=DATABASE, Name="orders")
+    return aws.create_table("orders", ORDERS_COLUMNS, **CSV)
+
+
+def _swap(first: str, second: str) -> Callable[[Dict[str, Any]], None]:
+    def change(table):
+        columns = _columns(table)
+        i = [c["Name"] for c in columns].index(first)
+        j = [c["Name"] for c in columns].index(second)
+        columns[i], columns[j] = columns[j], columns[i]
+    return change
+
+
+def _update_csv_orders(change: Callable[[Dict[str, Any]], None]):
+    def act(aws, tables):
+        table = copy.deepcopy(_csv_orders(aws, tables))
+        change(table)
+        aws.update_table(table)
+        return table_event("UpdateTable", "orders")
+    return act
+
+
+def _drop_then_restore(aws, tables):
+    _update(aws, tables, "orders", _drop("customer_id"))
+    aws.update_table(copy.deepcopy(tables["orders"]))
+    return table_event("UpdateTable", "orders")
+
+
 def _unread_table_update(aws, tables):
     sessions = aws.create_table("web_sessions", [("session_id", "string")])
     _columns(sessions).append({"Name": "referrer", "Type": "string"})
@@ -123,7 +153,14 @@ def _delete_database(aws, tables):
 
 
 ORDERS_JOB = ["export_interactions"]
+CSV = dict(classification="csv", serde="org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe")
 CASES = {
+    "read columns of a CSV table swapped": Case(
+        "read_column_moved", BREAKING, _update_csv_orders(_swap("customer_id", "sku")), "customer_id", ORDERS_JOB),
+    "read column back after a removal": Case(
+        "read_column_added", WARNING, _drop_then_restore, "customer_id", ORDERS_JOB),
+    "unread columns of a CSV table swapped": Case(
+        "column_order_changed", WARNING, _update_csv_orders(_swap("quantity", "channel")), None, ORDERS_JOB),
     "read column removed": Case(
         "read_column_removed", BREAKING, lambda aws, t: _update(aws, t, "orders", _drop("customer_id")),
         "customer_id", ORDERS_JOB),
