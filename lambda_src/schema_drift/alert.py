@@ -9,9 +9,8 @@ SNS limits, from the Publish API reference
 - the message, all protocols' forms together, plus every message attribute's name,
   type and value, is at most 256 KiB (262,144 bytes) of UTF-8 by default
   (https://docs.aws.amazon.com/sns/latest/api/API_MessageAttributeValue.html);
-- the subject has no line breaks or control characters and is under 100 characters.
-  The reference once also required ASCII beginning with a letter, number or
-  punctuation mark; the subject keeps to that stricter form;
+- the subject is UTF-8 text with no line breaks or control characters, under 100
+  characters (botocore's Publish model states the same);
 - an SMS publish is at most 1,600 characters; the SMS form is the subject, far shorter.
 Catalog events and the catalog bound nothing this Lambda repeats (partitions, tables,
 type strings, locations), so every list and every value can be shortened to fit,
@@ -79,43 +78,33 @@ class Alert:
         return json.dumps(per_protocol)
 
 
-def ascii_subject(text: str, limit: int = SUBJECT_LIMIT) -> str:
-    """One line of printable ASCII under the SNS limit that still names what it names.
+def subject_line(text: str, limit: int = SUBJECT_LIMIT) -> str:
+    """One line under the SNS limit that shows names as they are (`表格`, `été`).
 
-    Accented letters fold to their base letter (é -> e); characters with no ASCII
-    form are escaped (表 -> \\u8868) rather than dropped, so a name is never lost.
-    Control characters and line breaks become spaces; an escape is never cut in half.
+    Line breaks, control and format characters (zero-width space, BOM) and every
+    other kind of white space become one space, so nothing invisible reaches a mail
+    client. Length is counted in UTF-16 code units, the stricter of the ways a
+    character can be counted, so a character outside the BMP never tips it over.
     """
-    tokens: List[str] = []
-    for char in text:
-        token = _ascii_token(char)
-        if token == " " and (not tokens or tokens[-1] == " "):
-            continue
-        tokens.append(token)
-    while tokens and tokens[-1] == " ":
-        tokens.pop()
-    if sum(len(token) for token in tokens) <= limit:
-        return "".join(tokens)
+    cleaned = "".join(" " if _breaks_a_subject(char) else char for char in text)
+    cleaned = " ".join(cleaned.split())
+    if _utf16_length(cleaned) <= limit:
+        return cleaned
     kept, length = [], 0
-    for token in tokens:
-        if length + len(token) > limit - 3:
+    for char in cleaned:
+        if length + _utf16_length(char) > limit - 3:
             break
-        kept.append(token)
-        length += len(token)
+        kept.append(char)
+        length += _utf16_length(char)
     return "".join(kept).rstrip() + "..."
 
 
-def _ascii_token(char: str) -> str:
-    if char.isspace() or unicodedata.category(char) == "Cc":
-        return " "
-    if " " <= char <= "~":
-        return char
-    folded = "".join(c for c in unicodedata.normalize("NFKD", char) if " " <= c <= "~")
-    if folded.strip():
-        return folded
-    if folded:
-        return " "
-    return "\\u%04x" % ord(char) if ord(char) <= 0xFFFF else "\\U%08x" % ord(char)
+def _breaks_a_subject(char: str) -> bool:
+    return char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 @dataclass(frozen=True)
@@ -179,7 +168,7 @@ def build_alert(assessment: Assessment, pause: Optional[PauseOutcome], max_findi
     summary = top.headline if top else event.type_of_change
     if len(ordered) > 1:
         summary += " (+%d more)" % (len(ordered) - 1)
-    subject = ascii_subject("[%s] %s: %s" % (severity, label["subject"], summary))
+    subject = subject_line("[%s] %s: %s" % (severity, label["subject"], summary))
     shown = cut.items("findings", ordered, budget.findings)
     omitted = len(ordered) - len(shown)
     findings_json = []
@@ -326,7 +315,7 @@ def fit_alert(assessment: Assessment, pause: Optional[PauseOutcome]) -> Alert:
 
 
 def fits_sns(alert: Alert) -> bool:
-    return _size(alert) <= MESSAGE_LIMIT and len(alert.subject) <= SUBJECT_LIMIT
+    return _size(alert) <= MESSAGE_LIMIT and _utf16_length(alert.subject) <= SUBJECT_LIMIT
 
 
 def _size(alert: Alert) -> int:

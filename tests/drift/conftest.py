@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional
@@ -83,9 +84,9 @@ _event_ids = itertools.count(1)
 # subject. Rules from https://docs.aws.amazon.com/sns/latest/api/API_Publish.html
 # (Message, Subject, MessageStructure) and
 # https://docs.aws.amazon.com/sns/latest/api/API_MessageAttributeValue.html (attributes
-# count toward the size). The Subject rule is the stricter one the reference has stated
-# (ASCII beginning with a letter, number or punctuation mark), which the current one
-# ("UTF-8 text with no line breaks or control characters") also accepts.
+# count toward the size). Subject: "UTF-8 text with no line breaks or control
+# characters, and less than 100 characters long" (the reference and botocore's model);
+# its length is counted here in UTF-16 code units, the strictest way to count it.
 SNS_MESSAGE_BYTES = 262_144
 SNS_SUBJECT_CHARACTERS = 100
 SNS_SMS_CHARACTERS = 1600
@@ -106,12 +107,13 @@ def sns_publish_problems(message: str, subject: Optional[str], attributes: Optio
     if size > SNS_MESSAGE_BYTES:
         problems.append("Message too long: %d bytes with attributes, at most %d" % (size, SNS_MESSAGE_BYTES))
     if subject is not None:
-        if len(subject) >= SNS_SUBJECT_CHARACTERS:
-            problems.append("Subject: must be less than 100 characters, got %d" % len(subject))
-        if not all(" " <= c <= "~" for c in subject):
-            problems.append("Subject: must be printable ASCII without line breaks or control characters")
-        if not subject or not (subject[0].isalnum() or subject[0] in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"):
-            problems.append("Subject: must begin with a letter, number or punctuation mark")
+        length = len(subject.encode("utf-16-le")) // 2
+        if length >= SNS_SUBJECT_CHARACTERS:
+            problems.append("Subject: must be less than 100 characters, got %d" % length)
+        if any(c in "\r\n\u2028\u2029" or unicodedata.category(c) in ("Cc", "Cf") for c in subject):
+            problems.append("Subject: must have no line breaks or control characters")
+        if not subject.strip():
+            problems.append("Subject: must not be empty")
     if structure == "json":
         def no_duplicates(pairs):
             keys = [key for key, _ in pairs]

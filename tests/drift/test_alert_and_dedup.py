@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from schema_drift.alert import MESSAGE_LIMIT, SUBJECT_LIMIT, ascii_subject, build_alert, fit_alert
+from schema_drift.alert import MESSAGE_LIMIT, SUBJECT_LIMIT, build_alert, subject_line, fit_alert
 from schema_drift.assess import Assessment
 from schema_drift.dedup import Deduplicator
 from schema_drift.events import parse_event
@@ -43,9 +43,9 @@ def test_message_structure_gives_text_to_people_and_json_to_machines():
         assert json.loads(per_protocol[protocol]) == alert.payload
 
 
-def test_ascii_subject_folds_accents_drops_control_characters_and_truncates():
-    assert ascii_subject("[WARNING] café.tàble:\tnew\ncolumn") == "[WARNING] cafe.table: new column"
-    long = ascii_subject("x" * 300)
+def test_subject_keeps_accents_drops_control_characters_and_truncates():
+    assert subject_line("[WARNING] café.tàble:\tnew\ncolumn") == "[WARNING] café.tàble: new column"
+    long = subject_line("x" * 300)
     assert len(long) == SUBJECT_LIMIT and long.endswith("...")
 
 

@@ -139,10 +139,11 @@ def test_nothing_is_cut_when_the_alert_fits():
 @pytest.mark.parametrize("message,subject,attributes,structure,problem", [
     ("é" * 140_000, None, None, None, "Message too long"),  # 140,000 characters, 280,000 bytes
     ("m" * 262_000, None, {"a": {"Type": "String", "Value": "v" * 200}}, None, "Message too long"),
-    ("m", "表格", None, None, "printable ASCII"),
     ("m", "a" * 100, None, None, "less than 100 characters"),
-    ("m", "line\nbreak", None, None, "printable ASCII"),
-    ("m", " leading space", None, None, "must begin with"),
+    ("m", "\U0001f600" * 50, None, None, "less than 100 characters"),  # 100 UTF-16 code units
+    ("m", "line\nbreak", None, None, "no line breaks or control characters"),
+    ("m", "bell\x07", None, None, "no line breaks or control characters"),
+    ("m", "zero\u200bwidth", None, None, "no line breaks or control characters"),
     ('{"email": "x"}', None, None, "json", "default"),
     ('{"default": "x", "default": "y"}', None, None, "json", "duplicate keys"),
     (json.dumps({"default": "x", "sms": "s" * 1601}), None, None, "json", "sms form"),
@@ -156,6 +157,7 @@ def test_the_sns_stand_in_refuses_what_sns_refuses(message, subject, attributes,
 def test_the_sns_stand_in_accepts_a_message_at_the_limit():
     body = json.dumps({"default": "d" * (MESSAGE_LIMIT - 200)})
     assert sns_publish_problems(body, "[INFO] " + "s" * (SUBJECT_LIMIT - 7), None, "json") == []
+    assert sns_publish_problems("m", "[INFO] retail.表格: table 表格 created", None, None) == []
 
 
 def test_moto_publish_refuses_an_oversized_message_through_the_stand_in(aws):

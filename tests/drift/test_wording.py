@@ -8,7 +8,7 @@ from typing import Any, Dict, List
 import pytest
 
 from personalize_export.spec import load_spec
-from schema_drift.alert import SUBJECT_LIMIT, ascii_subject
+from schema_drift.alert import SUBJECT_LIMIT, subject_line
 from schema_drift.assess import assess
 from schema_drift.catalog import GlueCatalog
 from schema_drift.events import parse_event
@@ -159,27 +159,27 @@ def test_swapping_columns_of_an_unread_csv_table_is_informational(aws, read_map)
 # Names that are not ASCII -----------------------------------------------------------------
 
 @pytest.mark.parametrize("name,shown", [
-    ("表格", "\\u8868\\u683c"),
-    ("ventes_été", "ventes_ete"),
-    ("straße", "stra\\u00dfe"),
-    ("t\u200bx", "t\\u200bx"),
-    ("emoji_\U0001f600", "emoji_\\U0001f600"),
+    ("表格", "表格"),
+    ("ventes_été", "ventes_été"),
+    ("straße", "straße"),
+    ("t\u200bx", "t x"),  # a zero-width space is invisible in a mail client
+    ("emoji_\U0001f600", "emoji_\U0001f600"),
 ])
-def test_a_non_ascii_table_name_stays_recognisable_in_the_subject(aws, name, shown):
+def test_a_non_ascii_table_name_shows_as_it_is_in_the_subject(aws, name, shown):
     aws.create_table(name, [("id", "string")])
     outcome = process_event(database_event("CreateTable", [name]), aws.settings(notify_info=True), aws.clients)
     assert outcome.subject == "[INFO] retail.%s: table %s created" % (shown, shown)
-    assert outcome.subject.isascii() and len(outcome.subject) <= SUBJECT_LIMIT
     [envelope] = aws.received(aws.all_queue)
     assert envelope["Subject"] == outcome.subject
     assert json.loads(envelope["Message"])["table"] == name
 
 
-def test_a_long_non_ascii_subject_is_cut_between_escapes():
-    subject = ascii_subject("[BREAKING] retail.%s: table deleted" % ("表" * 40))
-    assert len(subject) <= SUBJECT_LIMIT and subject.endswith("\\u8868...")
-    assert subject.startswith("[BREAKING] retail.\\u8868")
+def test_a_long_subject_is_cut_under_the_limit_counting_utf16_code_units():
+    subject = subject_line("[BREAKING] retail.%s: table deleted" % ("表" * 120))
+    assert len(subject) <= SUBJECT_LIMIT and subject.endswith("表...")
+    astral = subject_line("[INFO] " + "\U0001f600" * 60)
+    assert len(astral.encode("utf-16-le")) // 2 <= SUBJECT_LIMIT and astral.endswith("\U0001f600...")
 
 
 def test_a_subject_never_starts_with_a_space_or_holds_control_characters():
-    assert ascii_subject("\u3000\t[INFO]\u00a0a\x00b\nc\u2028d  ") == "[INFO] a b c d"
+    assert subject_line("\u3000\t[INFO]\u00a0a\x00b\nc\u2028d\ufeffe  ") == "[INFO] a b c d e"
