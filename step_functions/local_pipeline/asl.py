@@ -26,7 +26,8 @@ def render_definition(function_arns: dict, notification_topic_arn: str, template
                       partition: str, map_max_concurrency: int) -> str:
     """The rendered ASL JSON text. Fails like templatefile() would on a missing
     map key, and refuses any interpolation other than the template's variables.
-    map_max_concurrency must be at least 1: a Map's MaxConcurrency of 0 means no limit."""
+    map_max_concurrency must be at least 1: a Map's MaxConcurrency of 0 means no limit
+    (https://docs.aws.amazon.com/step-functions/latest/dg/state-map-inline.html)."""
     if isinstance(map_max_concurrency, bool) or not isinstance(map_max_concurrency, int) or map_max_concurrency < 1:
         raise ValueError(f"map_max_concurrency must be an integer of at least 1 (got {map_max_concurrency!r})")
     if not re.fullmatch(r"aws(-[a-z]+)*", partition):
