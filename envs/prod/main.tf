@@ -1,3 +1,5 @@
+data "aws_partition" "current" {}
+
 module "personalize_pipeline" {
   source = "../../modules/personalize-pipeline"
 
@@ -26,7 +28,7 @@ module "personalize_pipeline" {
     solutions = [
       {
         name       = "user-personalization"
-        recipe_arn = "arn:aws:personalize:::recipe/aws-user-personalization-v2"
+        recipe_arn = "arn:${data.aws_partition.current.partition}:personalize:::recipe/aws-user-personalization-v2"
       },
     ]
     campaigns = [

@@ -4,7 +4,9 @@ Each script in ``glue/jobs/`` calls one of these. awsglue and pyspark are import
 the functions only, so the Python-shell jobs (``prepare``, ``start_training``) never load
 Spark and importing this module needs neither. Job arguments (Glue ``--name value``):
 ``--spec_uri``, ``--export_root``, ``--keep_exports``, ``--params_template_uri``,
-``--params_uri``, plus Glue's ``JOB_NAME``, ``WORKFLOW_NAME``, ``WORKFLOW_RUN_ID``.
+``--params_uri``, plus Glue's ``WORKFLOW_NAME`` and ``WORKFLOW_RUN_ID``, and ``JOB_NAME`` for the
+Spark jobs (``Job.init`` needs it). The Python-shell jobs have no Job object, so they do not
+ask for ``JOB_NAME``: a run with or without it works.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ def _glue_client(factory: Optional[Callable[[], Any]]):
 
 def prepare_main(argv: Optional[Sequence[str]] = None, glue_client_factory: Optional[Callable[[], Any]] = None) -> str:
     """Python-shell job ``prepare``: allocate the run id, publish it as run property ``run_id``."""
-    args = resolved_options(argv if argv is not None else sys.argv, ("JOB_NAME",) + WORKFLOW_ARGS)
+    args = resolved_options(argv if argv is not None else sys.argv, WORKFLOW_ARGS)
     properties = GlueRunProperties(_glue_client(glue_client_factory), args["WORKFLOW_NAME"], args["WORKFLOW_RUN_ID"])
     run_id = prepare_run(properties)
     print("prepare: run_id=%s (workflow %s, run %s)" % (run_id, args["WORKFLOW_NAME"], args["WORKFLOW_RUN_ID"]))
@@ -43,7 +45,7 @@ def start_training_main(argv: Optional[Sequence[str]] = None, glue_client_factor
 
     argv = argv if argv is not None else sys.argv
     args = resolved_options(
-        argv, ("JOB_NAME", "spec_uri", "export_root", "params_template_uri", "params_uri") + WORKFLOW_ARGS, ("keep_exports",)
+        argv, ("spec_uri", "export_root", "params_template_uri", "params_uri") + WORKFLOW_ARGS, ("keep_exports",)
     )
     storage = storage or Storage()
     properties = GlueRunProperties(_glue_client(glue_client_factory), args["WORKFLOW_NAME"], args["WORKFLOW_RUN_ID"])

@@ -16,10 +16,11 @@ from .logs import correlation_id, function_name, get_logger
 log = get_logger()
 
 
-def _account_and_region(context: Any) -> tuple[str, str]:
-    # arn:aws:lambda:<region>:<account>:function:<name>
+def _partition_region_and_account(context: Any) -> tuple[str, str, str]:
+    """Where this function runs, from its own ARN:
+    arn:<partition>:lambda:<region>:<account>:function:<name> (partition aws, aws-cn, aws-us-gov...)."""
     parts = context.invoked_function_arn.split(":")
-    return parts[4], parts[3]
+    return parts[1], parts[3], parts[4]
 
 
 def handler(func: Callable[[dict, Any], Any]) -> Callable[[dict, Any], Any]:
@@ -43,8 +44,9 @@ def handler(func: Callable[[dict, Any], Any]) -> Callable[[dict, Any], Any]:
 
 @handler
 def read_params(event: dict, context: Any) -> dict:
-    account, region = _account_and_region(context)
-    return steps.read_params(event["bucket"], event["key"], event.get("versionId"), region, account, steps.Settings.from_env())
+    partition, region, account = _partition_region_and_account(context)
+    return steps.read_params(event["bucket"], event["key"], event.get("versionId"), partition, region, account,
+                             steps.Settings.from_env())
 
 
 @handler

@@ -23,36 +23,38 @@ def resource_name(*parts: str) -> str:
     return name
 
 
-def arn(region: str, account: str, kind: str, path: str) -> str:
-    return f"arn:aws:personalize:{region}:{account}:{kind}/{path}"
+def arn(partition: str, region: str, account: str, kind: str, path: str) -> str:
+    """A Personalize ARN in the partition the pipeline runs in (aws, aws-cn, aws-us-gov...):
+    a describe by an ARN of another partition never finds anything."""
+    return f"arn:{partition}:personalize:{region}:{account}:{kind}/{path}"
 
 
-def dataset_group_arn(region: str, account: str, name: str) -> str:
-    return arn(region, account, "dataset-group", name)
+def dataset_group_arn(partition: str, region: str, account: str, name: str) -> str:
+    return arn(partition, region, account, "dataset-group", name)
 
 
-def dataset_arn(region: str, account: str, group_name: str, dataset_type: str) -> str:
-    return arn(region, account, "dataset", f"{group_name}/{dataset_type}")
+def dataset_arn(partition: str, region: str, account: str, group_name: str, dataset_type: str) -> str:
+    return arn(partition, region, account, "dataset", f"{group_name}/{dataset_type}")
 
 
-def schema_arn(region: str, account: str, name: str) -> str:
-    return arn(region, account, "schema", name)
+def schema_arn(partition: str, region: str, account: str, name: str) -> str:
+    return arn(partition, region, account, "schema", name)
 
 
-def import_job_arn(region: str, account: str, name: str) -> str:
-    return arn(region, account, "dataset-import-job", name)
+def import_job_arn(partition: str, region: str, account: str, name: str) -> str:
+    return arn(partition, region, account, "dataset-import-job", name)
 
 
-def solution_arn(region: str, account: str, name: str) -> str:
-    return arn(region, account, "solution", name)
+def solution_arn(partition: str, region: str, account: str, name: str) -> str:
+    return arn(partition, region, account, "solution", name)
 
 
-def campaign_arn(region: str, account: str, name: str) -> str:
-    return arn(region, account, "campaign", name)
+def campaign_arn(partition: str, region: str, account: str, name: str) -> str:
+    return arn(partition, region, account, "campaign", name)
 
 
-def filter_arn(region: str, account: str, name: str) -> str:
-    return arn(region, account, "filter", name)
+def filter_arn(partition: str, region: str, account: str, name: str) -> str:
+    return arn(partition, region, account, "filter", name)
 
 
 def retry_names(base: str, attempts: int = 5) -> list[str]:

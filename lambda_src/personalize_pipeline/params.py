@@ -251,12 +251,25 @@ def parse_params(params: Any) -> dict:
     }
 
 
+def _check_partition(arn: str, path: str, partition: str) -> None:
+    """An ARN of another partition than the pipeline's names nothing Personalize can use there."""
+    arn_partition = arn.split(":", 2)[1]
+    if arn_partition != partition:
+        _fail(path, f"{arn} is in partition {arn_partition}, but the pipeline runs in partition {partition} "
+                    f"(write arn:{partition}:...)")
+
+
 def build_plan(params: dict, manifest: dict, manifest_uri: str, schemas: dict[str, str],
-               region: str, account: str, expected: dict[str, int], ssm_prefix: str) -> dict:
+               partition: str, region: str, account: str, expected: dict[str, int], ssm_prefix: str) -> dict:
     """Combine the normalised params and the export manifest into the plan."""
     name = params["name"]
     run_id = params["run_id"]
     from .storage import resolve
+
+    for i, sol in enumerate(params["solutions"]):
+        _check_partition(sol["recipe_arn"], f"solutions[{i}].recipe_arn", partition)
+    if params["kms_key_arn"]:
+        _check_partition(params["kms_key_arn"], "dataset_group.kms_key_arn", partition)
 
     datasets = []
     for key in ("interactions", "items", "users"):
@@ -271,9 +284,9 @@ def build_plan(params: dict, manifest: dict, manifest_uri: str, schemas: dict[st
             "key": key,
             "type": dataset_type,
             "name": dataset_name,
-            "arn": naming.dataset_arn(region, account, name, dataset_type),
+            "arn": naming.dataset_arn(partition, region, account, name, dataset_type),
             "schemaName": schema_name,
-            "schemaArn": naming.schema_arn(region, account, schema_name),
+            "schemaArn": naming.schema_arn(partition, region, account, schema_name),
             "schema": schema_text,
             "dataLocation": resolve(manifest_uri, entry["prefix"].rstrip("/") + "/"),
             "importJobName": naming.resource_name(dataset_name, run_id),
@@ -286,7 +299,7 @@ def build_plan(params: dict, manifest: dict, manifest_uri: str, schemas: dict[st
         solutions.append({
             "key": sol["name"],
             "name": sol_name,
-            "arn": naming.solution_arn(region, account, sol_name),
+            "arn": naming.solution_arn(partition, region, account, sol_name),
             "recipeArn": sol["recipe_arn"],
             "trainingMode": sol["training_mode"],
             "performAutoTraining": sol["perform_auto_training"],
@@ -301,7 +314,7 @@ def build_plan(params: dict, manifest: dict, manifest_uri: str, schemas: dict[st
         campaigns.append({
             "key": camp["name"],
             "name": camp_name,
-            "arn": naming.campaign_arn(region, account, camp_name),
+            "arn": naming.campaign_arn(partition, region, account, camp_name),
             "solutionKey": camp["solution"],
             "minProvisionedTPS": camp["min_provisioned_tps"],
             "campaignConfig": camp["campaign_config"],
@@ -309,7 +322,7 @@ def build_plan(params: dict, manifest: dict, manifest_uri: str, schemas: dict[st
     filters = []
     for flt in params["filters"]:
         flt_name = naming.resource_name(name, flt["name"])
-        filters.append({"key": flt["name"], "name": flt_name, "arn": naming.filter_arn(region, account, flt_name), "expression": flt["expression"]})
+        filters.append({"key": flt["name"], "name": flt_name, "arn": naming.filter_arn(partition, region, account, flt_name), "expression": flt["expression"]})
     tracker = None
     if params["event_tracker"]:
         tracker = {"name": naming.resource_name(name, params["event_tracker"]["name"])}
@@ -318,9 +331,10 @@ def build_plan(params: dict, manifest: dict, manifest_uri: str, schemas: dict[st
         "name": name,
         "runId": run_id,
         "manifestUri": manifest_uri,
+        "partition": partition,
         "region": region,
         "account": account,
-        "datasetGroup": {"name": name, "arn": naming.dataset_group_arn(region, account, name), "kmsKeyArn": params["kms_key_arn"]},
+        "datasetGroup": {"name": name, "arn": naming.dataset_group_arn(partition, region, account, name), "kmsKeyArn": params["kms_key_arn"]},
         "datasets": datasets,
         "solutions": solutions,
         "campaigns": campaigns,

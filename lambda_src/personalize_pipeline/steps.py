@@ -60,7 +60,8 @@ def _read_expected_durations(parameter: str) -> dict[str, int]:
     return {k: int(v) for k, v in data.items() if isinstance(v, (int, float)) and v > 0}
 
 
-def read_params(bucket: str, key: str, version_id: str | None, region: str, account: str, settings: Settings) -> dict:
+def read_params(bucket: str, key: str, version_id: str | None, partition: str, region: str, account: str,
+                settings: Settings) -> dict:
     """Read the params object version named by the event, validate it and every
     request it implies, and return the plan. Touches no Personalize resource."""
     try:
@@ -94,8 +95,10 @@ def read_params(bucket: str, key: str, version_id: str | None, region: str, acco
             raise ParamsInvalid(f"export.manifest_uri: cannot read the {name} schema {schema_uri}: {exc}") from exc
     prefix = settings.ssm_prefix.rstrip("/")
     expected = _read_expected_durations(f"{prefix}/{normalised['name']}/durations")
-    plan = params.build_plan(normalised, manifest, manifest_uri, schemas, region, account, expected, settings.ssm_prefix)
-    checked = api_requests.validate_all(plan, settings.personalize_role_arn or "arn:aws:iam::000000000000:role/personalize")
+    plan = params.build_plan(normalised, manifest, manifest_uri, schemas, partition, region, account, expected,
+                              settings.ssm_prefix)
+    # Without a configured role the requests are checked against a placeholder of the same partition.
+    checked = api_requests.validate_all(plan, settings.personalize_role_arn or f"arn:{partition}:iam::000000000000:role/personalize")
     log.info("params valid", extra={"requests_checked": checked, "run_id": plan["runId"]})
     plan["paramsObject"] = {"bucket": bucket, "key": key, "versionId": version_id}
     export_summary = {
@@ -153,7 +156,7 @@ def _has_bulk_import(dataset_arn: str) -> bool:
 def start_import(plan: dict, dataset: dict, settings: Settings) -> dict:
     mode = dataset["importMode"]
     for job_name in naming.retry_names(dataset["importJobName"]):
-        arn = naming.import_job_arn(plan["region"], plan["account"], job_name)
+        arn = naming.import_job_arn(plan["partition"], plan["region"], plan["account"], job_name)
         existing = describe("dataset_import_job", arn)
         if existing is not None and is_failed(existing.get("status")):
             continue  # an earlier attempt failed: try the next name

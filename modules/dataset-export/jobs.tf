@@ -263,7 +263,11 @@ resource "aws_glue_trigger" "start" {
   type          = var.workflow_start.type
   schedule      = var.workflow_start.type == "SCHEDULED" ? var.workflow_start.schedule : null
 
-  # ON_DEMAND triggers cannot be started on creation.
+  # hashicorp/aws calls StartTrigger right after creating an ON_DEMAND trigger whose
+  # `enabled` is true (its default), which starts a workflow run on the first apply,
+  # before any crawler has filled the catalog. So an ON_DEMAND trigger is created
+  # disabled (it still starts with StartWorkflowRun); a SCHEDULED one is activated.
+  enabled           = var.workflow_start.type == "SCHEDULED"
   start_on_creation = var.workflow_start.type == "SCHEDULED" ? true : null
 
   actions {
@@ -271,6 +275,14 @@ resource "aws_glue_trigger" "start" {
   }
 
   tags = var.tags
+
+  lifecycle {
+    # On breaking schema drift the drift Lambda stops this trigger (StopTrigger). The
+    # provider reads a stopped SCHEDULED trigger back as enabled = false, so without this
+    # the next unrelated apply would call StartTrigger and undo the pause. The pause
+    # lasts until a person resumes it: aws glue start-trigger --name <trigger name>.
+    ignore_changes = [enabled]
+  }
 }
 
 resource "aws_glue_trigger" "exports" {

@@ -11,6 +11,18 @@ locals {
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.region
 
+  # Recipe ARNs name a partition: the default solution's recipe is that of the partition the
+  # pipeline is deployed to (aws, aws-cn in China, aws-us-gov in GovCloud).
+  training_solutions = var.training.solutions != null ? var.training.solutions : [{
+    name                  = "user-personalization"
+    recipe_arn            = "arn:${local.partition}:personalize:::recipe/aws-user-personalization-v2"
+    training_mode         = "FULL"
+    perform_auto_training = false
+    perform_hpo           = false
+    event_type            = null
+  }]
+  training_arns = concat([for s in local.training_solutions : s.recipe_arn], compact([var.training.dataset_group_kms_key_arn]))
+
   subscriptions = merge({ email = { protocol = "email", endpoint = var.notification_email } }, var.subscriptions)
 
   # The params template in the training Lambdas' format; nulls are left out so
@@ -19,7 +31,7 @@ locals {
     {
       name        = coalesce(var.training.name, var.name)
       import_mode = var.training.import_mode
-      solutions   = [for s in var.training.solutions : { for k, v in s : k => v if v != null }]
+      solutions   = [for s in local.training_solutions : { for k, v in s : k => v if v != null }]
       campaigns   = var.training.campaigns
       quality_gate = {
         for k, v in var.training.quality_gate : k => v if v != null
@@ -44,6 +56,17 @@ resource "terraform_data" "validation" {
     precondition {
       condition     = var.create_kms_key || var.kms_key_arn != null
       error_message = "Set kms_key_arn when create_kms_key is false."
+    }
+
+    precondition {
+      condition     = alltrue([for c in var.training.campaigns : contains([for s in local.training_solutions : s.name], c.solution)])
+      error_message = "Each training campaign must name one of the training solutions."
+    }
+
+    # Personalize finds no recipe or key by an ARN of another partition.
+    precondition {
+      condition     = alltrue([for arn in local.training_arns : can(regex("^arn:${local.partition}:", arn))])
+      error_message = "Every training recipe_arn and dataset_group_kms_key_arn must be an ARN of the partition the pipeline is deployed to (arn:<partition>:...)."
     }
   }
 }

@@ -127,7 +127,7 @@ variable "jobs" {
 ################################################################################
 
 variable "training" {
-  description = "The training params template: solutions, campaigns, quality gate, filters, event tracker and the interactions minimum. start_training adds the export section on each run. See docs/training.md for each field."
+  description = "The training params template: solutions, campaigns, quality gate, filters, event tracker and the interactions minimum. start_training adds the export section on each run. See docs/training.md for each field. solutions null trains one user-personalization solution on the aws-user-personalization-v2 recipe of the partition the pipeline is deployed to; recipe and key ARNs must be of that partition."
   type = object({
     name                      = optional(string)
     dataset_group_kms_key_arn = optional(string)
@@ -139,7 +139,7 @@ variable "training" {
       perform_auto_training = optional(bool, false)
       perform_hpo           = optional(bool, false)
       event_type            = optional(string)
-    })), [{ name = "user-personalization", recipe_arn = "arn:aws:personalize:::recipe/aws-user-personalization-v2" }])
+    })))
     campaigns = optional(list(object({
       name                = string
       solution            = string
@@ -170,13 +170,13 @@ variable "training" {
   }
 
   validation {
-    condition     = length(var.training.solutions) > 0 && alltrue([for s in var.training.solutions : contains(["FULL", "UPDATE"], s.training_mode)])
+    condition     = var.training.solutions == null ? true : (length(var.training.solutions) > 0 && alltrue([for s in var.training.solutions : contains(["FULL", "UPDATE"], s.training_mode)]))
     error_message = "training needs at least one solution, and each training_mode must be FULL or UPDATE."
   }
 
   validation {
-    condition     = alltrue([for c in var.training.campaigns : c.min_provisioned_tps >= 1 && contains([for s in var.training.solutions : s.name], c.solution)])
-    error_message = "Each training campaign must name one of the solutions and have min_provisioned_tps >= 1."
+    condition     = alltrue([for c in var.training.campaigns : c.min_provisioned_tps >= 1])
+    error_message = "Each training campaign must have min_provisioned_tps >= 1."
   }
 
   validation {
@@ -197,7 +197,7 @@ variable "params_overrides" {
 }
 
 variable "training_lambda" {
-  description = "Settings shared by the training Lambdas."
+  description = "Settings shared by the training Lambdas. reserved_concurrent_executions applies to each function and is also the state machine's Map concurrency."
   type = object({
     runtime                        = optional(string, "python3.12")
     architecture                   = optional(string, "arm64")

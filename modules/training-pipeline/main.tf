@@ -121,9 +121,13 @@ resource "aws_sfn_state_machine" "this" {
   role_arn = aws_iam_role.state_machine[0].arn
   type     = "STANDARD"
 
+  # Each Map iteration invokes one function: the Maps run at most as many iterations at
+  # once as each function may run (its reserved concurrency), so none is throttled.
   definition = templatefile(local.template_path, {
     function_arns          = { for key, fn in aws_lambda_function.this : key => fn.arn }
     notification_topic_arn = aws_sns_topic.this[0].arn
+    partition              = local.partition
+    map_max_concurrency    = var.lambda.reserved_concurrent_executions
   })
 
   logging_configuration {

@@ -75,7 +75,7 @@ variable "functions_registry_path" {
 }
 
 variable "lambda" {
-  description = "Settings shared by the pipeline Lambdas. reserved_concurrent_executions applies to each function, so the account reserves it times the number of registry entries."
+  description = "Settings shared by the pipeline Lambdas. reserved_concurrent_executions applies to each function, so the account reserves it times the number of registry entries; it is also the state machine's Map concurrency, so no Map runs more iterations at once than its function may run."
   type = object({
     runtime                        = optional(string, "python3.12")
     architecture                   = optional(string, "arm64")
@@ -100,8 +100,8 @@ variable "lambda" {
   }
 
   validation {
-    condition     = var.lambda.reserved_concurrent_executions >= 1
-    error_message = "lambda.reserved_concurrent_executions must be at least 1."
+    condition     = var.lambda.reserved_concurrent_executions >= 1 && floor(var.lambda.reserved_concurrent_executions) == var.lambda.reserved_concurrent_executions
+    error_message = "lambda.reserved_concurrent_executions must be a whole number of at least 1 (it is also the Map states' MaxConcurrency, where 0 would mean no limit)."
   }
 }
 

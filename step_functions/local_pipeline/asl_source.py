@@ -52,6 +52,15 @@ LOOPS = {
 }
 
 
+# Filled in by Terraform's templatefile(): the partition the state machine runs in (aws,
+# aws-cn, aws-us-gov...), which service integration ARNs name, and the Map states' concurrency.
+# Each Map iteration invokes one Lambda, so the Maps run no more iterations at once than
+# each function's reserved concurrency; more would only be throttled. Terraform passes the
+# same variable to both (training-pipeline's lambda.reserved_concurrent_executions).
+SNS_PUBLISH = "arn:${partition}:states:::sns:publish"
+MAP_MAX_CONCURRENCY = "${map_max_concurrency}"
+
+
 def fn(key: str) -> str:
     """A Lambda ARN, filled in by Terraform's templatefile()."""
     return '${function_arns["%s"]}' % key
@@ -84,13 +93,13 @@ class Builder:
         })
 
     def map(self, name: str, key: str, items_path: str, item_name: str, result_path: str, next_state: str,
-            comment: str, max_concurrency: int, extra: dict | None = None) -> None:
+            comment: str, extra: dict | None = None) -> None:
         inner = f"{name} item"
         self.add(name, {
             "Type": "Map",
             "Comment": comment,
             "ItemsPath": items_path,
-            "MaxConcurrency": max_concurrency,
+            "MaxConcurrency": MAP_MAX_CONCURRENCY,
             "ItemSelector": _with_execution({"plan.$": "$.plan", f"{item_name}.$": "$$.Map.Item.Value", **(extra or {})}),
             "ItemProcessor": {
                 "ProcessorConfig": {"Mode": "INLINE"},
@@ -136,24 +145,24 @@ def build_definition() -> dict:
            "CheckDatasetGroup", "Describe, else create, the dataset group")
     b.wait_loop("dataset_group", "EnsureDatasets")
     b.map("EnsureDatasets", "ensure_dataset", "$.plan.datasets", "dataset", "$.resources.datasets", "CheckDatasets",
-          "Schema and dataset per exported dataset (interactions; items and users when exported)", 3)
+          "Schema and dataset per exported dataset (interactions; items and users when exported)")
     b.wait_loop("datasets", "StartImports")
     b.map("StartImports", "start_import", "$.plan.datasets", "dataset", "$.resources.imports", "CheckImports",
-          "One import job per dataset, from the manifest's prefixes", 3)
+          "One import job per dataset, from the manifest's prefixes")
     b.wait_loop("imports", "EnsureSolutions")
     b.map("EnsureSolutions", "ensure_solution", "$.plan.solutions", "solution", "$.resources.solutions",
-          "EnsureFiltersAndEventTracker", "Describe, else create, each solution", 5)
+          "EnsureFiltersAndEventTracker", "Describe, else create, each solution")
     b.task("EnsureFiltersAndEventTracker", "ensure_extras", {"plan.$": "$.plan"}, "$.resources.extras", "CheckSolutions",
            "Optional filters and event tracker")
     b.wait_loop("solutions", "StartSolutionVersions")
     b.map("StartSolutionVersions", "start_solution_version", "$.plan.solutions", "solution", "$.resources.solutionVersions",
-          "CheckSolutionVersions", "Train one solution version per solution (FULL or UPDATE)", 5)
+          "CheckSolutionVersions", "Train one solution version per solution (FULL or UPDATE)")
     b.wait_loop("solution_versions", "ReadMetrics")
     b.add("ReadMetrics", {
         "Type": "Map",
         "Comment": "Offline metrics of each new solution version",
         "ItemsPath": "$.resources.solutionVersions",
-        "MaxConcurrency": 5,
+        "MaxConcurrency": MAP_MAX_CONCURRENCY,
         "ItemSelector": _with_execution({"version.$": "$$.Map.Item.Value"}),
         "ItemProcessor": {
             "ProcessorConfig": {"Mode": "INLINE"},
@@ -166,7 +175,7 @@ def build_definition() -> dict:
     b.task("QualityGate", "quality_gate", {"plan.$": "$.plan", "evaluations.$": "$.evaluations"}, "$.gate", "DeployCampaigns",
            "Promote only versions that meet the thresholds and are no worse than what each campaign serves now")
     b.map("DeployCampaigns", "deploy_campaign", "$.gate.deployments", "deployment", "$.resources.campaigns", "CheckCampaigns",
-          "Create or update each campaign (minProvisionedTPS from the params)", 5)
+          "Create or update each campaign (minProvisionedTPS from the params)")
     b.wait_loop("campaigns", "Finalize")
     b.task("Finalize", "finalize", {
         "plan.$": "$.plan",
@@ -180,7 +189,7 @@ def build_definition() -> dict:
     }, "$.summary", "NotifySuccess", "Store the event tracker id and this run's durations; build the summary")
     b.add("NotifySuccess", {
         "Type": "Task",
-        "Resource": "arn:aws:states:::sns:publish",
+        "Resource": SNS_PUBLISH,
         "Parameters": {
             "TopicArn": "${notification_topic_arn}",
             "Subject.$": "States.Format('Personalize training succeeded: {}', $.plan.name)",
@@ -206,7 +215,7 @@ def build_definition() -> dict:
         }, catch=False)
     b.add("NotifyFailure", {
         "Type": "Task",
-        "Resource": "arn:aws:states:::sns:publish",
+        "Resource": SNS_PUBLISH,
         "Parameters": {
             "TopicArn": "${notification_topic_arn}",
             "Subject.$": "States.Format('Personalize training FAILED at {}', $.failure.step)",
@@ -232,7 +241,9 @@ def build_definition() -> dict:
 def render_template_text() -> str:
     text = json.dumps(build_definition(), indent=2) + "\n"
     # Inside ${...} the quotes belong to Terraform's template language, not JSON.
-    return re.sub(r'\$\{function_arns\[\\"([a-z_]+)\\"\]\}', r'${function_arns["\1"]}', text)
+    text = re.sub(r'\$\{function_arns\[\\"([a-z_]+)\\"\]\}', r'${function_arns["\1"]}', text)
+    # MaxConcurrency is a JSON number: the template writes the variable unquoted.
+    return text.replace(json.dumps(MAP_MAX_CONCURRENCY), MAP_MAX_CONCURRENCY)
 
 
 def main() -> None:

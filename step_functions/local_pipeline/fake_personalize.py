@@ -256,6 +256,9 @@ class FakePersonalize:
                  s3_client: Any = None) -> None:
         self.region = region
         self.account = account
+        # ARNs name the partition of the region (aws, aws-cn, aws-us-gov...), from botocore's endpoint data.
+        # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html
+        self.partition = boto3.session.Session().get_partition_for_region(region)
         self.clock = clock or SimClock()
         self.durations = {**DEFAULT_DURATIONS, **(durations or {})}
         self.trainer = trainer
@@ -357,7 +360,7 @@ class FakePersonalize:
 
     # --------------------------------------------------------------- helpers
     def _arn(self, kind: str, path: str) -> str:
-        return f"arn:aws:personalize:{self.region}:{self.account}:{kind}/{path}"
+        return f"arn:{self.partition}:personalize:{self.region}:{self.account}:{kind}/{path}"
 
     def _new(self, kind: str, arn: str, fields: dict, duration_key: Optional[str] = None, no_status: bool = False) -> Resource:
         if arn in self.resources:

@@ -32,6 +32,9 @@ from .fake_personalize import FakePersonalize, SimClock
 REGISTRY_PATH = Path(__file__).resolve().parents[2] / "lambda_src" / "personalize_pipeline" / "functions.json"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"  # moto's default account
+# The training-pipeline module's default lambda.reserved_concurrent_executions, which
+# Terraform also passes as the Map states' MaxConcurrency.
+DEFAULT_MAP_MAX_CONCURRENCY = 3
 PARAMS_KEY = "training/params.json"
 EXECUTION_STATUS_POLL = 0.02
 # A guard against a hung interpreter thread, not a performance assertion.
@@ -105,8 +108,11 @@ class LocalPipeline:
 
     def __init__(self, durations: Optional[dict[str, float]] = None, trainer: Any = None,
                  region: str = DEFAULT_REGION, template: Optional[str] = None,
-                 ssm_prefix: str = "/personalize-pipeline/local", kms_key_arn: str = "") -> None:
+                 ssm_prefix: str = "/personalize-pipeline/local", kms_key_arn: str = "",
+                 map_max_concurrency: int = DEFAULT_MAP_MAX_CONCURRENCY) -> None:
         self.region = region
+        self.map_max_concurrency = map_max_concurrency
+        self.partition = boto3.session.Session().get_partition_for_region(region)
         self.account = DEFAULT_ACCOUNT
         self.clock = SimClock()
         self._durations = durations
@@ -117,7 +123,7 @@ class LocalPipeline:
         self.params_bucket = "personalize-params"
         self.data_bucket = "personalize-data"
         self.export_root = f"s3://{self.data_bucket}/personalize"
-        self.role_arn = f"arn:aws:iam::{self.account}:role/personalize-service"
+        self.role_arn = f"arn:{self.partition}:iam::{self.account}:role/personalize-service"
         self.functions: dict[str, Callable] = {}
         self.function_arns: dict[str, str] = {}
         self.invocations: Counter = Counter()
@@ -158,8 +164,10 @@ class LocalPipeline:
         self.sfn = boto3.client("stepfunctions", region_name=self.region)
         self.sns = boto3.client("sns", region_name=self.region)
         self.ssm = boto3.client("ssm", region_name=self.region)
+        # Outside us-east-1, S3 wants the bucket's region as its location constraint.
+        location = {} if self.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
         for bucket in (self.params_bucket, self.data_bucket):
-            self.s3.create_bucket(Bucket=bucket)
+            self.s3.create_bucket(Bucket=bucket, **location)
         self.s3.put_bucket_versioning(Bucket=self.params_bucket, VersioningConfiguration={"Status": "Enabled"})
         self.topic_arn = self.sns.create_topic(Name="personalize-pipeline-notifications")["TopicArn"]
         self.fake = FakePersonalize(self.region, self.account, self.clock, self._durations, self._trainer, s3_client=self.s3)
@@ -180,7 +188,8 @@ class LocalPipeline:
 
         for key, entry in load_registry().items():
             self.register_function(key, _load_handler(entry["handler"]))
-        definition = asl.render_definition(self.function_arns, self.topic_arn, self._template)
+        definition = asl.render_definition(self.function_arns, self.topic_arn, self._template,
+                                           partition=self.partition, map_max_concurrency=self.map_max_concurrency)
         self.state_machine_arn = self.create_state_machine("personalize-training", definition)
 
     def _patch_interpreter(self) -> None:
@@ -300,7 +309,7 @@ class LocalPipeline:
 
     # ----------------------------------------------------------- functions
     def register_function(self, key: str, handler: Callable[[dict, Any], Any]) -> str:
-        arn = f"arn:aws:lambda:{self.region}:{self.account}:function:personalize-pipeline-{key.replace('_', '-')}"
+        arn = f"arn:{self.partition}:lambda:{self.region}:{self.account}:function:personalize-pipeline-{key.replace('_', '-')}"
         self.functions[arn.rsplit(":", 1)[-1]] = handler
         self.function_arns[key] = arn
         return arn
@@ -338,7 +347,7 @@ class LocalPipeline:
     # ----------------------------------------------------------- executions
     def create_state_machine(self, name: str, definition: str) -> str:
         return self.sfn.create_state_machine(
-            name=name, definition=definition, roleArn=f"arn:aws:iam::{self.account}:role/{name}-states",
+            name=name, definition=definition, roleArn=f"arn:{self.partition}:iam::{self.account}:role/{name}-states",
         )["stateMachineArn"]
 
     def upload_export(self, export_dir: Path) -> tuple[str, str]:
@@ -373,7 +382,7 @@ class LocalPipeline:
             "source": "aws.s3",
             "account": self.account,
             "region": self.region,
-            "resources": [f"arn:aws:s3:::{self.params_bucket}"],
+            "resources": [f"arn:{self.partition}:s3:::{self.params_bucket}"],
             "detail": {
                 "version": "0",
                 "bucket": {"name": self.params_bucket},
@@ -452,7 +461,7 @@ class LocalPipeline:
             return None
 
     def campaign_arn(self, campaign_name: str, params_name: str) -> str:
-        return f"arn:aws:personalize:{self.region}:{self.account}:campaign/{params_name}-{campaign_name}"
+        return f"arn:{self.partition}:personalize:{self.region}:{self.account}:campaign/{params_name}-{campaign_name}"
 
     def recommend(self, campaign_arn: str, user_id: str, num_results: int = 10) -> list[str]:
         """Recommendations from the model the campaign serves."""

@@ -255,11 +255,17 @@ def select_solution_events(
     return EventSelection(kept=kept, filtered_by_event_type=by_type, filtered_by_event_value=by_value)
 
 
+_RECIPE_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:personalize:::recipe/([a-zA-Z0-9\-_.]+)$")
+
+
 def recipe_kind(recipe_arn: str) -> str:
-    """``"popularity"`` or ``"als"`` for a supported recipe ARN; a clear error otherwise."""
-    if recipe_arn == POPULARITY_COUNT_RECIPE:
+    """``"popularity"`` or ``"als"`` for a supported recipe ARN of any partition
+    (``arn:aws-cn:...`` names the same recipe in China); a clear error otherwise."""
+    match = _RECIPE_ARN.match(recipe_arn)
+    name = match.group(1) if match else None
+    if name == POPULARITY_COUNT_RECIPE.rsplit("/", 1)[1]:
         return "popularity"
-    if recipe_arn in USER_PERSONALIZATION_RECIPES:
+    if name in {arn.rsplit("/", 1)[1] for arn in USER_PERSONALIZATION_RECIPES}:
         return "als"
     raise UnsupportedRecipeError(
         f"recipe {recipe_arn!r} has no local implementation; supported recipes: {', '.join(SUPPORTED_RECIPES)}"

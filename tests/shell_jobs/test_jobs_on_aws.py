@@ -38,6 +38,28 @@ def test_prepare_publishes_a_sortable_run_id_and_keeps_it_on_retry(aws):
     assert prepare_main(_args(workflow_run), glue_client_factory=lambda: aws["glue"]) == run_id
 
 
+def _without_job_name(argv):
+    at = argv.index("--JOB_NAME")
+    return argv[:at] + argv[at + 2:]
+
+
+def test_shell_jobs_run_without_job_name(aws):
+    """The Python-shell jobs have no Job object to name: --JOB_NAME is neither needed nor refused."""
+    s3, glue = aws["s3"], aws["glue"]
+    storage = Storage(s3)
+    _publish_config(s3)
+    workflow_run = _workflow(glue)
+    run_id = prepare_main(_without_job_name(_args(workflow_run)), glue_client_factory=lambda: glue)
+    assert layout.RUN_ID_PATTERN.match(run_id)
+    write_good_export(storage, ROOT, run_id, load_spec(SPEC))
+
+    result = start_training_main(_without_job_name(_start_training_args(workflow_run)), glue_client_factory=lambda: glue,
+                                 storage=storage)
+
+    assert json.loads(s3.get_object(Bucket="data", Key="params/params.json")["Body"].read())["export"]["run_id"] == run_id
+    assert result.params_version
+
+
 def test_prepare_fails_without_workflow_arguments(aws):
     with pytest.raises(SystemExit, match="--WORKFLOW_NAME"):
         prepare_main(["prepare.py", "--JOB_NAME", "job"], glue_client_factory=lambda: aws["glue"])

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import tfcheck
+import tfeval
 from tfcheck import REPO_ROOT, body_items, strings_in, unquote
 
 MODULES = REPO_ROOT / "modules"
@@ -27,6 +30,15 @@ def literal(value: Any) -> Any:
     if isinstance(value, list):
         return [literal(v) for v in value]
     return value
+
+
+# The examples' provider region is eu-west-1, in the aws partition.
+EXAMPLE_PARTITION = "aws"
+
+
+def example_literal(value: Any) -> Any:
+    """literal() of a value of an example, its data.aws_partition reference resolved."""
+    return literal(json.loads(json.dumps(value).replace("${data.aws_partition.current.partition}", EXAMPLE_PARTITION)))
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +179,7 @@ def test_params_template_is_accepted_by_the_training_lambdas():
     type_text = composition.variables["training"]["type"]
     example = tfcheck.load_module(MODULES / "personalize-pipeline" / "examples" / "complete")
     call = example.of("module")[0].body
-    training = literal(call["training"])
+    training = example_literal(call["training"])
     used = set()
 
     def collect(value):
@@ -273,12 +285,18 @@ def _rendered_params_template(example: str) -> dict:
     training_type = tftypes.parse_type(composition.variables["training"]["type"])
     call = tfcheck.load_module(MODULES / "personalize-pipeline" / "examples" / example).of("module")[0].body
     name = literal(call["name"])
-    training = tftypes.convert(literal(call.get("training", {})), training_type, "training")
+    training_input = example_literal(call.get("training", {}))
+    training = tftypes.convert(training_input, training_type, "training")
+    # local.training_solutions (a default solution when none is given), as Terraform evaluates it.
+    with tempfile.TemporaryDirectory() as workdir:
+        solutions = tfeval.evaluate(composition, {"partition": json.dumps(EXAMPLE_PARTITION),
+                                                  "training_solutions": composition.locals["training_solutions"]},
+                                    {"training": training_input}, Path(workdir))["training_solutions"]
     # The locals of personalize-pipeline/main.tf: nulls dropped where it drops them.
     params = {
         "name": training["name"] or name,
         "import_mode": training["import_mode"],
-        "solutions": [{k: v for k, v in s.items() if v is not None} for s in training["solutions"]],
+        "solutions": [{k: v for k, v in s.items() if v is not None} for s in solutions],
         "campaigns": training["campaigns"],
         "quality_gate": {k: v for k, v in training["quality_gate"].items() if v is not None},
         "filters": training["filters"],
@@ -295,7 +313,7 @@ def _rendered_params_template(example: str) -> dict:
 def test_params_template_mirror_matches_the_module_locals():
     """The rendering above follows local.params_template: same keys, same null handling."""
     template = tfcheck.load_module(MODULES / "personalize-pipeline").locals["params_template"]
-    for key in ("name", "import_mode", "solutions", "campaigns", "quality_gate", "filters", "readiness",
+    for key in ("name", "import_mode", "local.training_solutions", "campaigns", "quality_gate", "filters", "readiness",
                 "dataset_group", "event_tracker", "var.params_overrides", "if v != null"):
         assert key in template, f"local.params_template no longer mentions {key}: update _rendered_params_template"
 

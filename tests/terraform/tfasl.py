@@ -13,7 +13,7 @@ from typing import Any, Iterator
 from tfcheck import REPO_ROOT, Module, unquote
 
 ASL_VALIDATOR = REPO_ROOT / "node_modules" / ".bin" / "asl-validator"
-TEMPLATE_VARIABLES = {"function_arns", "notification_topic_arn"}
+TEMPLATE_VARIABLES = {"function_arns", "notification_topic_arn", "partition", "map_max_concurrency"}
 FAKE_REGION, FAKE_ACCOUNT = "eu-west-1", "123456789012"
 FAKE_TOPIC_ARN = f"arn:aws:sns:{FAKE_REGION}:{FAKE_ACCOUNT}:pipeline-training"
 
@@ -98,13 +98,14 @@ def registry_keys_of_function_arns(module: Module, function_arns_expr: str) -> t
     return set(functions), registry
 
 
-def render(template: Path, function_keys: set[str]) -> str:
+def render(template: Path, function_keys: set[str], map_max_concurrency: int = 3) -> str:
     try:
         from local_pipeline.asl import render_definition
     except ImportError as exc:  # pragma: no cover - depends on the checkout
         raise AssertionError(f"step_functions/local_pipeline/asl.py (render_definition) cannot be imported: {exc}") from exc
     arns = {key: fake_function_arn(key) for key in sorted(function_keys)}
-    return render_definition(arns, FAKE_TOPIC_ARN, template=template.read_text(encoding="utf-8"))
+    return render_definition(arns, FAKE_TOPIC_ARN, template=template.read_text(encoding="utf-8"),
+                             partition="aws", map_max_concurrency=map_max_concurrency)
 
 
 def asl_validator_problems(definition: str) -> list[str]:

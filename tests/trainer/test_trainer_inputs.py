@@ -31,6 +31,15 @@ def test_recipes_map_to_local_models():
     assert recipe_kind(USER_PERSONALIZATION_V2) == "als"
 
 
+@pytest.mark.parametrize("partition", ["aws-cn", "aws-us-gov"])
+def test_recipes_of_other_partitions_map_to_the_same_models(partition):
+    assert recipe_kind(POPULARITY.replace("arn:aws:", f"arn:{partition}:")) == "popularity"
+    assert recipe_kind(USER_PERSONALIZATION_V2.replace("arn:aws:", f"arn:{partition}:")) == "als"
+    for not_a_recipe in (f"arn:{partition}:personalize:eu-west-1:1:recipe/aws-popularity-count", "aws-popularity-count", "arn:x:personalize:::recipe/aws-popularity-count"):
+        with pytest.raises(UnsupportedRecipeError):
+            recipe_kind(not_a_recipe)
+
+
 def test_unknown_recipe_is_refused_by_name():
     unknown = "arn:aws:personalize:::recipe/aws-similar-items"
     with pytest.raises(UnsupportedRecipeError) as error:

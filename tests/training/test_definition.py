@@ -18,7 +18,7 @@ TOPIC = "arn:aws:sns:eu-west-1:111122223333:notify"
 
 
 def rendered() -> dict:
-    return json.loads(asl.render_definition(ARNS, TOPIC))
+    return json.loads(asl.render_definition(ARNS, TOPIC, partition="aws", map_max_concurrency=3))
 
 
 def test_committed_template_matches_its_source():
@@ -51,12 +51,27 @@ def test_registry_actions_cover_the_calls_each_handler_makes():
 
 
 def test_renderer_behaves_like_templatefile():
-    template = '{"A": "${function_arns["x"]}", "B": "${notification_topic_arn}", "C": "$${literal}"}'
-    assert json.loads(asl.render_definition({"x": "arn:x"}, "arn:t", template)) == {"A": "arn:x", "B": "arn:t", "C": "${literal}"}
+    template = ('{"A": "${function_arns["x"]}", "B": "${notification_topic_arn}", "C": "$${literal}", '
+                '"D": "arn:${partition}:states:::sns:publish", "E": ${map_max_concurrency}}')
+    assert json.loads(asl.render_definition({"x": "arn:x"}, "arn:t", template, partition="aws-cn", map_max_concurrency=4)) == {
+        "A": "arn:x", "B": "arn:t", "C": "${literal}", "D": "arn:aws-cn:states:::sns:publish", "E": 4}
     with pytest.raises(KeyError, match="x"):
-        asl.render_definition({}, "arn:t", template)
+        asl.render_definition({}, "arn:t", template, partition="aws", map_max_concurrency=1)
     with pytest.raises(ValueError, match="unsupported template interpolation"):
-        asl.render_definition({"x": "a"}, "t", '{"A": "${var.other}"}')
+        asl.render_definition({"x": "a"}, "t", '{"A": "${var.other}"}', partition="aws", map_max_concurrency=1)
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="map_max_concurrency"):
+            asl.render_definition({"x": "a"}, "t", template, partition="aws", map_max_concurrency=bad)
+
+
+def test_every_map_runs_at_most_the_given_concurrency_and_publishes_in_the_given_partition():
+    for partition, concurrency in (("aws", 1), ("aws-cn", 7), ("aws-us-gov", 3)):
+        states = json.loads(asl.render_definition(ARNS, TOPIC, partition=partition, map_max_concurrency=concurrency))["States"]
+        maps = {name: state for name, state in states.items() if state["Type"] == "Map"}
+        assert len(maps) == 6
+        assert {name: state["MaxConcurrency"] for name, state in maps.items()} == {name: concurrency for name in maps}
+        publishes = [s["Resource"] for s in states.values() if s["Type"] == "Task" and ":states:::sns:" in s["Resource"]]
+        assert publishes == [f"arn:{partition}:states:::sns:publish"] * 2
 
 
 def test_every_failure_path_notifies_once_then_fails():
@@ -102,6 +117,6 @@ def test_asl_validator_accepts_the_rendered_definition(tmp_path):
     if not validator.exists() or shutil.which("node") is None:
         pytest.fail("asl-validator is missing: run `npm ci` (package.json pins asl-validator 4.0.0) with Node.js installed")
     path = tmp_path / "definition.json"
-    path.write_text(asl.render_definition(ARNS, TOPIC), encoding="utf-8")
+    path.write_text(asl.render_definition(ARNS, TOPIC, partition="aws", map_max_concurrency=3), encoding="utf-8")
     completed = subprocess.run([str(validator), "--json-path", str(path)], capture_output=True, text=True)
     assert completed.returncode == 0, completed.stdout + completed.stderr

@@ -20,11 +20,53 @@ def with_export(p: dict) -> dict:
     return {**p, "export": {"manifest_uri": "s3://b/personalize/exports/r1/manifest.json", "run_id": "r1"}}
 
 
-def plan_for(p: dict) -> dict:
+def plan_for(p: dict, partition: str = "aws", region: str = "eu-west-1") -> dict:
     normalised = params.parse_params(with_export(p))
     manifest = {"datasets": {"interactions": {"prefix": "interactions/", "rows": 2000}, "items": {"prefix": "items/", "rows": 10}}}
     schemas = {"interactions": json.dumps(INTERACTIONS_SCHEMA), "items": json.dumps(ITEMS_SCHEMA)}
-    return params.build_plan(normalised, manifest, "s3://b/personalize/exports/r1/manifest.json", schemas, "eu-west-1", "111122223333", {}, "/pp/dev")
+    return params.build_plan(normalised, manifest, "s3://b/personalize/exports/r1/manifest.json", schemas, partition, region, "111122223333", {}, "/pp/dev")
+
+
+def in_partition(p: dict, partition: str) -> dict:
+    """The params with their recipe and key ARNs written for another partition."""
+    text = json.dumps(p).replace('"arn:aws:', f'"arn:{partition}:')
+    return json.loads(text)
+
+
+def _plan_arns(value):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key.lower().endswith("arn") and isinstance(item, str):
+                yield key, item
+            yield from _plan_arns(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _plan_arns(item)
+
+
+@pytest.mark.parametrize("partition, region", [("aws", "eu-west-1"), ("aws-cn", "cn-north-1"), ("aws-us-gov", "us-gov-west-1")])
+def test_every_planned_personalize_arn_names_the_pipeline_partition(partition, region):
+    plan = plan_for(in_partition(full_params(), partition), partition, region)
+    assert plan["partition"] == partition
+    personalize_arns = [(k, v) for k, v in _plan_arns(plan) if ":personalize:" in v and ":::recipe/" not in v]
+    assert len(personalize_arns) > 8
+    for key, arn in personalize_arns:
+        assert arn.startswith(f"arn:{partition}:personalize:{region}:111122223333:"), (key, arn)
+    assert naming.import_job_arn(partition, region, "111122223333", "j") == f"arn:{partition}:personalize:{region}:111122223333:dataset-import-job/j"
+    assert api_requests.validate_all(plan, f"arn:{partition}:iam::111122223333:role/p") > 10
+
+
+@pytest.mark.parametrize("field, change", [
+    ("solutions[1].recipe_arn", lambda p: p["solutions"][1].update(recipe_arn="arn:aws:personalize:::recipe/aws-user-personalization")),
+    ("dataset_group.kms_key_arn", lambda p: p.update(dataset_group={"kms_key_arn": "arn:aws:kms:cn-north-1:111122223333:key/k"})),
+])
+def test_arns_of_another_partition_are_refused_naming_the_field(field, change):
+    p = in_partition(full_params(), "aws-cn")
+    change(p)
+    with pytest.raises(ParamsInvalid) as info:
+        plan_for(p, "aws-cn", "cn-north-1")
+    assert str(info.value).startswith(f"{field}: arn:aws:")
+    assert "partition aws-cn" in str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -168,7 +210,7 @@ def test_the_documented_params_example_is_valid():
     normalised = params.parse_params(example)
     manifest = {"datasets": {"interactions": {"prefix": "interactions/", "rows": 5000}}}
     plan = params.build_plan(normalised, manifest, example["export"]["manifest_uri"], {"interactions": json.dumps(INTERACTIONS_SCHEMA)},
-                             "eu-west-1", "111122223333", {}, "/personalize-pipeline/dev")
+                             "aws", "eu-west-1", "111122223333", {}, "/personalize-pipeline/dev")
     assert api_requests.validate_all(plan, "arn:aws:iam::111122223333:role/personalize") > 0
     assert plan["datasetGroup"]["kmsKeyArn"].startswith("arn:aws:kms:")
 

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from local_pipeline.harness import LocalPipeline
+
+from .conftest import SCENARIO_DURATIONS
 from .exports import RECIPE_POPULARITY, full_params, make_export, metrics
 
 CREATE_OR_UPDATE = (
@@ -144,6 +149,25 @@ def test_rerun_converges_without_duplicates(pipeline, tmp_path):
     assert pipeline.fake.describe(summary["campaigns"]["home"]["campaignArn"])["solutionVersionArn"] == summary["solutions"]["personal"]["solutionVersionArn"]
     # The previous run's durations size the waits: far fewer transitions.
     assert newer.counts()["state_transitions"] < first.counts()["state_transitions"]
+
+
+@pytest.mark.parametrize("region, partition", [("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")])
+def test_rerun_outside_the_aws_partition_finds_what_the_first_run_made(trainer, tmp_path, region, partition):
+    """Describe-before-create looks resources up by the ARNs the plan names: in another
+    partition they must name that partition, or a re-run finds nothing."""
+    params = json.loads(json.dumps(full_params()).replace('"arn:aws:', f'"arn:{partition}:'))
+    with LocalPipeline(durations=SCENARIO_DURATIONS, trainer=trainer, region=region) as local:
+        export = make_export(tmp_path)
+        first = local.run(params, export)
+        assert first.status == "SUCCEEDED", (first.error, first.cause)
+        arns = list(local.fake.resources)
+        assert arns and all(arn.startswith(f"arn:{partition}:personalize:{region}:") for arn in arns)
+        after_first = creates(local.fake)
+
+        again = local.run(params, export)
+        assert again.status == "SUCCEEDED", (again.error, again.cause)
+        assert creates(local.fake) == after_first
+        assert list(local.fake.resources) == arns
 
 
 def test_gate_rejects_and_the_campaign_keeps_serving(pipeline, trainer, tmp_path):

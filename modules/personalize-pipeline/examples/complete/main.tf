@@ -12,6 +12,8 @@ provider "aws" {
 # Every setting of the composition module: JDBC and document-store sources over
 # VPC connections, an S3 source, a scheduled workflow, Flex export jobs, two
 # solutions, a campaign behind a quality gate, a filter and an event tracker.
+data "aws_partition" "current" {}
+
 module "personalize_pipeline" {
   source = "../.."
 
@@ -88,7 +90,7 @@ module "personalize_pipeline" {
     solutions = [
       {
         name                  = "user-personalization"
-        recipe_arn            = "arn:aws:personalize:::recipe/aws-user-personalization-v2"
+        recipe_arn            = "arn:${data.aws_partition.current.partition}:personalize:::recipe/aws-user-personalization-v2"
         training_mode         = "FULL"
         perform_auto_training = false
         perform_hpo           = false
@@ -96,7 +98,7 @@ module "personalize_pipeline" {
       },
       {
         name       = "similar-items"
-        recipe_arn = "arn:aws:personalize:::recipe/aws-similar-items"
+        recipe_arn = "arn:${data.aws_partition.current.partition}:personalize:::recipe/aws-similar-items"
       },
     ]
     campaigns = [
