@@ -43,6 +43,11 @@ class PersonalizeRequestFailed(PipelineError):
     """Personalize refused a request for a reason that retrying will not fix."""
 
 
+class QuotaExceeded(PipelineError):
+    """A fixed Personalize quota (how many resources may exist) is reached; the
+    message names it. Not retried: no wait clears it."""
+
+
 # The two names below are AWS error codes on purpose: the state machine retries
 # them (with backoff and jitter) and nothing else.
 class ThrottlingException(PipelineError):

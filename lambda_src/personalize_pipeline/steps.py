@@ -20,7 +20,7 @@ from .errors import (
     WaitTimedOut,
 )
 from .logs import get_logger
-from .personalize_ops import KIND_LABELS, call, create, describe, is_failed, paginate, seconds_between
+from .personalize_ops import KIND_LABELS, call, call_or_defer, create, describe, is_failed, paginate, seconds_between
 from .readiness import check_readiness
 from .waiting import WaitPolicy, next_wait_seconds
 
@@ -129,19 +129,41 @@ def ensure_dataset_group(plan: dict, settings: Settings) -> list[dict]:
 # ------------------------------------------------------------------- datasets
 def ensure_dataset(plan: dict, dataset: dict) -> dict:
     existing = describe("dataset", dataset["arn"])
-    schema_changed = existing is not None and existing["schemaArn"] != dataset["schemaArn"]
-    if schema_changed:
-        # Judged before anything is created, so a refused change leaves no trace.
-        old = describe("schema", existing["schemaArn"])
-        schema_rules.check_schema_change(dataset["key"], old["schema"] if old else "{}", dataset["schema"])
+    if existing is None:
+        if describe("schema", dataset["schemaArn"]) is None:
+            create("create_schema", dataset["schemaName"], api_requests.create_schema(dataset))
+        create("create_dataset", dataset["name"], api_requests.create_dataset(plan, dataset))
+        return resource("dataset", dataset["arn"], dataset["key"])
+    update = existing.get("latestDatasetUpdate") or {}
+    update_running = bool(update) and not is_failed(update.get("status")) and update.get("status") != "ACTIVE"
+    # The schema the dataset has, or is being given by an update still running.
+    current_arn = update.get("schemaArn") if update_running else existing["schemaArn"]
+    if current_arn == dataset["schemaArn"]:
+        return resource("dataset", dataset["arn"], dataset["key"], schemaArn=dataset["schemaArn"])
+    old = describe("schema", current_arn)
+    old_text = old["schema"] if old else "{}"
+    if schema_rules.same_fields(old_text, dataset["schema"]):
+        # Field order, version or record name only: Personalize would gain nothing
+        # from a replacement (and refuses any for interactions).
+        log.info("schema change is cosmetic: the dataset keeps its schema", extra={"dataset": dataset["arn"], "schema": current_arn})
+        return resource("dataset", dataset["arn"], dataset["key"])
+    # Judged before anything is created, so a refused change leaves no trace.
+    schema_rules.check_schema_change(dataset["key"], old_text, dataset["schema"])
     if describe("schema", dataset["schemaArn"]) is None:
         create("create_schema", dataset["schemaName"], api_requests.create_schema(dataset))
-    if existing is None:
-        create("create_dataset", dataset["name"], api_requests.create_dataset(plan, dataset))
-    elif schema_changed:
-        call("update_dataset", dataset["arn"], **api_requests.update_dataset(dataset))
-        log.info("dataset schema replaced", extra={"dataset": dataset["arn"], "schema": dataset["schemaArn"]})
-    return resource("dataset", dataset["arn"], dataset["key"])
+    request = api_requests.update_dataset(dataset)
+    if update_running:
+        # An earlier run's replacement still runs: Personalize refuses another
+        # one until it ends, so the wait loop sends this one then.
+        log.info("dataset update deferred until the running one ends", extra={"dataset": dataset["arn"]})
+        return resource("dataset", dataset["arn"], dataset["key"], schemaArn=dataset["schemaArn"],
+                        deferred={"operation": "update_dataset", "request": request})
+    _, refused = call_or_defer("update_dataset", dataset["arn"], request, for_now={"ResourceInUseException"})
+    if refused is not None:
+        return resource("dataset", dataset["arn"], dataset["key"], schemaArn=dataset["schemaArn"],
+                        deferred={"operation": "update_dataset", "request": request})
+    log.info("dataset schema replacement started", extra={"dataset": dataset["arn"], "schema": dataset["schemaArn"]})
+    return resource("dataset", dataset["arn"], dataset["key"], schemaArn=dataset["schemaArn"])
 
 
 # ---------------------------------------------------------------- import jobs
@@ -162,7 +184,14 @@ def start_import(plan: dict, dataset: dict, settings: Settings) -> dict:
                 log.info("no bulk import yet: importing FULL", extra={"dataset": dataset["arn"]})
                 mode = "FULL"
             request = api_requests.create_import_job(plan, dataset, job_name, mode, settings.personalize_role_arn)
-            create("create_dataset_import_job", job_name, request)
+            # About 5 imports may be pending per region; a job holds its slot for its
+            # whole run, so a full quota is waited for, not retried:
+            # https://docs.aws.amazon.com/personalize/latest/dg/limits.html
+            _, refused = call_or_defer("create_dataset_import_job", job_name, request, for_now={"LimitExceededException"})
+            if refused is not None:
+                log.info("import deferred: no import slot free", extra={"job": job_name, "reason": refused})
+                return resource("dataset_import_job", arn, dataset["key"], importMode=mode,
+                                deferred={"operation": "create_dataset_import_job", "request": request})
         else:
             mode = existing.get("importMode", mode)
         return resource("dataset_import_job", arn, dataset["key"], importMode=mode)
@@ -261,6 +290,19 @@ def start_solution_version(plan: dict, solution: dict) -> dict:
 
 
 # ---------------------------------------------------------------- wait loops
+# The update each kind reports beside its own status, and what identifies the
+# update a run asked for. Updates go CREATE PENDING > CREATE IN_PROGRESS >
+# ACTIVE or CREATE FAILED while the resource itself stays ACTIVE:
+# https://docs.aws.amazon.com/personalize/latest/dg/API_CampaignUpdateSummary.html
+# https://docs.aws.amazon.com/personalize/latest/dg/API_SolutionUpdateSummary.html
+# https://docs.aws.amazon.com/personalize/latest/dg/API_DatasetUpdateSummary.html
+UPDATE_SUMMARIES = {
+    "campaign": ("latestCampaignUpdate", "solutionVersionArn"),
+    "dataset": ("latestDatasetUpdate", "schemaArn"),
+    "solution": ("latestSolutionUpdate", "performAutoTraining"),
+}
+
+
 def resource_state(res: dict, described: dict | None) -> tuple[str, str | None, int | None]:
     """(state, failure reason, duration seconds) with state in done/failed/pending."""
     if described is None:
@@ -268,24 +310,33 @@ def resource_state(res: dict, described: dict | None) -> tuple[str, str | None, 
     status = described.get("status")
     reason = described.get("failureReason")
     duration = seconds_between(described.get("creationDateTime"), described.get("lastUpdatedDateTime"))
-    if res["kind"] == "campaign":
-        update = described.get("latestCampaignUpdate") or {}
-        if update:
-            reason = update.get("failureReason") or reason
-            duration = seconds_between(update.get("creationDateTime"), update.get("lastUpdatedDateTime"))
-            if is_failed(update.get("status")):
-                return "failed", reason, None
-        if is_failed(status):
-            return "failed", reason, None
-        serving = described.get("solutionVersionArn")
-        if status == "ACTIVE" and (not update or update.get("status") == "ACTIVE") and serving == res.get("solutionVersionArn", serving):
-            return "done", None, duration
-        return "pending", None, None
     if is_failed(status):
-        return "failed", reason, None
-    if status == "ACTIVE" or (res["kind"] == "dataset" and status is None):
-        return "done", None, duration
-    return "pending", None, None
+        return "failed", f"{status}: {reason}" if "STOPP" in (status or "") else reason, None
+    if status != "ACTIVE" and not (res["kind"] == "dataset" and status is None):
+        return "pending", None, None
+    summary_key, identity = UPDATE_SUMMARIES.get(res["kind"], (None, None))
+    update = described.get(summary_key) or {} if summary_key else {}
+    # Only the update this run asked for counts; an older one that failed is history.
+    if update and identity in res and update.get(identity) == res[identity]:
+        if is_failed(update.get("status")):
+            return "failed", f"its update failed: {update.get('failureReason') or 'no failureReason given'}", None
+        if update.get("status") != "ACTIVE":
+            return "pending", None, None
+        duration = seconds_between(update.get("creationDateTime"), update.get("lastUpdatedDateTime"))
+    if res["kind"] == "campaign" and described.get("solutionVersionArn") != res.get("solutionVersionArn", described.get("solutionVersionArn")):
+        return "pending", None, None
+    return "done", None, duration
+
+
+def send_deferred(res: dict) -> str | None:
+    """Send a request a step could not send yet (Personalize refused it for now:
+    an import slot, an update still running). None once sent, else the reason it
+    still waits."""
+    deferred = res["deferred"]
+    _, refused = call_or_defer(deferred["operation"], res["arn"], deferred["request"])
+    if refused is None:
+        log.info("deferred request sent", extra={"operation": deferred["operation"], "arn": res["arn"]})
+    return refused
 
 
 def flatten(resources: Any) -> list[dict]:
@@ -307,12 +358,19 @@ def check_resources(phase: str, resources: Any, progress: dict, waits: dict, exp
     kind = PHASE_KINDS.get(phase)
     first_check = not progress.get("polls")
     history = progress.get("expected") if not first_check else (expected.get(kind) if kind else None)
+    sent = list(progress.get("sent", []))
     for res in items:
+        label = f"{KIND_LABELS[res['kind']]} {res['arn']} ({res['label']})"
+        if res.get("deferred") and res["arn"] not in sent:
+            refused = send_deferred(res)
+            if refused is not None:
+                pending.append(f"{label}, not started yet ({refused})")
+                continue
+            sent.append(res["arn"])
         described = describe(res["kind"], res["arn"])
         state, reason, duration = resource_state(res, described)
         if first_check and kind and not history and state == "pending":
             history = previous_duration(res["kind"], res["arn"], described)
-        label = f"{KIND_LABELS[res['kind']]} {res['arn']} ({res['label']})"
         if state == "failed":
             raise ResourceFailed(f"{label} failed: {reason or 'no failureReason given'}")
         if state == "pending":
@@ -323,13 +381,13 @@ def check_resources(phase: str, resources: Any, progress: dict, waits: dict, exp
     waited = int(progress.get("waited", 0)) + int(progress.get("seconds", 0))
     merged_observed = {**progress.get("observed", {}), **observed}
     if not pending:
-        return {"done": True, "polls": polls, "waited": waited, "seconds": 0, "observed": merged_observed, "expected": history}
+        return {"done": True, "polls": polls, "waited": waited, "seconds": 0, "observed": merged_observed, "expected": history, "sent": sent}
     policy = WaitPolicy.from_plan(waits)
     if waited >= policy.limit_seconds:
         raise WaitTimedOut(f"{phase}: still not ready after {waited} s (limit {policy.limit_seconds} s): {', '.join(pending)}")
     seconds = next_wait_seconds(policy, polls, int(progress.get("seconds", 0)), waited, history)
     log.info("waiting", extra={"phase": phase, "pending": len(pending), "next_wait_seconds": seconds, "waited": waited, "expected": history})
-    return {"done": False, "polls": polls, "waited": waited, "seconds": seconds, "observed": merged_observed, "expected": history}
+    return {"done": False, "polls": polls, "waited": waited, "seconds": seconds, "observed": merged_observed, "expected": history, "sent": sent}
 
 
 def previous_duration(kind: str, arn: str, described: dict | None) -> int | None:
