@@ -199,27 +199,93 @@ def start_import(plan: dict, dataset: dict, settings: Settings) -> dict:
 
 
 # ----------------------------------------------------------------- solutions
+# What UpdateSolution can change; everything else about a solution is fixed:
+# https://docs.aws.amazon.com/personalize/latest/dg/API_UpdateSolution.html
+UPDATABLE_CONFIG = ("autoTrainingConfig", "eventsConfig")
+
+
+def _fixed_setting_changes(existing: dict, solution: dict) -> list[str]:
+    wanted_config = {k: v for k, v in (solution.get("solutionConfig") or {}).items() if k not in UPDATABLE_CONFIG}
+    current_config = {k: v for k, v in (existing.get("solutionConfig") or {}).items() if k not in UPDATABLE_CONFIG}
+    changes = []
+    for label, current, wanted in (
+        ("recipe_arn", existing.get("recipeArn"), solution["recipeArn"]),
+        ("perform_hpo", bool(existing.get("performHPO", False)), solution["performHPO"]),
+        ("event_type", existing.get("eventType"), solution.get("eventType")),
+    ):
+        if current != wanted:
+            changes.append(f"{label} {current!r} -> {wanted!r}")
+    for key in sorted(set(wanted_config) | set(current_config)):
+        if wanted_config.get(key) != current_config.get(key):
+            changes.append(f"solution_config.{key} {current_config.get(key)!r} -> {wanted_config.get(key)!r}")
+    return changes
+
+
+def _updatable_changes(existing: dict, solution: dict) -> dict:
+    """The settings UpdateSolution must change, judged against the running
+    update's target when one runs."""
+    update = existing.get("latestSolutionUpdate") or {}
+    running = bool(update) and update.get("status") not in ("ACTIVE",) and not is_failed(update.get("status"))
+    auto = update.get("performAutoTraining", existing.get("performAutoTraining")) if running else existing.get("performAutoTraining")
+    config = {**(existing.get("solutionConfig") or {}), **(update.get("solutionUpdateConfig") or {} if running else {})}
+    wanted = solution.get("solutionConfig") or {}
+    changes: dict = {}
+    if auto != solution["performAutoTraining"]:
+        changes["performAutoTraining"] = solution["performAutoTraining"]
+    for key in UPDATABLE_CONFIG:
+        if key in wanted and wanted[key] != config.get(key):
+            changes[key] = wanted[key]
+    return changes
+
+
+def _update_solution(solution: dict, label: str, changes: dict) -> dict:
+    request = api_requests.update_solution(solution, changes)
+    _, refused = call_or_defer("update_solution", solution["arn"], request, for_now={"ResourceInUseException"})
+    res = resource("solution", solution["arn"], label, performAutoTraining=request.get("performAutoTraining", solution.get("performAutoTraining")))
+    if refused is not None:
+        res["deferred"] = {"operation": "update_solution", "request": request}
+    log.info("solution update sent" if refused is None else "solution update deferred", extra={"solution": solution["arn"], "changes": changes})
+    return res
+
+
 def ensure_solution(plan: dict, solution: dict) -> dict:
     existing = describe("solution", solution["arn"])
     if existing is None:
         create("create_solution", solution["name"], api_requests.create_solution(plan, solution))
-    else:
-        if existing.get("recipeArn") != solution["recipeArn"]:
-            raise ResourceConflict(
-                f"solutions.{solution['key']}: solution {solution['arn']} uses recipe {existing.get('recipeArn')}, the params ask for "
-                f"{solution['recipeArn']}; solutions cannot change recipe: rename the solution"
-            )
-        if existing.get("performAutoTraining") not in (None, solution["performAutoTraining"]):
-            raise ResourceConflict(
-                f"solutions.{solution['key']}: solution {solution['arn']} has performAutoTraining={existing.get('performAutoTraining')}, "
-                f"the params ask for {solution['performAutoTraining']}; rename the solution to change it"
-            )
+        return resource("solution", solution["arn"], solution["key"])
+    fixed = _fixed_setting_changes(existing, solution)
+    if fixed:
+        raise ResourceConflict(
+            f"solutions.{solution['key']}: solution {solution['arn']} cannot change {'; '.join(fixed)}: Personalize's "
+            "UpdateSolution changes only automatic training and eventsConfig; rename the solution to train with the new "
+            "settings (the pipeline then turns automatic training off on the old one)"
+        )
+    changes = _updatable_changes(existing, solution)
+    if changes:
+        return _update_solution(solution, solution["key"], changes)
     return resource("solution", solution["arn"], solution["key"])
 
 
-def ensure_extras(plan: dict) -> list[dict]:
-    """Filters and the event tracker: both optional."""
+def stop_auto_training_of_other_solutions(plan: dict) -> list[dict]:
+    """A solution the params no longer name (renamed or removed) would go on
+    training every few days and billing for it: turn its automatic training off."""
+    planned = {s["arn"] for s in plan["solutions"]}
     out = []
+    for summary in paginate("list_solutions", "solutions", datasetGroupArn=plan["datasetGroup"]["arn"]):
+        if summary["solutionArn"] in planned or summary.get("status") != "ACTIVE":
+            continue
+        existing = describe("solution", summary["solutionArn"])
+        other = {"arn": summary["solutionArn"], "performAutoTraining": False}
+        if existing and _updatable_changes(existing, other):
+            log.warning("turning automatic training off on a solution the params no longer name", extra={"solution": other["arn"]})
+            out.append(_update_solution(other, summary["name"], {"performAutoTraining": False}))
+    return out
+
+
+def ensure_extras(plan: dict) -> list[dict]:
+    """Filters and the event tracker (both optional); automatic training off on
+    solutions the params no longer name."""
+    out = stop_auto_training_of_other_solutions(plan)
     for flt in plan["filters"]:
         existing = describe("filter", flt["arn"])
         if existing is None:
@@ -236,15 +302,38 @@ def ensure_extras(plan: dict) -> list[dict]:
 
 
 def _ensure_event_tracker(plan: dict) -> str:
+    """Personalize allows one event tracker per dataset group and cannot rename
+    one (https://docs.aws.amazon.com/personalize/latest/dg/API_CreateEventTracker.html).
+    A tracker under another name is this group's tracker: replacing it would
+    change the tracking id every client sends events with, so that is left to
+    a person."""
     name = plan["eventTracker"]["name"]
     group_arn = plan["datasetGroup"]["arn"]
-    for tracker in paginate("list_event_trackers", "eventTrackers", datasetGroupArn=group_arn):
+
+    def existing() -> list[dict]:
+        return paginate("list_event_trackers", "eventTrackers", datasetGroupArn=group_arn)
+
+    def refuse(other: dict) -> ResourceConflict:
+        return ResourceConflict(
+            f"event_tracker.name: dataset group {group_arn} already has the event tracker {other['name']!r} "
+            f"({other['eventTrackerArn']}); Personalize allows one per dataset group and cannot rename it. Keep "
+            f"event_tracker.name {other['name'].removeprefix(plan['name'] + '-')!r}, or delete that tracker (its clients' tracking id "
+            "changes) and run again"
+        )
+
+    for tracker in existing():
         if tracker["name"] == name:
             return tracker["eventTrackerArn"]
+        raise refuse(tracker)
     response, created = create("create_event_tracker", name, api_requests.create_event_tracker(plan))
     if created:
         return response["eventTrackerArn"]
-    return next(t["eventTrackerArn"] for t in paginate("list_event_trackers", "eventTrackers", datasetGroupArn=group_arn) if t["name"] == name)
+    # Created meanwhile by a concurrent attempt: ours, or another name.
+    for tracker in existing():
+        if tracker["name"] == name:
+            return tracker["eventTrackerArn"]
+        raise refuse(tracker)
+    raise PersonalizeRequestFailed(f"event tracker {name}: Personalize reports it exists but lists no tracker in {group_arn}; retry the run")
 
 
 # --------------------------------------------------------- solution versions
@@ -281,7 +370,7 @@ def start_solution_version(plan: dict, solution: dict) -> dict:
                 if not any(s.get("status") == "ACTIVE" and s.get("trainingMode", "FULL") == "FULL" for s in summaries):
                     log.info("no active FULL version yet: training FULL", extra={"solution": solution["arn"]})
                     mode = "FULL"
-            response, created = create("create_solution_version", name, api_requests.create_solution_version(solution, name, mode))
+            response, created = create("create_solution_version", name, api_requests.create_solution_version(plan, solution, name, mode))
             if not created:
                 raise PersonalizeRequestFailed(f"solution version {name} exists but could not be found; retry the run")
             arn = response["solutionVersionArn"]
@@ -446,19 +535,36 @@ def quality_gate(plan: dict, evaluations: list[dict]) -> dict:
 
 # ----------------------------------------------------------------- campaigns
 def deploy_campaign(plan: dict, deployment: dict) -> dict:
+    """Create the campaign, or update it when the version, minProvisionedTPS or
+    campaignConfig differ from what it serves (or is being updated to)."""
     version_arn = deployment["solutionVersionArn"]
     current = describe("campaign", deployment["arn"])
+    done = resource("campaign", deployment["arn"], deployment["key"], solutionVersionArn=version_arn)
     if current is None:
         response, created = create("create_campaign", deployment["name"], api_requests.create_campaign(deployment, version_arn, plan))
         log.info("campaign created" if created else "campaign already being created", extra={"campaign": deployment["arn"]})
-    else:
-        update = current.get("latestCampaignUpdate") or {}
-        target = update.get("solutionVersionArn") if update and not is_failed(update.get("status")) else current.get("solutionVersionArn")
-        same_tps = (update.get("minProvisionedTPS") if update else current.get("minProvisionedTPS")) == deployment["minProvisionedTPS"]
-        if target != version_arn or not same_tps:
-            call("update_campaign", deployment["arn"], **api_requests.update_campaign(deployment, version_arn))
-            log.info("campaign update started", extra={"campaign": deployment["arn"], "solution_version": version_arn})
-    return resource("campaign", deployment["arn"], deployment["key"], solutionVersionArn=version_arn)
+        return done
+    # https://docs.aws.amazon.com/personalize/latest/dg/API_UpdateCampaign.html: the campaign
+    # stays ACTIVE while latestCampaignUpdate runs; a failed update leaves it as it was.
+    update = current.get("latestCampaignUpdate") or {}
+    target = update if update and not is_failed(update.get("status")) else current
+    wanted_config = deployment.get("campaignConfig") or {}
+    same = (
+        target.get("solutionVersionArn") == version_arn
+        and target.get("minProvisionedTPS") == deployment["minProvisionedTPS"]
+        and (not wanted_config or all((target.get("campaignConfig") or {}).get(k) == v for k, v in wanted_config.items()))
+    )
+    if same:
+        return done
+    request = api_requests.update_campaign(deployment, version_arn)
+    running = bool(update) and update.get("status") != "ACTIVE" and not is_failed(update.get("status"))
+    refused = "an update is in progress" if running else call_or_defer("update_campaign", deployment["arn"], request, for_now={"ResourceInUseException"})[1]
+    if refused is not None:
+        # An earlier run's update still runs: the wait loop sends this one after it.
+        log.info("campaign update deferred", extra={"campaign": deployment["arn"], "reason": refused})
+        return {**done, "deferred": {"operation": "update_campaign", "request": request}}
+    log.info("campaign update started", extra={"campaign": deployment["arn"], "solution_version": version_arn})
+    return done
 
 
 # ------------------------------------------------------------------- finish
