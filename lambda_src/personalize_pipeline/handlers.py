@@ -44,6 +44,8 @@ def handler(func: Callable[[dict, Any], Any]) -> Callable[[dict, Any], Any]:
 @handler
 def read_params(event: dict, context: Any) -> dict:
     account, region = _account_and_region(context)
+    if event.get("executionArn"):
+        steps.refuse_concurrent_run(event["executionArn"])
     return steps.read_params(event["bucket"], event["key"], event.get("versionId"), region, account, steps.Settings.from_env())
 
 

@@ -348,11 +348,15 @@ def build_plan(params: dict, manifest: dict, manifest_uri: str, schemas: dict[st
         "eventTracker": tracker,
         "gate": params["gate"],
         "waits": params["waits"],
-        "readinessRules": params["readiness"],
+        "readinessRules": {**params["readiness"], "solutions": [
+            {"key": s["key"], "eventType": s["eventType"], "eventValueThreshold": (s["solutionConfig"] or {}).get("eventValueThreshold")}
+            for s in solutions
+        ]},
         "expected": expected,
         "ssm": {
             "trackingIdParameter": f"{prefix}/{name}/event-tracker-id",
             "durationsParameter": f"{prefix}/{name}/durations",
+            "trainingDataParameter": f"{prefix}/{name}/training-data",
         },
         "tags": {**params["tags"], RUN_ID_TAG: run_id},
     }

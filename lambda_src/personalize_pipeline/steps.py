@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from . import api_requests, clients, gate, naming, params, schema_rules, storage
 from .errors import (
+    ConcurrentRun,
     ParamsInvalid,
     PersonalizeRequestFailed,
     QualityGateRejected,
@@ -60,6 +61,31 @@ def _read_expected_durations(parameter: str) -> dict[str, int]:
     return {k: int(v) for k, v in data.items() if isinstance(v, (int, float)) and v > 0}
 
 
+def refuse_concurrent_run(execution_arn: str) -> None:
+    """Fail at once, before touching anything, when an execution of this state
+    machine that started earlier is still running. Both runs would drive the
+    same dataset group (imports replacing each other's data, two campaign
+    updates); the earlier one goes on, this one stops and says so."""
+    # arn:aws:states:<region>:<account>:execution:<state machine>:<execution>
+    parts = execution_arn.split(":")
+    machine_arn = ":".join(parts[:5] + ["stateMachine", parts[6]])
+    sfn = clients.client("stepfunctions")
+    running = [e for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine_arn, statusFilter="RUNNING")
+               for e in page["executions"]]
+    mine = next((e for e in running if e["executionArn"] == execution_arn), None)
+    if mine is None:
+        return
+    earlier = sorted((e for e in running if e["executionArn"] != execution_arn
+                      and (e["startDate"], e["name"]) < (mine["startDate"], mine["name"])), key=lambda e: e["startDate"])
+    if earlier:
+        first = earlier[0]
+        raise ConcurrentRun(
+            f"execution {first['name']} (started {first['startDate'].isoformat()}) is still running: one run at a time drives the "
+            "dataset group, so this run stops without touching Personalize. Write the params again (or replay this "
+            "event) once that execution has ended"
+        )
+
+
 def read_params(bucket: str, key: str, version_id: str | None, region: str, account: str, settings: Settings) -> dict:
     """Read the params object version named by the event, validate it and every
     request it implies, and return the plan. Touches no Personalize resource."""
@@ -102,7 +128,9 @@ def read_params(bucket: str, key: str, version_id: str | None, region: str, acco
         "runId": manifest.get("run_id"),
         "readiness": manifest.get("readiness"),
         "rows": {name: entry.get("rows") for name, entry in datasets.items()},
+        "interactionsLocation": next(d["dataLocation"] for d in plan["datasets"] if d["key"] == "interactions"),
     }
+    plan["exportRows"] = dict(export_summary["rows"])
     # Only what later steps need travels in the state, well under 256 KB.
     for ds in plan["datasets"]:
         ds.pop("rows", None)
@@ -506,10 +534,27 @@ def read_metrics(version: dict) -> dict:
     return {"solutionKey": version["label"], "solutionVersionArn": version["arn"], "metrics": response.get("metrics", {})}
 
 
+def _training_data_records(plan: dict) -> dict:
+    """{solution version ARN: {runId, rows}} of the versions campaigns serve,
+    stored by Finalize."""
+    try:
+        value = clients.client("ssm").get_parameter(Name=plan["ssm"]["trainingDataParameter"])["Parameter"]["Value"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ParameterNotFound":
+            return {}
+        raise
+    return json.loads(value)
+
+
 def quality_gate(plan: dict, evaluations: list[dict]) -> dict:
-    """Judge each campaign's new version; all campaigns pass or none is touched."""
+    """Judge each campaign's new version; all campaigns pass or none is touched.
+    Each verdict says how much the training data changed since the served
+    version, since metrics of versions trained on different data differ for
+    that reason alone."""
     by_solution = {e["solutionKey"]: e for e in evaluations}
     verdicts, deployments, rejected = [], [], []
+    records = _training_data_records(plan) if plan["campaigns"] else {}
+    this_run = {"runId": plan["runId"], "rows": plan.get("exportRows", {})}
     for camp in plan["campaigns"]:
         new = by_solution[camp["solutionKey"]]
         current = describe("campaign", camp["arn"])
@@ -518,15 +563,18 @@ def quality_gate(plan: dict, evaluations: list[dict]) -> dict:
         if served_arn and served_arn != new["solutionVersionArn"]:
             served_metrics = call("get_solution_metrics", served_arn, solutionVersionArn=served_arn).get("metrics", {})
         reasons = gate.judge(new["metrics"], served_metrics, plan["gate"])
+        change = gate.data_change(records.get(served_arn), this_run) if served_metrics is not None else None
         verdicts.append({
             "campaign": camp["key"],
             "solutionVersionArn": new["solutionVersionArn"],
             "servedVersionArn": served_arn,
             "passed": not reasons,
             "reasons": reasons,
+            "dataChange": change,
         })
         if reasons:
-            rejected.append(f"campaign {camp['arn']} ({camp['key']}): " + "; ".join(reasons))
+            note = f" [data: {change['summary']}]" if change else ""
+            rejected.append(f"campaign {camp['arn']} ({camp['key']}): " + "; ".join(reasons) + note)
         deployments.append({**camp, "solutionVersionArn": new["solutionVersionArn"], "exists": current is not None})
     if rejected:
         raise QualityGateRejected("the new solution versions were not promoted, the campaigns keep serving their current versions: " + " | ".join(rejected))
@@ -583,6 +631,12 @@ def finalize(plan: dict, state: dict) -> dict:
             durations[kind] = seconds
     if durations:
         ssm.put_parameter(Name=plan["ssm"]["durationsParameter"], Value=json.dumps(durations, sort_keys=True), Type="String", Overwrite=True)
+    deployed = {c["solutionVersionArn"] for c in state.get("deployments", [])}
+    if deployed:
+        # What each served version trained on, for the next gate's data-change
+        # figures; only served versions are kept, so the value stays small.
+        records = {arn: {"runId": plan["runId"], "rows": plan.get("exportRows", {})} for arn in sorted(deployed)}
+        ssm.put_parameter(Name=plan["ssm"]["trainingDataParameter"], Value=json.dumps(records, sort_keys=True), Type="String", Overwrite=True)
     metrics = {e["solutionKey"]: {"solutionVersionArn": e["solutionVersionArn"], "metrics": e["metrics"]} for e in state.get("evaluations", [])}
     return {
         "status": "SUCCEEDED",
