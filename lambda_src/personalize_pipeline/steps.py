@@ -428,7 +428,9 @@ def resource_state(res: dict, described: dict | None) -> tuple[str, str | None, 
     reason = described.get("failureReason")
     duration = seconds_between(described.get("creationDateTime"), described.get("lastUpdatedDateTime"))
     if is_failed(status):
-        return "failed", f"{status}: {reason}" if "STOPP" in (status or "") else reason, None
+        if "STOPP" in (status or ""):
+            return "failed", f"it was stopped ({status}) and will never become ACTIVE", None
+        return "failed", reason, None
     if status != "ACTIVE" and not (res["kind"] == "dataset" and status is None):
         return "pending", None, None
     summary_key, identity = UPDATE_SUMMARIES.get(res["kind"], (None, None))
