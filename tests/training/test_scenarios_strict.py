@@ -271,3 +271,20 @@ def test_the_gate_says_how_much_the_data_changed(pipeline, trainer, tmp_path):
     passed = succeeded(pipeline.run(full_params(), make_export(tmp_path, run_id="20260103T000000Z", interactions=1500)))
     (verdict,) = passed.summary["gate"]
     assert verdict["dataChange"]["rows"]["interactions"] == {"served": 1200, "new": 1500, "changePercent": 25.0}
+
+
+# ------------------------------------------------- refused before any call
+def test_update_training_on_a_recipe_that_has_none_fails_at_read_params(pipeline, tmp_path):
+    params = full_params()
+    params["solutions"][1].update(recipe_arn="arn:aws:personalize:::recipe/aws-user-personalization-v2", training_mode="UPDATE")
+    result = pipeline.run(params, make_export(tmp_path))
+    assert_failed_once(result, "ReadParams", "ParamsInvalid", "solutions[1].training_mode", "User-Personalization-v2")
+    assert pipeline.fake.calls == []
+
+
+def test_sync_with_latest_solution_version_fails_at_read_params(pipeline, tmp_path):
+    params = full_params()
+    params["campaigns"][0]["campaign_config"] = {"syncWithLatestSolutionVersion": True}
+    result = pipeline.run(params, make_export(tmp_path))
+    assert_failed_once(result, "ReadParams", "ParamsInvalid", "campaigns[0].campaign_config.syncWithLatestSolutionVersion")
+    assert pipeline.fake.calls == []
