@@ -76,17 +76,20 @@ def call(operation: str, subject: str, **request: Any) -> dict:
 REFUSED_FOR_NOW = {"LimitExceededException", "ResourceInUseException"}
 
 
-def call_or_defer(operation: str, subject: str, request: dict, for_now: frozenset[str] | set[str] = frozenset(REFUSED_FOR_NOW)) -> tuple[dict | None, str | None]:
+def call_or_defer(operation: str, subject: str, request: dict, for_now: frozenset[str] | set[str] = frozenset(REFUSED_FOR_NOW),
+                  always_for_now: bool = False) -> tuple[dict | None, str | None]:
     """Send a request that Personalize may refuse only for now; (response, None)
     when sent, (None, reason) when refused for now so a wait loop sends it
-    later. ResourceAlreadyExistsException counts as sent (a concurrent attempt)."""
+    later. ResourceAlreadyExistsException counts as sent (a concurrent attempt).
+    ``always_for_now``: the refusal can only be temporary (an import's only
+    count quota is the pending-import one), whatever its message says."""
     try:
         return getattr(personalize(), operation)(**request), None
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code == "ResourceAlreadyExistsException":
             return {}, None
-        if code in for_now and not is_hard_limit(code, exc.response.get("Error", {}).get("Message", "")):
+        if code in for_now and (always_for_now or not is_hard_limit(code, exc.response.get("Error", {}).get("Message", ""))):
             return None, f"{code}: {exc.response.get('Error', {}).get('Message', '')}"
         raise translate(exc, operation, subject) from exc
 

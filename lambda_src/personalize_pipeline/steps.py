@@ -215,7 +215,8 @@ def start_import(plan: dict, dataset: dict, settings: Settings) -> dict:
             # About 5 imports may be pending per region; a job holds its slot for its
             # whole run, so a full quota is waited for, not retried:
             # https://docs.aws.amazon.com/personalize/latest/dg/limits.html
-            _, refused = call_or_defer("create_dataset_import_job", job_name, request, for_now={"LimitExceededException"})
+            _, refused = call_or_defer("create_dataset_import_job", job_name, request, for_now={"LimitExceededException"},
+                                       always_for_now=True)
             if refused is not None:
                 log.info("import deferred: no import slot free", extra={"job": job_name, "reason": refused})
                 return resource("dataset_import_job", arn, dataset["key"], importMode=mode,
@@ -232,6 +233,14 @@ def start_import(plan: dict, dataset: dict, settings: Settings) -> dict:
 UPDATABLE_CONFIG = ("autoTrainingConfig", "eventsConfig")
 
 
+def _contains(actual: Any, wanted: Any) -> bool:
+    """``actual`` holds everything ``wanted`` sets (dicts compared key by key,
+    so defaults Personalize adds do not count as a change)."""
+    if isinstance(wanted, dict):
+        return isinstance(actual, dict) and all(_contains(actual.get(k), v) for k, v in wanted.items())
+    return actual == wanted
+
+
 def _fixed_setting_changes(existing: dict, solution: dict) -> list[str]:
     wanted_config = {k: v for k, v in (solution.get("solutionConfig") or {}).items() if k not in UPDATABLE_CONFIG}
     current_config = {k: v for k, v in (existing.get("solutionConfig") or {}).items() if k not in UPDATABLE_CONFIG}
@@ -243,8 +252,10 @@ def _fixed_setting_changes(existing: dict, solution: dict) -> list[str]:
     ):
         if current != wanted:
             changes.append(f"{label} {current!r} -> {wanted!r}")
-    for key in sorted(set(wanted_config) | set(current_config)):
-        if wanted_config.get(key) != current_config.get(key):
+    # Only what the params set is compared: Personalize may describe defaults the
+    # params never named.
+    for key in sorted(wanted_config):
+        if not _contains(current_config.get(key), wanted_config[key]):
             changes.append(f"solution_config.{key} {current_config.get(key)!r} -> {wanted_config.get(key)!r}")
     return changes
 
@@ -261,7 +272,7 @@ def _updatable_changes(existing: dict, solution: dict) -> dict:
     if auto != solution["performAutoTraining"]:
         changes["performAutoTraining"] = solution["performAutoTraining"]
     for key in UPDATABLE_CONFIG:
-        if key in wanted and wanted[key] != config.get(key):
+        if key in wanted and not _contains(config.get(key), wanted[key]):
             changes[key] = wanted[key]
     return changes
 
@@ -452,7 +463,8 @@ def send_deferred(res: dict) -> str | None:
     an import slot, an update still running). None once sent, else the reason it
     still waits."""
     deferred = res["deferred"]
-    _, refused = call_or_defer(deferred["operation"], res["arn"], deferred["request"])
+    _, refused = call_or_defer(deferred["operation"], res["arn"], deferred["request"],
+                               always_for_now=deferred["operation"] == "create_dataset_import_job")
     if refused is None:
         log.info("deferred request sent", extra={"operation": deferred["operation"], "arn": res["arn"]})
     return refused
@@ -602,7 +614,7 @@ def deploy_campaign(plan: dict, deployment: dict) -> dict:
     same = (
         target.get("solutionVersionArn") == version_arn
         and target.get("minProvisionedTPS") == deployment["minProvisionedTPS"]
-        and (not wanted_config or all((target.get("campaignConfig") or {}).get(k) == v for k, v in wanted_config.items()))
+        and _contains(target.get("campaignConfig") or {}, wanted_config)
     )
     if same:
         return done

@@ -256,3 +256,21 @@ def test_handlers_log_json_with_the_execution_as_correlation_id(capsys):
     assert entry["correlation_id"] == "run-42"
     assert entry["function"] == "check_readiness"
     assert entry["error"] == "ReadinessFailed" and "not enough data" in entry["detail"]
+
+
+def test_solution_settings_compare_only_what_the_params_set():
+    from personalize_pipeline import steps
+
+    recipe = "arn:aws:personalize:::recipe/aws-user-personalization"
+    existing = {"recipeArn": recipe, "performHPO": False, "performAutoTraining": False,
+                "solutionConfig": {"eventValueThreshold": "0", "algorithmHyperParameters": {"hidden_dimension": "149"},
+                                   "autoTrainingConfig": {"schedulingExpression": "rate(7 days)"}}}
+    solution = {"recipeArn": recipe, "performHPO": False, "eventType": None, "performAutoTraining": False,
+                "solutionConfig": {"eventValueThreshold": "0"}}
+    # Defaults Personalize describes but the params never set are not changes.
+    assert steps._fixed_setting_changes(existing, solution) == []
+    assert steps._updatable_changes(existing, solution) == {}
+    changed = {**solution, "performAutoTraining": True,
+               "solutionConfig": {"eventValueThreshold": "1", "autoTrainingConfig": {"schedulingExpression": "rate(3 days)"}}}
+    assert steps._fixed_setting_changes(existing, changed) == ["solution_config.eventValueThreshold '0' -> '1'"]
+    assert steps._updatable_changes(existing, changed) == {"performAutoTraining": True, "autoTrainingConfig": {"schedulingExpression": "rate(3 days)"}}
