@@ -478,8 +478,10 @@ class FakePersonalize:
         CREATE PENDING > CREATE IN_PROGRESS > ACTIVE -or- CREATE FAILED
         (https://docs.aws.amazon.com/personalize/latest/dg/API_CampaignUpdateSummary.html,
         https://docs.aws.amazon.com/personalize/latest/dg/API_SolutionUpdateSummary.html). The
-        dataset's summary lists no values; the fake uses the same ones, which the
-        SDK's DatasetUpdateSummary shape leaves open."""
+        API reference lists no values for a dataset update
+        (https://docs.aws.amazon.com/personalize/latest/dg/API_DatasetUpdateSummary.html), nor
+        does botocore 1.44.8's DatasetUpdateSummary.status (a plain string); the fake
+        uses the values those two sibling summaries of the same model document."""
         update = res.fields.get("_update")
         if not update:
             return None
