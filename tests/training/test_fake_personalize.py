@@ -345,3 +345,21 @@ def test_one_event_tracker_per_dataset_group(fake):
     with pytest.raises(ClientError) as info:
         client.create_event_tracker(name="app", datasetGroupArn=GROUP)
     assert info.value.response["Error"]["Code"] == "ResourceAlreadyExistsException"
+
+
+def test_pending_imports_hold_their_slot_for_their_whole_run(fake):
+    # https://docs.aws.amazon.com/personalize/latest/dg/limits.html: about 5 pending imports per region.
+    client = fake.client()
+    client.create_dataset_group(name="g")
+    fake.clock.advance(100)
+    schema = client.create_schema(name="s", schema='{"type":"record","name":"Interactions","fields":[]}')["schemaArn"]
+    dataset = client.create_dataset(name="d", schemaArn=schema, datasetGroupArn=GROUP, datasetType="Interactions")["datasetArn"]
+    fake.clock.advance(1000)
+    for i in range(5):
+        client.create_dataset_import_job(jobName=f"j{i}", datasetArn=dataset, dataSource={"dataLocation": "s3://b/p/"})
+    fake.clock.advance(1000)  # still running
+    with pytest.raises(ClientError) as info:
+        client.create_dataset_import_job(jobName="j5", datasetArn=dataset, dataSource={"dataLocation": "s3://b/p/"})
+    assert info.value.response["Error"]["Code"] == "LimitExceededException"
+    fake.clock.advance(1000)  # the five have ended (1,800 s each)
+    client.create_dataset_import_job(jobName="j5", datasetArn=dataset, dataSource={"dataLocation": "s3://b/p/"})
