@@ -72,13 +72,16 @@ def update_dataset(dataset: dict) -> dict:
 
 
 def create_import_job(plan: dict, dataset: dict, job_name: str, import_mode: str, role_arn: str) -> dict:
-    return {
+    request: dict[str, Any] = {
         "jobName": job_name,
         "datasetArn": dataset["arn"],
         "dataSource": {"dataLocation": dataset["dataLocation"]},
         "roleArn": role_arn,
         "importMode": import_mode,
     }
+    if plan.get("tags"):
+        request["tags"] = _tags(plan)
+    return request
 
 
 def create_solution(plan: dict, solution: dict) -> dict:
@@ -100,8 +103,11 @@ def create_solution(plan: dict, solution: dict) -> dict:
     return request
 
 
-def create_solution_version(solution: dict, version_name: str, training_mode: str) -> dict:
-    return {"name": version_name, "solutionArn": solution["arn"], "trainingMode": training_mode}
+def create_solution_version(plan: dict, solution: dict, version_name: str, training_mode: str) -> dict:
+    request: dict[str, Any] = {"name": version_name, "solutionArn": solution["arn"], "trainingMode": training_mode}
+    if plan.get("tags"):
+        request["tags"] = _tags(plan)
+    return request
 
 
 def create_campaign(campaign: dict, solution_version_arn: str, plan: dict | None = None) -> dict:
@@ -129,11 +135,30 @@ def update_campaign(campaign: dict, solution_version_arn: str) -> dict:
 
 
 def create_filter(plan: dict, flt: dict) -> dict:
-    return {"name": flt["name"], "datasetGroupArn": plan["datasetGroup"]["arn"], "filterExpression": flt["expression"]}
+    request: dict[str, Any] = {"name": flt["name"], "datasetGroupArn": plan["datasetGroup"]["arn"], "filterExpression": flt["expression"]}
+    if plan.get("tags"):
+        request["tags"] = _tags(plan)
+    return request
 
 
 def create_event_tracker(plan: dict) -> dict:
-    return {"name": plan["eventTracker"]["name"], "datasetGroupArn": plan["datasetGroup"]["arn"]}
+    request: dict[str, Any] = {"name": plan["eventTracker"]["name"], "datasetGroupArn": plan["datasetGroup"]["arn"]}
+    if plan.get("tags"):
+        request["tags"] = _tags(plan)
+    return request
+
+
+def update_solution(solution: dict, changes: dict) -> dict:
+    """UpdateSolution can change automatic training (on/off, schedule) and the
+    events configuration only:
+    https://docs.aws.amazon.com/personalize/latest/dg/API_UpdateSolution.html"""
+    request: dict[str, Any] = {"solutionArn": solution["arn"]}
+    if "performAutoTraining" in changes:
+        request["performAutoTraining"] = changes["performAutoTraining"]
+    update_config = {k: v for k, v in changes.items() if k in ("autoTrainingConfig", "eventsConfig")}
+    if update_config:
+        request["solutionUpdateConfig"] = update_config
+    return request
 
 
 def planned_requests(plan: dict, role_arn: str) -> Iterable[tuple[str, str, dict]]:
@@ -150,8 +175,13 @@ def planned_requests(plan: dict, role_arn: str) -> Iterable[tuple[str, str, dict
         yield f"solutions.{sol['key']}", "CreateSolution", create_solution(plan, sol)
         placeholder = sol["arn"] + PLACEHOLDER_VERSION_SUFFIX
         yield f"solutions.{sol['key']}.version", "CreateSolutionVersion", create_solution_version(
-            sol, sol["versionName"], sol["trainingMode"]
+            plan, sol, sol["versionName"], sol["trainingMode"]
         )
+        config = sol.get("solutionConfig") or {}
+        yield f"solutions.{sol['key']}", "UpdateSolution", update_solution(sol, {
+            "performAutoTraining": sol["performAutoTraining"],
+            **{k: config[k] for k in ("autoTrainingConfig", "eventsConfig") if k in config},
+        })
         for camp in plan["campaigns"]:
             if camp["solutionKey"] == sol["key"]:
                 yield f"campaigns.{camp['key']}", "CreateCampaign", create_campaign(camp, placeholder, plan)

@@ -43,6 +43,16 @@ class PersonalizeRequestFailed(PipelineError):
     """Personalize refused a request for a reason that retrying will not fix."""
 
 
+class ConcurrentRun(PipelineError):
+    """Another execution of the state machine is still running: two runs must
+    not drive the same dataset group at once."""
+
+
+class QuotaExceeded(PipelineError):
+    """A fixed Personalize quota (how many resources may exist) is reached; the
+    message names it. Not retried: no wait clears it."""
+
+
 # The two names below are AWS error codes on purpose: the state machine retries
 # them (with backoff and jitter) and nothing else.
 class ThrottlingException(PipelineError):

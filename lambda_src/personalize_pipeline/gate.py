@@ -25,3 +25,22 @@ def judge(new_metrics: dict[str, float], served_metrics: Optional[dict[str, floa
                     f"{metric} {new:.4f} is worse than the served version's {old:.4f} (tolerance {gate['tolerance']:.4f})"
                 )
     return reasons
+
+
+def data_change(served: Optional[dict], new: dict) -> dict:
+    """How much the training data changed between the served version and the new
+    one (export row counts per dataset). Personalize advises against comparing
+    metrics of versions trained on different data
+    (https://docs.aws.amazon.com/personalize/latest/dg/working-with-training-metrics.html):
+    the comparison stays, as a warning sign, and this says how far apart the two are."""
+    if not served:
+        return {"servedRunId": None, "newRunId": new.get("runId"), "rows": {}, "summary": "no record of the served version's data"}
+    rows = {}
+    parts = []
+    for name in sorted(set(served.get("rows", {})) | set(new.get("rows", {}))):
+        before, after = served.get("rows", {}).get(name), new.get("rows", {}).get(name)
+        change = None if not before or after is None else round(100.0 * (after - before) / before, 1)
+        rows[name] = {"served": before, "new": after, "changePercent": change}
+        parts.append(f"{name} {before} -> {after}" + ("" if change is None else f" ({change:+.1f}%)"))
+    return {"servedRunId": served.get("runId"), "newRunId": new.get("runId"), "rows": rows,
+            "summary": f"trained on export {served.get('runId')} vs {new.get('runId')}: " + ", ".join(parts)}

@@ -45,6 +45,8 @@ def handler(func: Callable[[dict, Any], Any]) -> Callable[[dict, Any], Any]:
 @handler
 def read_params(event: dict, context: Any) -> dict:
     partition, region, account = _partition_region_and_account(context)
+    if event.get("executionArn"):
+        steps.refuse_concurrent_run(event["executionArn"])
     return steps.read_params(event["bucket"], event["key"], event.get("versionId"), partition, region, account,
                              steps.Settings.from_env())
 

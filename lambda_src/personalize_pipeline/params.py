@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any
 
-from . import naming
+from . import filter_expressions, naming
 from .errors import ParamsInvalid
 
 DATASET_TYPES = {"interactions": "INTERACTIONS", "items": "ITEMS", "users": "USERS"}
@@ -22,7 +22,14 @@ METRIC_NAMES = (
     "precision_at_10",
     "precision_at_25",
 )
-UPDATE_RECIPES = ("aws-user-personalization", "aws-user-personalization-v2")
+# trainingMode UPDATE: "the input solution was trained with the User-Personalization
+# recipe or the legacy HRNN-Coldstart recipe"; User-Personalization-v2 is not one
+# of them. https://docs.aws.amazon.com/personalize/latest/dg/API_CreateSolutionVersion.html
+UPDATE_RECIPES = ("aws-user-personalization", "aws-hrnn-coldstart")
+# Tag added to every resource the pipeline creates, beside the params' tags.
+RUN_ID_TAG = "personalize-pipeline:run-id"
+# https://docs.aws.amazon.com/personalize/latest/dg/tagging-resources.html
+MAX_TAGS = 50
 WAIT_PHASES = ("dataset_group", "datasets", "imports", "solutions", "solution_versions", "campaigns")
 # Detection delay is bounded by the largest wait between two polls.
 MAX_POLL_SECONDS = 300
@@ -117,7 +124,8 @@ def parse_solutions(raw: Any) -> list[dict]:
         if mode not in ("FULL", "UPDATE"):
             _fail(f"{path}.training_mode", f"must be FULL or UPDATE, got {mode!r}")
         if mode == "UPDATE" and recipe.rsplit("/", 1)[-1] not in UPDATE_RECIPES:
-            _fail(f"{path}.training_mode", f"UPDATE needs the User-Personalization recipe, got {recipe}")
+            _fail(f"{path}.training_mode", f"UPDATE needs the User-Personalization (aws-user-personalization) or HRNN-Coldstart "
+                                           f"recipe, got {recipe}; User-Personalization-v2 and the other recipes train FULL only")
         config = item.get("solution_config")
         if config is not None:
             _obj(config, f"{path}.solution_config")
@@ -147,6 +155,12 @@ def parse_campaigns(raw: Any, solution_names: set[str]) -> list[dict]:
         config = item.get("campaign_config")
         if config is not None:
             _obj(config, f"{path}.campaign_config")
+            if config.get("syncWithLatestSolutionVersion"):
+                # It needs a SolutionArn/$LATEST deployment that follows every new
+                # version, gate or not; the pipeline deploys only gated versions.
+                _fail(f"{path}.campaign_config.syncWithLatestSolutionVersion",
+                      "not supported: the campaign would deploy every new solution version without the quality gate; "
+                      "the pipeline deploys each version that passes the gate itself")
         out.append({
             "name": _str(item, "name", path, pattern=KEY_PATTERN),
             "solution": solution,
@@ -217,7 +231,9 @@ def parse_params(params: Any) -> dict:
         path = f"filters[{i}]"
         _obj(flt, path)
         _no_unknown(flt, {"name", "expression"}, path)
-        filters.append({"name": _str(flt, "name", path, pattern=KEY_PATTERN), "expression": _str(flt, "expression", path)})
+        expression = _str(flt, "expression", path)
+        filter_expressions.check(f"{path}.expression", expression)
+        filters.append({"name": _str(flt, "name", path, pattern=KEY_PATTERN), "expression": expression})
     _unique_keys(filters, "filters")
     tracker = params.get("event_tracker")
     if tracker is not None:
@@ -230,6 +246,10 @@ def parse_params(params: Any) -> dict:
     for key, value in tags.items():
         if not isinstance(value, str):
             _fail(f"tags.{key}", "must be a string")
+        if key.lower().startswith("aws:") or key == RUN_ID_TAG:
+            _fail(f"tags.{key}", f"the aws: prefix is reserved by AWS and {RUN_ID_TAG} by the pipeline")
+    if len(tags) + 1 > MAX_TAGS:
+        _fail("tags", f"at most {MAX_TAGS - 1} tags (a resource takes {MAX_TAGS}, the pipeline adds {RUN_ID_TAG})")
     return {
         "name": name,
         "manifest_uri": manifest_uri,
@@ -342,13 +362,17 @@ def build_plan(params: dict, manifest: dict, manifest_uri: str, schemas: dict[st
         "eventTracker": tracker,
         "gate": params["gate"],
         "waits": params["waits"],
-        "readinessRules": params["readiness"],
+        "readinessRules": {**params["readiness"], "solutions": [
+            {"key": s["key"], "eventType": s["eventType"], "eventValueThreshold": (s["solutionConfig"] or {}).get("eventValueThreshold")}
+            for s in solutions
+        ]},
         "expected": expected,
         "ssm": {
             "trackingIdParameter": f"{prefix}/{name}/event-tracker-id",
             "durationsParameter": f"{prefix}/{name}/durations",
+            "trainingDataParameter": f"{prefix}/{name}/training-data",
         },
-        "tags": params["tags"],
+        "tags": {**params["tags"], RUN_ID_TAG: run_id},
     }
 
 

@@ -2,12 +2,13 @@
 translation and status reading."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from . import clients
-from .errors import RETRYABLE_CODES, PersonalizeRequestFailed
+from .errors import RETRYABLE_CODES, PersonalizeRequestFailed, QuotaExceeded
 
 # kind -> (describe method, ARN parameter, response key)
 DESCRIBE = {
@@ -37,9 +38,24 @@ def personalize() -> Any:
     return clients.client("personalize")
 
 
+# A LimitExceededException is either a rate or a count of things running now
+# (it clears by itself), or a fixed quota on how many resources may exist,
+# which no retry will clear.
+_TRANSIENT_LIMIT = re.compile(r"rate|pending|in progress|in_progress|concurren|running|try again|throttl", re.IGNORECASE)
+
+
+def is_hard_limit(code: str, message: str) -> bool:
+    return code == "LimitExceededException" and not _TRANSIENT_LIMIT.search(message)
+
+
 def translate(exc: ClientError, operation: str, subject: str) -> Exception:
     code = exc.response.get("Error", {}).get("Code", "")
     message = exc.response.get("Error", {}).get("Message", "")
+    if is_hard_limit(code, message):
+        return QuotaExceeded(
+            f"{operation} for {subject}: a Personalize quota is reached ({message}); retrying will not help: raise the "
+            "quota in Service Quotas or delete resources you no longer use"
+        )
     retryable = RETRYABLE_CODES.get(code)
     if retryable is not None:
         return retryable(f"{operation} for {subject}: {code}: {message}")
@@ -51,6 +67,30 @@ def call(operation: str, subject: str, **request: Any) -> dict:
     try:
         return getattr(personalize(), operation)(**request)
     except ClientError as exc:
+        raise translate(exc, operation, subject) from exc
+
+
+# Refusals that last only as long as something else runs: an import holding
+# one of the 5 pending-import slots, an update still in progress.
+# https://docs.aws.amazon.com/personalize/latest/dg/limits.html
+REFUSED_FOR_NOW = {"LimitExceededException", "ResourceInUseException"}
+
+
+def call_or_defer(operation: str, subject: str, request: dict, for_now: frozenset[str] | set[str] = frozenset(REFUSED_FOR_NOW),
+                  always_for_now: bool = False) -> tuple[dict | None, str | None]:
+    """Send a request that Personalize may refuse only for now; (response, None)
+    when sent, (None, reason) when refused for now so a wait loop sends it
+    later. ResourceAlreadyExistsException counts as sent (a concurrent attempt).
+    ``always_for_now``: the refusal can only be temporary (an import's only
+    count quota is the pending-import one), whatever its message says."""
+    try:
+        return getattr(personalize(), operation)(**request), None
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code == "ResourceAlreadyExistsException":
+            return {}, None
+        if code in for_now and (always_for_now or not is_hard_limit(code, exc.response.get("Error", {}).get("Message", ""))):
+            return None, f"{code}: {exc.response.get('Error', {}).get('Message', '')}"
         raise translate(exc, operation, subject) from exc
 
 
@@ -85,7 +125,10 @@ def paginate(operation: str, result_key: str, **request: Any) -> list[dict]:
 
 
 def is_failed(status: str | None) -> bool:
-    return bool(status) and "FAILED" in status
+    """CREATE FAILED, or a solution version stopped (CREATE STOPPING/STOPPED):
+    https://docs.aws.amazon.com/personalize/latest/dg/API_CreateSolutionVersion.html
+    lists both; a stopped version never becomes ACTIVE."""
+    return bool(status) and ("FAILED" in status or "STOPP" in status)
 
 
 def seconds_between(start: Any, end: Any) -> int | None:

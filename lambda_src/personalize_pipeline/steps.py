@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from . import api_requests, clients, gate, naming, params, schema_rules, storage
 from .errors import (
+    ConcurrentRun,
     ParamsInvalid,
     PersonalizeRequestFailed,
     QualityGateRejected,
@@ -20,7 +21,7 @@ from .errors import (
     WaitTimedOut,
 )
 from .logs import get_logger
-from .personalize_ops import KIND_LABELS, call, create, describe, is_failed, paginate, seconds_between
+from .personalize_ops import KIND_LABELS, call, call_or_defer, create, describe, is_failed, paginate, seconds_between
 from .readiness import check_readiness
 from .waiting import WaitPolicy, next_wait_seconds
 
@@ -58,6 +59,31 @@ def _read_expected_durations(parameter: str) -> dict[str, int]:
         raise
     data = json.loads(value)
     return {k: int(v) for k, v in data.items() if isinstance(v, (int, float)) and v > 0}
+
+
+def refuse_concurrent_run(execution_arn: str) -> None:
+    """Fail at once, before touching anything, when an execution of this state
+    machine that started earlier is still running. Both runs would drive the
+    same dataset group (imports replacing each other's data, two campaign
+    updates); the earlier one goes on, this one stops and says so."""
+    # arn:aws:states:<region>:<account>:execution:<state machine>:<execution>
+    parts = execution_arn.split(":")
+    machine_arn = ":".join(parts[:5] + ["stateMachine", parts[6]])
+    sfn = clients.client("stepfunctions")
+    running = [e for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine_arn, statusFilter="RUNNING")
+               for e in page["executions"]]
+    mine = next((e for e in running if e["executionArn"] == execution_arn), None)
+    if mine is None:
+        return
+    earlier = sorted((e for e in running if e["executionArn"] != execution_arn
+                      and (e["startDate"], e["name"]) < (mine["startDate"], mine["name"])), key=lambda e: e["startDate"])
+    if earlier:
+        first = earlier[0]
+        raise ConcurrentRun(
+            f"execution {first['name']} (started {first['startDate'].isoformat()}) is still running: one run at a time drives the "
+            "dataset group, so this run stops without touching Personalize. Write the params again (or replay this "
+            "event) once that execution has ended"
+        )
 
 
 def read_params(bucket: str, key: str, version_id: str | None, partition: str, region: str, account: str,
@@ -105,7 +131,9 @@ def read_params(bucket: str, key: str, version_id: str | None, partition: str, r
         "runId": manifest.get("run_id"),
         "readiness": manifest.get("readiness"),
         "rows": {name: entry.get("rows") for name, entry in datasets.items()},
+        "interactionsLocation": next(d["dataLocation"] for d in plan["datasets"] if d["key"] == "interactions"),
     }
+    plan["exportRows"] = dict(export_summary["rows"])
     # Only what later steps need travels in the state, well under 256 KB.
     for ds in plan["datasets"]:
         ds.pop("rows", None)
@@ -132,19 +160,41 @@ def ensure_dataset_group(plan: dict, settings: Settings) -> list[dict]:
 # ------------------------------------------------------------------- datasets
 def ensure_dataset(plan: dict, dataset: dict) -> dict:
     existing = describe("dataset", dataset["arn"])
-    schema_changed = existing is not None and existing["schemaArn"] != dataset["schemaArn"]
-    if schema_changed:
-        # Judged before anything is created, so a refused change leaves no trace.
-        old = describe("schema", existing["schemaArn"])
-        schema_rules.check_schema_change(dataset["key"], old["schema"] if old else "{}", dataset["schema"])
+    if existing is None:
+        if describe("schema", dataset["schemaArn"]) is None:
+            create("create_schema", dataset["schemaName"], api_requests.create_schema(dataset))
+        create("create_dataset", dataset["name"], api_requests.create_dataset(plan, dataset))
+        return resource("dataset", dataset["arn"], dataset["key"])
+    update = existing.get("latestDatasetUpdate") or {}
+    update_running = bool(update) and not is_failed(update.get("status")) and update.get("status") != "ACTIVE"
+    # The schema the dataset has, or is being given by an update still running.
+    current_arn = update.get("schemaArn") if update_running else existing["schemaArn"]
+    if current_arn == dataset["schemaArn"]:
+        return resource("dataset", dataset["arn"], dataset["key"], schemaArn=dataset["schemaArn"])
+    old = describe("schema", current_arn)
+    old_text = old["schema"] if old else "{}"
+    if schema_rules.same_fields(old_text, dataset["schema"]):
+        # Field order, version or record name only: Personalize would gain nothing
+        # from a replacement (and refuses any for interactions).
+        log.info("schema change is cosmetic: the dataset keeps its schema", extra={"dataset": dataset["arn"], "schema": current_arn})
+        return resource("dataset", dataset["arn"], dataset["key"])
+    # Judged before anything is created, so a refused change leaves no trace.
+    schema_rules.check_schema_change(dataset["key"], old_text, dataset["schema"])
     if describe("schema", dataset["schemaArn"]) is None:
         create("create_schema", dataset["schemaName"], api_requests.create_schema(dataset))
-    if existing is None:
-        create("create_dataset", dataset["name"], api_requests.create_dataset(plan, dataset))
-    elif schema_changed:
-        call("update_dataset", dataset["arn"], **api_requests.update_dataset(dataset))
-        log.info("dataset schema replaced", extra={"dataset": dataset["arn"], "schema": dataset["schemaArn"]})
-    return resource("dataset", dataset["arn"], dataset["key"])
+    request = api_requests.update_dataset(dataset)
+    if update_running:
+        # An earlier run's replacement still runs: Personalize refuses another
+        # one until it ends, so the wait loop sends this one then.
+        log.info("dataset update deferred until the running one ends", extra={"dataset": dataset["arn"]})
+        return resource("dataset", dataset["arn"], dataset["key"], schemaArn=dataset["schemaArn"],
+                        deferred={"operation": "update_dataset", "request": request})
+    _, refused = call_or_defer("update_dataset", dataset["arn"], request, for_now={"ResourceInUseException"})
+    if refused is not None:
+        return resource("dataset", dataset["arn"], dataset["key"], schemaArn=dataset["schemaArn"],
+                        deferred={"operation": "update_dataset", "request": request})
+    log.info("dataset schema replacement started", extra={"dataset": dataset["arn"], "schema": dataset["schemaArn"]})
+    return resource("dataset", dataset["arn"], dataset["key"], schemaArn=dataset["schemaArn"])
 
 
 # ---------------------------------------------------------------- import jobs
@@ -165,7 +215,15 @@ def start_import(plan: dict, dataset: dict, settings: Settings) -> dict:
                 log.info("no bulk import yet: importing FULL", extra={"dataset": dataset["arn"]})
                 mode = "FULL"
             request = api_requests.create_import_job(plan, dataset, job_name, mode, settings.personalize_role_arn)
-            create("create_dataset_import_job", job_name, request)
+            # About 5 imports may be pending per region; a job holds its slot for its
+            # whole run, so a full quota is waited for, not retried:
+            # https://docs.aws.amazon.com/personalize/latest/dg/limits.html
+            _, refused = call_or_defer("create_dataset_import_job", job_name, request, for_now={"LimitExceededException"},
+                                       always_for_now=True)
+            if refused is not None:
+                log.info("import deferred: no import slot free", extra={"job": job_name, "reason": refused})
+                return resource("dataset_import_job", arn, dataset["key"], importMode=mode,
+                                deferred={"operation": "create_dataset_import_job", "request": request})
         else:
             mode = existing.get("importMode", mode)
         return resource("dataset_import_job", arn, dataset["key"], importMode=mode)
@@ -173,27 +231,103 @@ def start_import(plan: dict, dataset: dict, settings: Settings) -> dict:
 
 
 # ----------------------------------------------------------------- solutions
+# What UpdateSolution can change; everything else about a solution is fixed:
+# https://docs.aws.amazon.com/personalize/latest/dg/API_UpdateSolution.html
+UPDATABLE_CONFIG = ("autoTrainingConfig", "eventsConfig")
+
+
+def _contains(actual: Any, wanted: Any) -> bool:
+    """``actual`` holds everything ``wanted`` sets (dicts compared key by key,
+    so defaults Personalize adds do not count as a change)."""
+    if isinstance(wanted, dict):
+        return isinstance(actual, dict) and all(_contains(actual.get(k), v) for k, v in wanted.items())
+    return actual == wanted
+
+
+def _fixed_setting_changes(existing: dict, solution: dict) -> list[str]:
+    wanted_config = {k: v for k, v in (solution.get("solutionConfig") or {}).items() if k not in UPDATABLE_CONFIG}
+    current_config = {k: v for k, v in (existing.get("solutionConfig") or {}).items() if k not in UPDATABLE_CONFIG}
+    changes = []
+    for label, current, wanted in (
+        ("recipe_arn", existing.get("recipeArn"), solution["recipeArn"]),
+        ("perform_hpo", bool(existing.get("performHPO", False)), solution["performHPO"]),
+        ("event_type", existing.get("eventType"), solution.get("eventType")),
+    ):
+        if current != wanted:
+            changes.append(f"{label} {current!r} -> {wanted!r}")
+    # Only what the params set is compared: Personalize may describe defaults the
+    # params never named.
+    for key in sorted(wanted_config):
+        if not _contains(current_config.get(key), wanted_config[key]):
+            changes.append(f"solution_config.{key} {current_config.get(key)!r} -> {wanted_config.get(key)!r}")
+    return changes
+
+
+def _updatable_changes(existing: dict, solution: dict) -> dict:
+    """The settings UpdateSolution must change, judged against the running
+    update's target when one runs."""
+    update = existing.get("latestSolutionUpdate") or {}
+    running = bool(update) and update.get("status") not in ("ACTIVE",) and not is_failed(update.get("status"))
+    auto = update.get("performAutoTraining", existing.get("performAutoTraining")) if running else existing.get("performAutoTraining")
+    config = {**(existing.get("solutionConfig") or {}), **(update.get("solutionUpdateConfig") or {} if running else {})}
+    wanted = solution.get("solutionConfig") or {}
+    changes: dict = {}
+    if auto != solution["performAutoTraining"]:
+        changes["performAutoTraining"] = solution["performAutoTraining"]
+    for key in UPDATABLE_CONFIG:
+        if key in wanted and not _contains(config.get(key), wanted[key]):
+            changes[key] = wanted[key]
+    return changes
+
+
+def _update_solution(solution: dict, label: str, changes: dict) -> dict:
+    request = api_requests.update_solution(solution, changes)
+    _, refused = call_or_defer("update_solution", solution["arn"], request, for_now={"ResourceInUseException"})
+    res = resource("solution", solution["arn"], label, performAutoTraining=request.get("performAutoTraining", solution.get("performAutoTraining")))
+    if refused is not None:
+        res["deferred"] = {"operation": "update_solution", "request": request}
+    log.info("solution update sent" if refused is None else "solution update deferred", extra={"solution": solution["arn"], "changes": changes})
+    return res
+
+
 def ensure_solution(plan: dict, solution: dict) -> dict:
     existing = describe("solution", solution["arn"])
     if existing is None:
         create("create_solution", solution["name"], api_requests.create_solution(plan, solution))
-    else:
-        if existing.get("recipeArn") != solution["recipeArn"]:
-            raise ResourceConflict(
-                f"solutions.{solution['key']}: solution {solution['arn']} uses recipe {existing.get('recipeArn')}, the params ask for "
-                f"{solution['recipeArn']}; solutions cannot change recipe: rename the solution"
-            )
-        if existing.get("performAutoTraining") not in (None, solution["performAutoTraining"]):
-            raise ResourceConflict(
-                f"solutions.{solution['key']}: solution {solution['arn']} has performAutoTraining={existing.get('performAutoTraining')}, "
-                f"the params ask for {solution['performAutoTraining']}; rename the solution to change it"
-            )
+        return resource("solution", solution["arn"], solution["key"])
+    fixed = _fixed_setting_changes(existing, solution)
+    if fixed:
+        raise ResourceConflict(
+            f"solutions.{solution['key']}: solution {solution['arn']} cannot change {'; '.join(fixed)}: Personalize's "
+            "UpdateSolution changes only automatic training and eventsConfig; rename the solution to train with the new "
+            "settings (the pipeline then turns automatic training off on the old one)"
+        )
+    changes = _updatable_changes(existing, solution)
+    if changes:
+        return _update_solution(solution, solution["key"], changes)
     return resource("solution", solution["arn"], solution["key"])
 
 
-def ensure_extras(plan: dict) -> list[dict]:
-    """Filters and the event tracker: both optional."""
+def stop_auto_training_of_other_solutions(plan: dict) -> list[dict]:
+    """A solution the params no longer name (renamed or removed) would go on
+    training every few days and billing for it: turn its automatic training off."""
+    planned = {s["arn"] for s in plan["solutions"]}
     out = []
+    for summary in paginate("list_solutions", "solutions", datasetGroupArn=plan["datasetGroup"]["arn"]):
+        if summary["solutionArn"] in planned or summary.get("status") != "ACTIVE":
+            continue
+        existing = describe("solution", summary["solutionArn"])
+        other = {"arn": summary["solutionArn"], "performAutoTraining": False}
+        if existing and _updatable_changes(existing, other):
+            log.warning("turning automatic training off on a solution the params no longer name", extra={"solution": other["arn"]})
+            out.append(_update_solution(other, summary["name"], {"performAutoTraining": False}))
+    return out
+
+
+def ensure_extras(plan: dict) -> list[dict]:
+    """Filters and the event tracker (both optional); automatic training off on
+    solutions the params no longer name."""
+    out = stop_auto_training_of_other_solutions(plan)
     for flt in plan["filters"]:
         existing = describe("filter", flt["arn"])
         if existing is None:
@@ -210,15 +344,38 @@ def ensure_extras(plan: dict) -> list[dict]:
 
 
 def _ensure_event_tracker(plan: dict) -> str:
+    """Personalize allows one event tracker per dataset group and cannot rename
+    one (https://docs.aws.amazon.com/personalize/latest/dg/API_CreateEventTracker.html).
+    A tracker under another name is this group's tracker: replacing it would
+    change the tracking id every client sends events with, so that is left to
+    a person."""
     name = plan["eventTracker"]["name"]
     group_arn = plan["datasetGroup"]["arn"]
-    for tracker in paginate("list_event_trackers", "eventTrackers", datasetGroupArn=group_arn):
+
+    def existing() -> list[dict]:
+        return paginate("list_event_trackers", "eventTrackers", datasetGroupArn=group_arn)
+
+    def refuse(other: dict) -> ResourceConflict:
+        return ResourceConflict(
+            f"event_tracker.name: dataset group {group_arn} already has the event tracker {other['name']!r} "
+            f"({other['eventTrackerArn']}); Personalize allows one per dataset group and cannot rename it. Keep "
+            f"event_tracker.name {other['name'].removeprefix(plan['name'] + '-')!r}, or delete that tracker (its clients' tracking id "
+            "changes) and run again"
+        )
+
+    for tracker in existing():
         if tracker["name"] == name:
             return tracker["eventTrackerArn"]
+        raise refuse(tracker)
     response, created = create("create_event_tracker", name, api_requests.create_event_tracker(plan))
     if created:
         return response["eventTrackerArn"]
-    return next(t["eventTrackerArn"] for t in paginate("list_event_trackers", "eventTrackers", datasetGroupArn=group_arn) if t["name"] == name)
+    # Created meanwhile by a concurrent attempt: ours, or another name.
+    for tracker in existing():
+        if tracker["name"] == name:
+            return tracker["eventTrackerArn"]
+        raise refuse(tracker)
+    raise PersonalizeRequestFailed(f"event tracker {name}: Personalize reports it exists but lists no tracker in {group_arn}; retry the run")
 
 
 # --------------------------------------------------------- solution versions
@@ -255,7 +412,7 @@ def start_solution_version(plan: dict, solution: dict) -> dict:
                 if not any(s.get("status") == "ACTIVE" and s.get("trainingMode", "FULL") == "FULL" for s in summaries):
                     log.info("no active FULL version yet: training FULL", extra={"solution": solution["arn"]})
                     mode = "FULL"
-            response, created = create("create_solution_version", name, api_requests.create_solution_version(solution, name, mode))
+            response, created = create("create_solution_version", name, api_requests.create_solution_version(plan, solution, name, mode))
             if not created:
                 raise PersonalizeRequestFailed(f"solution version {name} exists but could not be found; retry the run")
             arn = response["solutionVersionArn"]
@@ -264,6 +421,19 @@ def start_solution_version(plan: dict, solution: dict) -> dict:
 
 
 # ---------------------------------------------------------------- wait loops
+# The update each kind reports beside its own status, and what identifies the
+# update a run asked for. Updates go CREATE PENDING > CREATE IN_PROGRESS >
+# ACTIVE or CREATE FAILED while the resource itself stays ACTIVE:
+# https://docs.aws.amazon.com/personalize/latest/dg/API_CampaignUpdateSummary.html
+# https://docs.aws.amazon.com/personalize/latest/dg/API_SolutionUpdateSummary.html
+# https://docs.aws.amazon.com/personalize/latest/dg/API_DatasetUpdateSummary.html
+UPDATE_SUMMARIES = {
+    "campaign": ("latestCampaignUpdate", "solutionVersionArn"),
+    "dataset": ("latestDatasetUpdate", "schemaArn"),
+    "solution": ("latestSolutionUpdate", "performAutoTraining"),
+}
+
+
 def resource_state(res: dict, described: dict | None) -> tuple[str, str | None, int | None]:
     """(state, failure reason, duration seconds) with state in done/failed/pending."""
     if described is None:
@@ -271,24 +441,36 @@ def resource_state(res: dict, described: dict | None) -> tuple[str, str | None, 
     status = described.get("status")
     reason = described.get("failureReason")
     duration = seconds_between(described.get("creationDateTime"), described.get("lastUpdatedDateTime"))
-    if res["kind"] == "campaign":
-        update = described.get("latestCampaignUpdate") or {}
-        if update:
-            reason = update.get("failureReason") or reason
-            duration = seconds_between(update.get("creationDateTime"), update.get("lastUpdatedDateTime"))
-            if is_failed(update.get("status")):
-                return "failed", reason, None
-        if is_failed(status):
-            return "failed", reason, None
-        serving = described.get("solutionVersionArn")
-        if status == "ACTIVE" and (not update or update.get("status") == "ACTIVE") and serving == res.get("solutionVersionArn", serving):
-            return "done", None, duration
-        return "pending", None, None
     if is_failed(status):
+        if "STOPP" in (status or ""):
+            return "failed", f"it was stopped ({status}) and will never become ACTIVE", None
         return "failed", reason, None
-    if status == "ACTIVE" or (res["kind"] == "dataset" and status is None):
-        return "done", None, duration
-    return "pending", None, None
+    if status != "ACTIVE" and not (res["kind"] == "dataset" and status is None):
+        return "pending", None, None
+    summary_key, identity = UPDATE_SUMMARIES.get(res["kind"], (None, None))
+    update = described.get(summary_key) or {} if summary_key else {}
+    # Only the update this run asked for counts; an older one that failed is history.
+    if update and identity in res and update.get(identity) == res[identity]:
+        if is_failed(update.get("status")):
+            return "failed", f"its update failed: {update.get('failureReason') or 'no failureReason given'}", None
+        if update.get("status") != "ACTIVE":
+            return "pending", None, None
+        duration = seconds_between(update.get("creationDateTime"), update.get("lastUpdatedDateTime"))
+    if res["kind"] == "campaign" and described.get("solutionVersionArn") != res.get("solutionVersionArn", described.get("solutionVersionArn")):
+        return "pending", None, None
+    return "done", None, duration
+
+
+def send_deferred(res: dict) -> str | None:
+    """Send a request a step could not send yet (Personalize refused it for now:
+    an import slot, an update still running). None once sent, else the reason it
+    still waits."""
+    deferred = res["deferred"]
+    _, refused = call_or_defer(deferred["operation"], res["arn"], deferred["request"],
+                               always_for_now=deferred["operation"] == "create_dataset_import_job")
+    if refused is None:
+        log.info("deferred request sent", extra={"operation": deferred["operation"], "arn": res["arn"]})
+    return refused
 
 
 def flatten(resources: Any) -> list[dict]:
@@ -310,12 +492,19 @@ def check_resources(phase: str, resources: Any, progress: dict, waits: dict, exp
     kind = PHASE_KINDS.get(phase)
     first_check = not progress.get("polls")
     history = progress.get("expected") if not first_check else (expected.get(kind) if kind else None)
+    sent = list(progress.get("sent", []))
     for res in items:
+        label = f"{KIND_LABELS[res['kind']]} {res['arn']} ({res['label']})"
+        if res.get("deferred") and res["arn"] not in sent:
+            refused = send_deferred(res)
+            if refused is not None:
+                pending.append(f"{label}, not started yet ({refused})")
+                continue
+            sent.append(res["arn"])
         described = describe(res["kind"], res["arn"])
         state, reason, duration = resource_state(res, described)
         if first_check and kind and not history and state == "pending":
             history = previous_duration(res["kind"], res["arn"], described)
-        label = f"{KIND_LABELS[res['kind']]} {res['arn']} ({res['label']})"
         if state == "failed":
             raise ResourceFailed(f"{label} failed: {reason or 'no failureReason given'}")
         if state == "pending":
@@ -326,13 +515,13 @@ def check_resources(phase: str, resources: Any, progress: dict, waits: dict, exp
     waited = int(progress.get("waited", 0)) + int(progress.get("seconds", 0))
     merged_observed = {**progress.get("observed", {}), **observed}
     if not pending:
-        return {"done": True, "polls": polls, "waited": waited, "seconds": 0, "observed": merged_observed, "expected": history}
+        return {"done": True, "polls": polls, "waited": waited, "seconds": 0, "observed": merged_observed, "expected": history, "sent": sent}
     policy = WaitPolicy.from_plan(waits)
     if waited >= policy.limit_seconds:
         raise WaitTimedOut(f"{phase}: still not ready after {waited} s (limit {policy.limit_seconds} s): {', '.join(pending)}")
     seconds = next_wait_seconds(policy, polls, int(progress.get("seconds", 0)), waited, history)
     log.info("waiting", extra={"phase": phase, "pending": len(pending), "next_wait_seconds": seconds, "waited": waited, "expected": history})
-    return {"done": False, "polls": polls, "waited": waited, "seconds": seconds, "observed": merged_observed, "expected": history}
+    return {"done": False, "polls": polls, "waited": waited, "seconds": seconds, "observed": merged_observed, "expected": history, "sent": sent}
 
 
 def previous_duration(kind: str, arn: str, described: dict | None) -> int | None:
@@ -362,10 +551,27 @@ def read_metrics(version: dict) -> dict:
     return {"solutionKey": version["label"], "solutionVersionArn": version["arn"], "metrics": response.get("metrics", {})}
 
 
+def _training_data_records(plan: dict) -> dict:
+    """{solution version ARN: {runId, rows}} of the versions campaigns serve,
+    stored by Finalize."""
+    try:
+        value = clients.client("ssm").get_parameter(Name=plan["ssm"]["trainingDataParameter"])["Parameter"]["Value"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ParameterNotFound":
+            return {}
+        raise
+    return json.loads(value)
+
+
 def quality_gate(plan: dict, evaluations: list[dict]) -> dict:
-    """Judge each campaign's new version; all campaigns pass or none is touched."""
+    """Judge each campaign's new version; all campaigns pass or none is touched.
+    Each verdict says how much the training data changed since the served
+    version, since metrics of versions trained on different data differ for
+    that reason alone."""
     by_solution = {e["solutionKey"]: e for e in evaluations}
     verdicts, deployments, rejected = [], [], []
+    records = _training_data_records(plan) if plan["campaigns"] else {}
+    this_run = {"runId": plan["runId"], "rows": plan.get("exportRows", {})}
     for camp in plan["campaigns"]:
         new = by_solution[camp["solutionKey"]]
         current = describe("campaign", camp["arn"])
@@ -374,15 +580,18 @@ def quality_gate(plan: dict, evaluations: list[dict]) -> dict:
         if served_arn and served_arn != new["solutionVersionArn"]:
             served_metrics = call("get_solution_metrics", served_arn, solutionVersionArn=served_arn).get("metrics", {})
         reasons = gate.judge(new["metrics"], served_metrics, plan["gate"])
+        change = gate.data_change(records.get(served_arn), this_run) if served_metrics is not None else None
         verdicts.append({
             "campaign": camp["key"],
             "solutionVersionArn": new["solutionVersionArn"],
             "servedVersionArn": served_arn,
             "passed": not reasons,
             "reasons": reasons,
+            "dataChange": change,
         })
         if reasons:
-            rejected.append(f"campaign {camp['arn']} ({camp['key']}): " + "; ".join(reasons))
+            note = f" [data: {change['summary']}]" if change else ""
+            rejected.append(f"campaign {camp['arn']} ({camp['key']}): " + "; ".join(reasons) + note)
         deployments.append({**camp, "solutionVersionArn": new["solutionVersionArn"], "exists": current is not None})
     if rejected:
         raise QualityGateRejected("the new solution versions were not promoted, the campaigns keep serving their current versions: " + " | ".join(rejected))
@@ -391,19 +600,36 @@ def quality_gate(plan: dict, evaluations: list[dict]) -> dict:
 
 # ----------------------------------------------------------------- campaigns
 def deploy_campaign(plan: dict, deployment: dict) -> dict:
+    """Create the campaign, or update it when the version, minProvisionedTPS or
+    campaignConfig differ from what it serves (or is being updated to)."""
     version_arn = deployment["solutionVersionArn"]
     current = describe("campaign", deployment["arn"])
+    done = resource("campaign", deployment["arn"], deployment["key"], solutionVersionArn=version_arn)
     if current is None:
         response, created = create("create_campaign", deployment["name"], api_requests.create_campaign(deployment, version_arn, plan))
         log.info("campaign created" if created else "campaign already being created", extra={"campaign": deployment["arn"]})
-    else:
-        update = current.get("latestCampaignUpdate") or {}
-        target = update.get("solutionVersionArn") if update and not is_failed(update.get("status")) else current.get("solutionVersionArn")
-        same_tps = (update.get("minProvisionedTPS") if update else current.get("minProvisionedTPS")) == deployment["minProvisionedTPS"]
-        if target != version_arn or not same_tps:
-            call("update_campaign", deployment["arn"], **api_requests.update_campaign(deployment, version_arn))
-            log.info("campaign update started", extra={"campaign": deployment["arn"], "solution_version": version_arn})
-    return resource("campaign", deployment["arn"], deployment["key"], solutionVersionArn=version_arn)
+        return done
+    # https://docs.aws.amazon.com/personalize/latest/dg/API_UpdateCampaign.html: the campaign
+    # stays ACTIVE while latestCampaignUpdate runs; a failed update leaves it as it was.
+    update = current.get("latestCampaignUpdate") or {}
+    target = update if update and not is_failed(update.get("status")) else current
+    wanted_config = deployment.get("campaignConfig") or {}
+    same = (
+        target.get("solutionVersionArn") == version_arn
+        and target.get("minProvisionedTPS") == deployment["minProvisionedTPS"]
+        and _contains(target.get("campaignConfig") or {}, wanted_config)
+    )
+    if same:
+        return done
+    request = api_requests.update_campaign(deployment, version_arn)
+    running = bool(update) and update.get("status") != "ACTIVE" and not is_failed(update.get("status"))
+    refused = "an update is in progress" if running else call_or_defer("update_campaign", deployment["arn"], request, for_now={"ResourceInUseException"})[1]
+    if refused is not None:
+        # An earlier run's update still runs: the wait loop sends this one after it.
+        log.info("campaign update deferred", extra={"campaign": deployment["arn"], "reason": refused})
+        return {**done, "deferred": {"operation": "update_campaign", "request": request}}
+    log.info("campaign update started", extra={"campaign": deployment["arn"], "solution_version": version_arn})
+    return done
 
 
 # ------------------------------------------------------------------- finish
@@ -422,6 +648,12 @@ def finalize(plan: dict, state: dict) -> dict:
             durations[kind] = seconds
     if durations:
         ssm.put_parameter(Name=plan["ssm"]["durationsParameter"], Value=json.dumps(durations, sort_keys=True), Type="String", Overwrite=True)
+    deployed = {c["solutionVersionArn"] for c in state.get("deployments", [])}
+    if deployed:
+        # What each served version trained on, for the next gate's data-change
+        # figures; only served versions are kept, so the value stays small.
+        records = {arn: {"runId": plan["runId"], "rows": plan.get("exportRows", {})} for arn in sorted(deployed)}
+        ssm.put_parameter(Name=plan["ssm"]["trainingDataParameter"], Value=json.dumps(records, sort_keys=True), Type="String", Overwrite=True)
     metrics = {e["solutionKey"]: {"solutionVersionArn": e["solutionVersionArn"], "metrics": e["metrics"]} for e in state.get("evaluations", [])}
     return {
         "status": "SUCCEEDED",

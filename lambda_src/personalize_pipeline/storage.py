@@ -45,3 +45,25 @@ def resolve(base_uri: str, relative: str) -> str:
         return f"s3://{bucket}/{joined}"
     joined = str((Path(base_uri).parent / relative).resolve())
     return joined + "/" if relative.endswith("/") else joined
+
+
+def iter_lines(prefix_uri: str):
+    """Yield the lines of every object under an S3 prefix (or files under a
+    local folder), streaming: nothing is held whole in memory."""
+    if prefix_uri.startswith("s3://"):
+        bucket, prefix = split_s3_uri(prefix_uri)
+        s3 = clients.client("s3")
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for obj in sorted(page.get("Contents", []), key=lambda o: o["Key"]):
+                if obj["Key"].endswith("/"):
+                    continue
+                body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"]
+                for raw in body.iter_lines():
+                    yield raw.decode("utf-8")
+                yield ""  # each object starts with its own header
+        return
+    for path in sorted(Path(prefix_uri).rglob("*")):
+        if path.is_file():
+            with path.open(encoding="utf-8") as handle:
+                yield from (line.rstrip("\n") for line in handle)
+            yield ""

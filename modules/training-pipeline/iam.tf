@@ -33,6 +33,10 @@ locals {
     use_kms = [
       { actions = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], resources = local.personalize_key_arns, conditions = [] },
     ]
+    # One run at a time per dataset group: ReadParams lists this state machine's running executions.
+    list_own_executions = [
+      { actions = ["states:ListExecutions"], resources = [local.state_machine_arn], conditions = [] },
+    ]
   }
 
   # {function key: {statement id: statement}} from each function's capabilities.

@@ -138,6 +138,7 @@ def build_definition() -> dict:
         "bucket.$": "$.detail.bucket.name",
         "key.$": "$.detail.object.key",
         "versionId.$": "$.detail.object.version-id",
+        "executionArn.$": "$$.Execution.Id",
     }, "$", "CheckDataReadiness", "Read the params object version named by the S3 event; validate it and every Personalize request it implies")
     b.task("CheckDataReadiness", "check_readiness", {"export.$": "$.export", "rules.$": "$.plan.readinessRules"},
            "$.readiness", "EnsureDatasetGroup", "Fail fast on not enough data, before any Personalize resource is touched")

@@ -8,6 +8,7 @@ status sequences as the simulated clock advances.
 """
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -33,6 +34,9 @@ DEFAULT_DURATIONS = {
     "solution_version": 7200,
     "campaign": 1200,
     "campaign_update": 1200,
+    "dataset_update": 300,
+    "solution_update": 300,
+    "stop": 600,
     "filter": 60,
     "event_tracker": 60,
 }
@@ -55,6 +59,55 @@ def _compiled(pattern: str) -> "re.Pattern[str] | None":
 def pattern_matches(pattern: str, value: str) -> bool:
     compiled = _compiled(pattern)
     return compiled is None or compiled.fullmatch(value) is not None
+
+
+# The filter expression grammar of
+# https://docs.aws.amazon.com/personalize/latest/dg/creating-filter-expressions.html:
+#   EXCLUDE/INCLUDE ItemID/ActionID/UserID WHERE dataset.field IN/NOT IN (values) [AND/OR ...]
+#   [IF CurrentUser.field ... [AND ...]], expressions joined with |; numbers compare
+#   with = < <= > >= !=; values are "quoted strings", numbers or $PLACEHOLDERS.
+_F_VALUE = r'(?:"[^"]*"|\$[A-Za-z0-9_]+|-?\d+(?:\.\d+)?)'
+_F_FIELD = r'(?:Items|Interactions|Users|Actions|Action_Interactions|CurrentItem)\.[A-Za-z_][A-Za-z0-9_]*'
+_F_USER = r'CurrentUser\.[A-Za-z_][A-Za-z0-9_]*'
+_F_NUMBER = r'(?:\$[A-Za-z0-9_]+|-?\d+(?:\.\d+)?)'
+_F_TEST = r'\s*(?:(?:NOT\s+)?IN\s*\(\s*{v}(?:\s*,\s*{v})*\s*\)|(?:<=|>=|!=|=|<|>)\s*{n})'.format(v=_F_VALUE, n=_F_NUMBER)
+_F_EXPRESSION = (r'(?:INCLUDE|EXCLUDE)\s+(?:ItemID|ActionID|UserID)\s+WHERE\s+{f}{t}(?:\s+(?:AND|OR)\s+{f}{t})*'
+                 r'(?:\s+IF\s+{u}{t}(?:\s+AND\s+{u}{t})*)?').format(f=_F_FIELD, t=_F_TEST, u=_F_USER)
+_F_FULL = re.compile(r'\s*{e}(?:\s*\|\s*{e})*\s*'.format(e=_F_EXPRESSION))
+
+
+def filter_expression_problem(expression: str) -> Optional[str]:
+    if not _F_FULL.fullmatch(expression):
+        return f"{expression!r} is not a valid filter expression"
+    for part in expression.split("|"):
+        where = part.split(" IF ")[0]
+        datasets = set(re.findall(r'\b(Items|Interactions|Users|Actions|Action_Interactions|CurrentItem)\.', where))
+        # "Conditions chained together using AND or OR can only affect fields of the
+        # dataset used in the first condition."
+        if len(datasets) > 1:
+            return f"{part.strip()!r}: chained conditions use fields of more than one dataset ({sorted(datasets)})"
+    return None
+
+
+def replacement_problem(old: dict, new: dict) -> Optional[str]:
+    """Why Personalize refuses to replace schema ``old`` with ``new`` (None when
+    it accepts): every field kept with its type and attributes (categorical,
+    textual...), every added field nullable
+    (https://docs.aws.amazon.com/personalize/latest/dg/updating-dataset-schema.html)."""
+    def fields(schema: dict) -> dict[str, dict]:
+        return {f["name"]: {k: v for k, v in f.items() if k not in ("name", "doc")} for f in schema.get("fields", [])}
+
+    before, after = fields(old), fields(new)
+    for name, definition in before.items():
+        if name not in after:
+            return f"field {name} is missing"
+        if after[name] != definition:
+            return f"field {name} changed its type or attributes ({definition} -> {after[name]})"
+    for name in set(after) - set(before):
+        kind = after[name].get("type")
+        if not (isinstance(kind, list) and "null" in kind):
+            return f"added field {name} is not nullable"
+    return None
 
 
 class SimClock:
@@ -219,6 +272,7 @@ class Resource:
     ready_at: datetime
     failure_reason: Optional[str] = None
     no_status: bool = False
+    stop_requested_at: Optional[datetime] = None
 
 
 @dataclass
@@ -247,7 +301,9 @@ class FakePersonalize:
     """Holds Personalize's state for one region and account.
 
     Fault injection: ``fail_next(kind, reason)`` makes the next created resource
-    of that kind end CREATE FAILED; ``throttle(operation, times)`` answers the
+    of that kind end CREATE FAILED (kinds include the updates "dataset_update",
+    "solution_update" and "campaign_update"); ``stop_next_version()`` stops the
+    next solution version mid-training; ``throttle(operation, times)`` answers the
     next calls of an operation with ThrottlingException (``code`` may be
     LimitExceededException)."""
 
@@ -266,10 +322,12 @@ class FakePersonalize:
         self.resources: dict[str, Resource] = {}
         self.models: dict[str, TrainedModel] = {}
         self.calls: list[tuple[str, dict]] = []
+        self.tags: dict[str, dict[str, str]] = {}
         self.activations: list[Activation] = []
         self._activation_index: dict[tuple[str, str], Activation] = {}
         self._failures: dict[str, list[str]] = {}
         self._throttles: dict[str, list[str]] = {}
+        self._stops = 0
         self._lock = threading.RLock()
         self._model = botocore.session.get_session().get_service_model("personalize")
 
@@ -277,6 +335,12 @@ class FakePersonalize:
     def fail_next(self, kind: str, reason: str) -> None:
         with self._lock:
             self._failures.setdefault(kind, []).append(reason)
+
+    def stop_next_version(self) -> None:
+        """Stop the next solution version created, as StopSolutionVersionCreation
+        would once its training is under way (someone stopping it by hand)."""
+        with self._lock:
+            self._stops += 1
 
     def throttle(self, operation: str, times: int = 1, code: str = "ThrottlingException") -> None:
         with self._lock:
@@ -337,7 +401,13 @@ class FakePersonalize:
             method = getattr(self, "_" + re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower(), None)
             if method is None:
                 raise FakeError("InvalidInputException", f"{operation} is not supported by the local Personalize")
-            return method(params)
+            if "tags" in params:
+                self._check_tags(params["tags"], [])
+            result = method(params)
+            if operation.startswith("Create") and params.get("tags"):
+                created = next(v for k, v in result.items() if k.endswith("Arn"))
+                self.tags[created] = {t["tagKey"]: t["tagValue"] for t in params["tags"]}
+            return result
 
     def _validate(self, operation: str, params: dict) -> None:
         """Check the request against the service model (botocore already did on
@@ -380,12 +450,61 @@ class FakePersonalize:
         return res
 
     def _creation_status(self, res: Resource, now: datetime) -> tuple[str, datetime]:
+        if res.stop_requested_at is not None and now >= res.stop_requested_at:
+            # https://docs.aws.amazon.com/personalize/latest/dg/API_StopSolutionVersionCreation.html:
+            # CREATE_PENDING/CREATE_IN_PROGRESS -> CREATE_STOPPING -> CREATE_STOPPED
+            # (written with spaces, like every other status the model's samples show).
+            stopped_at = res.stop_requested_at + timedelta(seconds=self.durations["stop"])
+            if now < stopped_at:
+                return "CREATE STOPPING", res.stop_requested_at
+            return "CREATE STOPPED", stopped_at
         pending_until = res.created_at + (res.ready_at - res.created_at) * PENDING_SHARE
         if now < pending_until:
             return "CREATE PENDING", res.created_at
         if now < res.ready_at:
             return "CREATE IN_PROGRESS", pending_until
         return ("CREATE FAILED" if res.failure_reason else "ACTIVE"), res.ready_at
+
+    def _start_update(self, res: Resource, kind: str, changes: dict) -> None:
+        """Start an update of an ACTIVE resource (dataset schema, solution
+        settings, campaign deployment). The resource stays ACTIVE; the update
+        shows in its latest*Update summary and applies ``changes`` when it ends."""
+        now = self.clock.now()
+        failures = self._failures.get(kind)
+        res.fields["_update"] = {
+            "kind": kind, "changes": changes, "created_at": now,
+            "ready_at": now + timedelta(seconds=self.durations[kind]),
+            "failure": failures.pop(0) if failures else None,
+        }
+
+    def _update_status(self, res: Resource, now: datetime) -> Optional[tuple[str, datetime]]:
+        """The running or last update's status: the update summaries document
+        CREATE PENDING > CREATE IN_PROGRESS > ACTIVE -or- CREATE FAILED
+        (https://docs.aws.amazon.com/personalize/latest/dg/API_CampaignUpdateSummary.html,
+        https://docs.aws.amazon.com/personalize/latest/dg/API_SolutionUpdateSummary.html). The
+        API reference lists no values for a dataset update
+        (https://docs.aws.amazon.com/personalize/latest/dg/API_DatasetUpdateSummary.html), nor
+        does botocore 1.44.8's DatasetUpdateSummary.status (a plain string); the fake
+        uses the values those two sibling summaries of the same model document."""
+        update = res.fields.get("_update")
+        if not update:
+            return None
+        started, ready = update["created_at"], update["ready_at"]
+        pending_until = started + (ready - started) * PENDING_SHARE
+        if now < pending_until:
+            return "CREATE PENDING", started
+        if now < ready:
+            return "CREATE IN_PROGRESS", pending_until
+        if update["failure"]:
+            return "CREATE FAILED", ready
+        if not update.get("applied"):
+            res.fields.update(update["changes"])
+            update["applied"] = True
+        return "ACTIVE", ready
+
+    def _update_running(self, res: Resource) -> bool:
+        found = self._update_status(res, self.clock.now())
+        return found is not None and found[0] in ("CREATE PENDING", "CREATE IN_PROGRESS")
 
     def _note_active(self, key: tuple[str, str], kind: str, arn: str, ready_at: datetime, now: datetime, record: bool) -> None:
         activation = self._activation_index.get(key)
@@ -400,7 +519,8 @@ class FakePersonalize:
         """The resource as Describe* returns it now; notes when the pipeline
         first sees it ACTIVE (for detection-delay figures)."""
         now = self.clock.now()
-        view = dict(res.fields)
+        update = self._update_status(res, now)
+        view = {k: v for k, v in res.fields.items() if not k.startswith("_")}
         if res.no_status:
             view["creationDateTime"] = res.created_at
             view["lastUpdatedDateTime"] = res.created_at
@@ -413,42 +533,37 @@ class FakePersonalize:
             self._note_active((res.arn, "create"), res.kind, res.arn, res.ready_at, now, record)
         if res.kind == "solution_version" and status == "ACTIVE":
             view["trainingHours"] = round((res.ready_at - res.created_at).total_seconds() / 3600, 3)
-        if res.kind == "campaign":
-            self._campaign_view(res, view, now, record)
-        if res.kind == "dataset_group" and status != "ACTIVE":
-            view.pop("trackingId", None)
+        if update is not None:
+            self._update_view(res, view, update, now, record)
         return view
 
-    def _campaign_view(self, res: Resource, view: dict, now: datetime, record: bool) -> None:
-        update = res.fields.get("_update")
-        view.pop("_update", None)
-        if view["status"] != "ACTIVE" and not update:
-            view["latestCampaignUpdate"] = {
-                "solutionVersionArn": view["solutionVersionArn"], "minProvisionedTPS": view["minProvisionedTPS"],
-                "status": view["status"], "creationDateTime": res.created_at, "lastUpdatedDateTime": view["lastUpdatedDateTime"],
-            }
-            return
-        if not update:
-            return
-        started, ready = update["created_at"], update["ready_at"]
-        pending_until = started + (ready - started) * PENDING_SHARE
-        if now < pending_until:
-            status, changed = "UPDATE PENDING", started
-        elif now < ready:
-            status, changed = "UPDATE IN_PROGRESS", pending_until
-        else:
-            status, changed = "ACTIVE", ready
-            res.fields["solutionVersionArn"] = update["solutionVersionArn"]
-            res.fields["minProvisionedTPS"] = update["minProvisionedTPS"]
-            view["solutionVersionArn"] = update["solutionVersionArn"]
-            view["minProvisionedTPS"] = update["minProvisionedTPS"]
-            self._note_active((res.arn, f"update-{update['id']}"), "campaign_update", res.arn, ready, now, record)
-        view["status"] = status
-        view["lastUpdatedDateTime"] = changed
-        view["latestCampaignUpdate"] = {
-            "solutionVersionArn": update["solutionVersionArn"], "minProvisionedTPS": update["minProvisionedTPS"],
-            "status": status, "creationDateTime": started, "lastUpdatedDateTime": changed,
-        }
+    def _update_view(self, res: Resource, view: dict, update_status: tuple[str, datetime], now: datetime, record: bool) -> None:
+        """latestCampaignUpdate / latestDatasetUpdate / latestSolutionUpdate:
+        absent until the first update."""
+        update = res.fields["_update"]
+        status, changed = update_status
+        summary: dict[str, Any] = {"status": status, "creationDateTime": update["created_at"], "lastUpdatedDateTime": changed}
+        if status == "CREATE FAILED":
+            summary["failureReason"] = update["failure"]
+        if status == "ACTIVE":
+            self._note_active((res.arn, f"update-{update['created_at'].timestamp()}"), update["kind"], res.arn, update["ready_at"], now, record)
+        view["lastUpdatedDateTime"] = max(view["lastUpdatedDateTime"], changed)
+        if res.kind == "campaign":
+            summary.update({k: update["changes"][k] for k in ("solutionVersionArn", "minProvisionedTPS", "campaignConfig") if k in update["changes"]})
+            view["latestCampaignUpdate"] = summary
+        elif res.kind == "dataset":
+            summary["schemaArn"] = update["changes"]["schemaArn"]
+            view["latestDatasetUpdate"] = summary
+        elif res.kind == "solution":
+            changes = update["changes"]
+            if "performAutoTraining" in changes:
+                summary["performAutoTraining"] = changes["performAutoTraining"]
+            auto = (changes.get("solutionConfig") or {}).get("autoTrainingConfig")
+            events = (changes.get("solutionConfig") or {}).get("eventsConfig")
+            config = {k: v for k, v in (("autoTrainingConfig", auto), ("eventsConfig", events)) if v is not None}
+            if config:
+                summary["solutionUpdateConfig"] = config
+            view["latestSolutionUpdate"] = summary
 
     def _status(self, res: Resource) -> str:
         return self._view(res, record=False).get("status", "ACTIVE")
@@ -502,9 +617,19 @@ class FakePersonalize:
         return {"dataset": self._view(self._get(p["datasetArn"], "dataset"))}
 
     def _update_dataset(self, p: dict) -> dict:
+        # https://docs.aws.amazon.com/personalize/latest/dg/API_UpdateDataset.html and
+        # https://docs.aws.amazon.com/personalize/latest/dg/updating-dataset-schema.html
         res = self._require_active(p["datasetArn"], "dataset")
-        self._get(p["schemaArn"], "schema")
-        res.fields["schemaArn"] = p["schemaArn"]
+        if self._update_running(res):
+            raise FakeError("ResourceInUseException", f"dataset {res.arn} has an update in progress")
+        if res.fields["datasetType"] in ("INTERACTIONS", "ACTION_INTERACTIONS", "ACTIONS"):
+            raise FakeError("InvalidInputException", f"the schema of a {res.fields['datasetType']} dataset cannot be replaced")
+        old = json.loads(self._get(res.fields["schemaArn"], "schema").fields["schema"])
+        new = json.loads(self._get(p["schemaArn"], "schema").fields["schema"])
+        problem = replacement_problem(old, new)
+        if problem:
+            raise FakeError("InvalidInputException", f"schema {p['schemaArn']} cannot replace the schema of {res.arn}: {problem}")
+        self._start_update(res, "dataset_update", {"schemaArn": p["schemaArn"]})
         return {"datasetArn": p["datasetArn"]}
 
     # ------------------------------------------------------------ imports
@@ -573,20 +698,80 @@ class FakePersonalize:
             "recipeArn": p.get("recipeArn"), "performHPO": p.get("performHPO", False),
             # Personalize's own default is true: the pipeline must send false explicitly.
             "performAutoTraining": p.get("performAutoTraining", True),
+            "eventType": p.get("eventType"),
             "solutionConfig": p.get("solutionConfig", {}),
             **({"eventType": p["eventType"]} if p.get("eventType") else {}),
         })
         return {"solutionArn": arn}
 
     def _describe_solution(self, p: dict) -> dict:
-        return {"solution": self._view(self._get(p["solutionArn"], "solution"))}
+        view = self._view(self._get(p["solutionArn"], "solution"))
+        return {"solution": {k: v for k, v in view.items() if v is not None}}
+
+    def _list_solutions(self, p: dict) -> dict:
+        group = p.get("datasetGroupArn")
+        out = []
+        for res in self.of_kind("solution"):
+            if group in (None, res.fields["datasetGroupArn"]):
+                v = self._view(res, record=False)
+                out.append({k: v[k] for k in ("name", "solutionArn", "status", "creationDateTime", "lastUpdatedDateTime", "recipeArn")})
+        return {"solutions": out}
+
+    def _update_solution(self, p: dict) -> dict:
+        # https://docs.aws.amazon.com/personalize/latest/dg/API_UpdateSolution.html: only
+        # automatic training (on/off, schedule) and the events configuration change;
+        # one update at a time, shown in latestSolutionUpdate.
+        res = self._require_active(p["solutionArn"], "solution")
+        if self._update_running(res):
+            raise FakeError("ResourceInUseException", f"solution {res.arn} has an update in progress")
+        changes: dict[str, Any] = {}
+        if "performAutoTraining" in p:
+            changes["performAutoTraining"] = p["performAutoTraining"]
+        update_config = p.get("solutionUpdateConfig") or {}
+        if update_config:
+            changes["solutionConfig"] = {**res.fields["solutionConfig"], **update_config}
+        if not changes:
+            raise FakeError("InvalidInputException", "UpdateSolution changes nothing: give performAutoTraining or solutionUpdateConfig")
+        self._start_update(res, "solution_update", changes)
+        return {"solutionArn": res.arn}
+
+    # https://docs.aws.amazon.com/personalize/latest/dg/API_CreateSolutionVersion.html:
+    # "The UPDATE option can only be used when you already have an active solution
+    # version created from the input solution using the FULL option and the input
+    # solution was trained with the User-Personalization recipe or the legacy
+    # HRNN-Coldstart recipe" (User-Personalization-v2 is not among them).
+    UPDATE_RECIPES = ("aws-user-personalization", "aws-hrnn-coldstart")
+    # https://docs.aws.amazon.com/personalize/latest/dg/limits.html: 1,000 interaction
+    # records after filtering by event type and event value.
+    MIN_INTERACTIONS = 1000
+
+    def _training_rows(self, solution: Resource, data: list[bytes]) -> int:
+        """Interaction rows a solution trains on, after its eventType and
+        eventValueThreshold filters."""
+        event_type = solution.fields.get("eventType")
+        threshold = (solution.fields.get("solutionConfig") or {}).get("eventValueThreshold")
+        rows = 0
+        for blob in data:
+            reader = csv.DictReader(io.StringIO(blob.decode("utf-8")))
+            for row in reader:
+                if event_type and row.get("EVENT_TYPE") != event_type:
+                    continue
+                if threshold is not None and row.get("EVENT_VALUE") not in (None, ""):
+                    if float(row["EVENT_VALUE"]) < float(threshold):
+                        continue
+                rows += 1
+        return rows
 
     def _create_solution_version(self, p: dict) -> dict:
         solution = self._require_active(p["solutionArn"], "solution")
         mode = p.get("trainingMode", "FULL")
         versions = [r for r in self.resources.values() if r.kind == "solution_version" and r.fields["solutionArn"] == solution.arn]
+        if mode == "UPDATE" and solution.fields["recipeArn"].rsplit("/", 1)[-1] not in self.UPDATE_RECIPES:
+            raise FakeError("InvalidInputException", f"trainingMode UPDATE is not available for recipe {solution.fields['recipeArn']}")
         if mode == "UPDATE" and not any(v.fields["trainingMode"] == "FULL" and self._status(v) == "ACTIVE" for v in versions):
             raise FakeError("InvalidInputException", "trainingMode UPDATE needs an ACTIVE FULL solution version")
+        if mode == "AUTOTRAIN":
+            raise FakeError("InvalidInputException", "trainingMode AUTOTRAIN is set by automatic training, not by a request")
         data = self._dataset_data(solution.fields["datasetGroupArn"], "INTERACTIONS")
         if not data:
             raise FakeError("InvalidInputException", "the interactions dataset has no imported data")
@@ -598,6 +783,13 @@ class FakePersonalize:
             "recipeArn": solution.fields["recipeArn"], "trainingMode": mode, "trainingType": "MANUAL",
             "datasetGroupArn": solution.fields["datasetGroupArn"],
         })
+        if self._stops:
+            self._stops -= 1
+            res.stop_requested_at = res.created_at + (res.ready_at - res.created_at) * 0.5
+        rows = self._training_rows(solution, data)
+        if res.failure_reason is None and rows < self.MIN_INTERACTIONS:
+            res.failure_reason = (f"There are not enough interactions to train: {rows} after filtering by event type "
+                                  f"and event value, at least {self.MIN_INTERACTIONS} are needed")
         if res.failure_reason is None:
             if self.trainer is None:
                 res.failure_reason = "no trainer is configured in the local Personalize"
@@ -612,6 +804,15 @@ class FakePersonalize:
                 except Exception as exc:  # a training error is reported like Personalize does
                     res.failure_reason = f"training failed: {exc}"
         return {"solutionVersionArn": arn}
+
+    def _stop_solution_version_creation(self, p: dict) -> dict:
+        # https://docs.aws.amazon.com/personalize/latest/dg/API_StopSolutionVersionCreation.html
+        res = self._get(p["solutionVersionArn"], "solution_version")
+        status = self._status(res)
+        if status not in ("CREATE PENDING", "CREATE IN_PROGRESS"):
+            raise FakeError("ResourceInUseException", f"solution version {res.arn} is {status}: only a version being created can be stopped")
+        res.stop_requested_at = self.clock.now()
+        return {}
 
     def _describe_solution_version(self, p: dict) -> dict:
         view = self._view(self._get(p["solutionVersionArn"], "solution_version"))
@@ -630,39 +831,94 @@ class FakePersonalize:
         return {"solutionVersionArn": p["solutionVersionArn"], "metrics": dict(self.models[p["solutionVersionArn"]].metrics)}
 
     # ------------------------------------------------------------ campaigns
+    def _deployable_version(self, version_arn: str, config: dict) -> str:
+        """The version a campaign request names: a solution version, or (only with
+        syncWithLatestSolutionVersion) ``<solution ARN>/$LATEST``.
+        https://docs.aws.amazon.com/personalize/latest/dg/API_CampaignConfig.html"""
+        if config.get("syncWithLatestSolutionVersion"):
+            if not version_arn.endswith("/$LATEST"):
+                raise FakeError("InvalidInputException", "syncWithLatestSolutionVersion needs solutionVersionArn in SolutionArn/$LATEST format")
+            solution = self._require_active(version_arn[: -len("/$LATEST")], "solution")
+            latest = [v for v in self.of_kind("solution_version") if v.fields["solutionArn"] == solution.arn and self._status(v) == "ACTIVE"]
+            if not latest:
+                raise FakeError("InvalidInputException", f"solution {solution.arn} has no ACTIVE solution version")
+            return max(latest, key=lambda v: v.created_at).arn
+        if version_arn.endswith("/$LATEST"):
+            raise FakeError("InvalidInputException", "SolutionArn/$LATEST needs campaignConfig.syncWithLatestSolutionVersion true")
+        self._require_active(version_arn, "solution_version")
+        return version_arn
+
     def _create_campaign(self, p: dict) -> dict:
-        self._require_active(p["solutionVersionArn"], "solution_version")
+        config = p.get("campaignConfig", {})
+        version = self._deployable_version(p["solutionVersionArn"], config)
         arn = self._arn("campaign", p["name"])
         self._new("campaign", arn, {
-            "name": p["name"], "campaignArn": arn, "solutionVersionArn": p["solutionVersionArn"],
-            "minProvisionedTPS": p.get("minProvisionedTPS", 1), "campaignConfig": p.get("campaignConfig", {}),
+            "name": p["name"], "campaignArn": arn, "solutionVersionArn": version,
+            "minProvisionedTPS": p.get("minProvisionedTPS", 1), "campaignConfig": config,
         })
         return {"campaignArn": arn}
 
     def _update_campaign(self, p: dict) -> dict:
+        # https://docs.aws.amazon.com/personalize/latest/dg/API_UpdateCampaign.html: the
+        # campaign must be ACTIVE or CREATE FAILED; it keeps serving (and stays ACTIVE)
+        # while latestCampaignUpdate runs, and one update runs at a time.
         res = self._get(p["campaignArn"], "campaign")
         status = self._status(res)
-        if status != "ACTIVE":
+        if status not in ("ACTIVE", "CREATE FAILED"):
             raise FakeError("ResourceInUseException", f"campaign {res.arn} is {status}")
-        version = p.get("solutionVersionArn", res.fields["solutionVersionArn"])
-        self._require_active(version, "solution_version")
-        now = self.clock.now()
-        previous = res.fields.get("_update")
-        res.fields["_update"] = {
-            "id": (previous["id"] + 1) if previous else 1,
+        if self._update_running(res):
+            raise FakeError("ResourceInUseException", f"campaign {res.arn} has an update in progress")
+        config = p.get("campaignConfig", res.fields["campaignConfig"])
+        version = self._deployable_version(p.get("solutionVersionArn", res.fields["solutionVersionArn"]), config)
+        self._start_update(res, "campaign_update", {
             "solutionVersionArn": version,
             "minProvisionedTPS": p.get("minProvisionedTPS", res.fields["minProvisionedTPS"]),
-            "created_at": now,
-            "ready_at": now + timedelta(seconds=self.durations["campaign_update"]),
-        }
+            "campaignConfig": config,
+        })
         return {"campaignArn": res.arn}
 
     def _describe_campaign(self, p: dict) -> dict:
         return {"campaign": self._view(self._get(p["campaignArn"], "campaign"))}
 
+    # ----------------------------------------------------------------- tags
+    # https://docs.aws.amazon.com/personalize/latest/dg/tagging-resources.html: at most
+    # 50 tags per resource, keys unique, and the aws: prefix is reserved.
+    MAX_TAGS = 50
+
+    def _check_tags(self, tags: list[dict], existing: list[str]) -> None:
+        keys = [t["tagKey"] for t in tags]
+        if len(set(keys)) != len(keys):
+            raise FakeError("InvalidInputException", f"tag keys must be unique, got {keys}")
+        reserved = [k for k in keys if k.lower().startswith("aws:")]
+        if reserved:
+            raise FakeError("InvalidInputException", f"tag keys {reserved}: the aws: prefix is reserved")
+        if len(set(keys) | set(existing)) > self.MAX_TAGS:
+            raise FakeError("TooManyTagsException", f"a resource can have at most {self.MAX_TAGS} tags")
+
+    def _tag_resource(self, p: dict) -> dict:
+        if p["resourceArn"] not in self.resources:
+            raise FakeError("ResourceNotFoundException", f"{p['resourceArn']} does not exist")
+        current = self.tags.setdefault(p["resourceArn"], {})
+        self._check_tags(p["tags"], list(current))
+        current.update({t["tagKey"]: t["tagValue"] for t in p["tags"]})
+        return {}
+
+    def _list_tags_for_resource(self, p: dict) -> dict:
+        if p["resourceArn"] not in self.resources:
+            raise FakeError("ResourceNotFoundException", f"{p['resourceArn']} does not exist")
+        return {"tags": [{"tagKey": k, "tagValue": v} for k, v in sorted(self.tags.get(p["resourceArn"], {}).items())]}
+
     # ------------------------------------------------- filters and trackers
+    # https://docs.aws.amazon.com/personalize/latest/dg/limits.html: filters per dataset group.
+    MAX_FILTERS = 10
+
     def _create_filter(self, p: dict) -> dict:
         self._require_active(p["datasetGroupArn"], "dataset_group")
+        problem = filter_expression_problem(p["filterExpression"])
+        if problem:
+            raise FakeError("InvalidInputException", f"filterExpression: {problem}")
+        if sum(1 for f in self.of_kind("filter") if f.fields["datasetGroupArn"] == p["datasetGroupArn"]) >= self.MAX_FILTERS:
+            raise FakeError("LimitExceededException", f"The maximum number of filters per dataset group ({self.MAX_FILTERS}) is reached")
         arn = self._arn("filter", p["name"])
         self._new("filter", arn, {"name": p["name"], "filterArn": arn, "datasetGroupArn": p["datasetGroupArn"], "filterExpression": p["filterExpression"]})
         return {"filterArn": arn}
@@ -671,6 +927,8 @@ class FakePersonalize:
         return {"filter": self._view(self._get(p["filterArn"], "filter"))}
 
     def _create_event_tracker(self, p: dict) -> dict:
+        # https://docs.aws.amazon.com/personalize/latest/dg/API_CreateEventTracker.html:
+        # "Only one event tracker can be associated with a dataset group."
         self._require_active(p["datasetGroupArn"], "dataset_group")
         if any(r.kind == "event_tracker" and r.fields["datasetGroupArn"] == p["datasetGroupArn"] for r in self.resources.values()):
             raise FakeError("ResourceAlreadyExistsException", f"dataset group {p['datasetGroupArn']} already has an event tracker")

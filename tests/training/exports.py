@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 INTERACTIONS_SCHEMA = {
     "type": "record", "name": "Interactions", "namespace": "com.amazonaws.personalize.schema",
@@ -39,8 +39,9 @@ RECIPE_USER_PERSONALIZATION = "arn:aws:personalize:::recipe/aws-user-personaliza
 
 def make_export(root: Path, run_id: str = "20260101T000000Z", datasets: Iterable[str] = ("interactions", "items", "users"),
                 interactions: int = 1200, users: int = 60, items: int = 40, readiness_passed: bool = True,
-                schemas: Optional[dict] = None, seed: int = 7) -> Path:
-    """Write ``<root>/exports/<run_id>/`` and return that folder."""
+                schemas: Optional[dict] = None, seed: int = 7, event_types: Sequence[str] = ("purchase",)) -> Path:
+    """Write ``<root>/exports/<run_id>/`` and return that folder. Interactions take
+    ``event_types`` in turn."""
     rng = random.Random(seed)
     run_dir = Path(root) / "exports" / run_id
     all_schemas = {"interactions": INTERACTIONS_SCHEMA, "items": ITEMS_SCHEMA, "users": USERS_SCHEMA, **(schemas or {})}
@@ -50,7 +51,7 @@ def make_export(root: Path, run_id: str = "20260101T000000Z", datasets: Iterable
         if name == "interactions":
             header = "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE"
             for i in range(interactions):
-                rows.append(f"u{rng.randrange(users)},i{rng.randrange(items)},{1_700_000_000 + i * 60},purchase")
+                rows.append(f"u{rng.randrange(users)},i{rng.randrange(items)},{1_700_000_000 + i * 60},{event_types[i % len(event_types)]}")
         elif name == "items":
             header = "ITEM_ID,CATEGORY"
             rows = [f"i{i},cat{i % 4}" for i in range(items)]

@@ -12,7 +12,7 @@ from local_pipeline import asl, asl_source
 from local_pipeline.harness import load_registry
 
 ROOT = Path(__file__).resolve().parents[2]
-ALLOWED_PERMISSIONS = {"read_params", "read_exports", "pass_personalize_role", "write_event_tracker_parameter", "use_kms"}
+ALLOWED_PERMISSIONS = {"read_params", "read_exports", "pass_personalize_role", "write_event_tracker_parameter", "use_kms", "list_own_executions"}
 ARNS = {k: f"arn:aws:lambda:eu-west-1:111122223333:function:pp-{k}" for k in load_registry()}
 TOPIC = "arn:aws:sns:eu-west-1:111122223333:notify"
 

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from personalize_pipeline import api_requests, gate, naming, params
+from personalize_pipeline import api_requests, filter_expressions, gate, naming, params
 from personalize_pipeline.errors import ParamsInvalid, ReadinessFailed, SchemaChangeNotAllowed
-from personalize_pipeline.readiness import check_readiness
-from personalize_pipeline.schema_rules import check_schema_change
+from personalize_pipeline.readiness import check_readiness, count_per_solution
+from personalize_pipeline.schema_rules import check_schema_change, same_fields
 from personalize_pipeline.waiting import WaitPolicy, next_wait_seconds
 
 from .exports import INTERACTIONS_SCHEMA, ITEMS_SCHEMA, full_params
@@ -82,6 +82,14 @@ def test_arns_of_another_partition_are_refused_naming_the_field(field, change):
         (lambda p: p.update(waits={"imports": {"max_seconds": 900}}), "waits.imports.max_seconds", "between"),
         (lambda p: p.update(readiness={"min_interactions": 10}), "readiness.min_interactions", "at least 1000"),
         (lambda p: p.update(solutions=[]), "solutions", "at least one"),
+        (lambda p: p["solutions"][1].update(recipe_arn="arn:aws:personalize:::recipe/aws-user-personalization-v2", training_mode="UPDATE"),
+         "solutions[1].training_mode", "User-Personalization-v2 and the other recipes train FULL only"),
+        (lambda p: p["campaigns"][0].update(campaign_config={"syncWithLatestSolutionVersion": True}),
+         "campaigns[0].campaign_config.syncWithLatestSolutionVersion", "without the quality gate"),
+        (lambda p: p["filters"][0].update(expression='EXCLUDE ItemID WHERE Items.GENRE IN ("a") AND Users.AGE > 3'),
+         "filters[0].expression", "use the dataset of the first condition (Items)"),
+        (lambda p: p.update(tags={"aws:owner": "x"}), "tags.aws:owner", "reserved"),
+        (lambda p: p.update(tags={f"k{i}": "v" for i in range(50)}), "tags", "at most 49 tags"),
     ],
 )
 def test_params_schema_errors_name_the_field_and_rule(change, field, rule):
@@ -171,6 +179,67 @@ def test_gate_thresholds_and_serving_comparison():
     assert gate.judge({}, None, rules) == ["precision_at_10 is missing from the new version's metrics"]
 
 
+@pytest.mark.parametrize("expression", [
+    'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("purchase")',
+    'INCLUDE ItemID WHERE Items.CATEGORY IN ($CATEGORY) AND Items.PRICE <= 10 OR Items.PRICE > $MIN',
+    'EXCLUDE ItemID WHERE Items.GENRE NOT IN ("a", "b") IF CurrentUser.AGE >= 18 AND CurrentUser.TIER IN ("gold")',
+    'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("*") | INCLUDE ItemID WHERE Items.X IN ("y")',
+    'INCLUDE UserID WHERE Users.SEGMENT IN ("seg1")',
+])
+def test_documented_filter_expressions_pass(expression):
+    assert filter_expressions.syntax_problem(expression) is None
+
+
+@pytest.mark.parametrize("expression, problem", [
+    ('EXCLUDE ItemID Items.X IN ("a")', "expected WHERE"),
+    ('DROP ItemID WHERE Items.X IN ("a")', "expected INCLUDE or EXCLUDE"),
+    ('EXCLUDE ItemID WHERE Items.X IN "a"', "expected ( after IN"),
+    ('EXCLUDE ItemID WHERE Items.X IN ("a"', "expected , or )"),
+    ('EXCLUDE ItemID WHERE Items.PRICE < "cheap"', "compares numbers"),
+    ('EXCLUDE ItemID WHERE Stock.X IN ("a")', "expected a field as"),
+    ('EXCLUDE ItemID WHERE Items.X IN ("a") IF Items.Y IN ("b")', "CurrentUser.FIELD"),
+    ('EXCLUDE ItemID WHERE Items.X IN ("a") extra', "unexpected 'extra'"),
+    ('EXCLUDE ItemID WHERE Items.X IN ("a") |', "expression ends"),
+])
+def test_filter_expression_errors_say_where(expression, problem):
+    assert problem in (filter_expressions.syntax_problem(expression) or "")
+
+
+def test_readiness_counts_each_solution_after_its_event_filters():
+    lines = ["USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,EVENT_VALUE", "u1,i1,1,click,0.5", "u1,i2,2,purchase,3", "u2,i1,3,purchase,1", "",
+             "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,EVENT_VALUE", "u3,i3,4,purchase,", ""]
+    solutions = [{"key": "all", "eventType": None, "eventValueThreshold": None},
+                 {"key": "buys", "eventType": "purchase", "eventValueThreshold": None},
+                 {"key": "big-buys", "eventType": "purchase", "eventValueThreshold": "2"},
+                 {"key": "valued", "eventType": None, "eventValueThreshold": "1"}]
+    assert count_per_solution(lines, solutions) == {"all": 4, "buys": 3, "big-buys": 2, "valued": 3}
+
+
+def test_gate_data_change_figures():
+    change = gate.data_change({"runId": "r1", "rows": {"interactions": 2000, "items": 10}},
+                              {"runId": "r2", "rows": {"interactions": 1500, "items": 10, "users": 5}})
+    assert change["rows"]["interactions"] == {"served": 2000, "new": 1500, "changePercent": -25.0}
+    assert change["rows"]["users"] == {"served": None, "new": 5, "changePercent": None}
+    assert change["summary"] == "trained on export r1 vs r2: interactions 2000 -> 1500 (-25.0%), items 10 -> 10 (+0.0%), users None -> 5"
+    assert gate.data_change(None, {"runId": "r2", "rows": {}})["summary"] == "no record of the served version's data"
+
+
+def test_cosmetic_schema_changes_are_recognised():
+    reordered = json.loads(json.dumps(INTERACTIONS_SCHEMA))
+    reordered["fields"].reverse()
+    reordered["version"] = "9"
+    assert same_fields(json.dumps(INTERACTIONS_SCHEMA), json.dumps(reordered))
+    categorical = json.loads(json.dumps(INTERACTIONS_SCHEMA))
+    categorical["fields"][3]["categorical"] = True
+    assert not same_fields(json.dumps(INTERACTIONS_SCHEMA), json.dumps(categorical))
+    with pytest.raises(SchemaChangeNotAllowed, match="EVENT_TYPE"):
+        check_schema_change("interactions", json.dumps(INTERACTIONS_SCHEMA), json.dumps(categorical))
+    textual = json.loads(json.dumps(ITEMS_SCHEMA))
+    textual["fields"][1]["textual"] = True
+    with pytest.raises(SchemaChangeNotAllowed, match="attributes of fields \\['CATEGORY'\\]"):
+        check_schema_change("items", json.dumps(ITEMS_SCHEMA), json.dumps(textual))
+
+
 def test_schema_change_rules():
     old = json.dumps(ITEMS_SCHEMA)
     added_nullable = json.loads(old)
@@ -229,3 +298,21 @@ def test_handlers_log_json_with_the_execution_as_correlation_id(capsys):
     assert entry["correlation_id"] == "run-42"
     assert entry["function"] == "check_readiness"
     assert entry["error"] == "ReadinessFailed" and "not enough data" in entry["detail"]
+
+
+def test_solution_settings_compare_only_what_the_params_set():
+    from personalize_pipeline import steps
+
+    recipe = "arn:aws:personalize:::recipe/aws-user-personalization"
+    existing = {"recipeArn": recipe, "performHPO": False, "performAutoTraining": False,
+                "solutionConfig": {"eventValueThreshold": "0", "algorithmHyperParameters": {"hidden_dimension": "149"},
+                                   "autoTrainingConfig": {"schedulingExpression": "rate(7 days)"}}}
+    solution = {"recipeArn": recipe, "performHPO": False, "eventType": None, "performAutoTraining": False,
+                "solutionConfig": {"eventValueThreshold": "0"}}
+    # Defaults Personalize describes but the params never set are not changes.
+    assert steps._fixed_setting_changes(existing, solution) == []
+    assert steps._updatable_changes(existing, solution) == {}
+    changed = {**solution, "performAutoTraining": True,
+               "solutionConfig": {"eventValueThreshold": "1", "autoTrainingConfig": {"schedulingExpression": "rate(3 days)"}}}
+    assert steps._fixed_setting_changes(existing, changed) == ["solution_config.eventValueThreshold '0' -> '1'"]
+    assert steps._updatable_changes(existing, changed) == {"performAutoTraining": True, "autoTrainingConfig": {"schedulingExpression": "rate(3 days)"}}

@@ -75,14 +75,37 @@ def test_coverage_counts_the_items_dataset_the_import_read(tmp_path):
     assert result.summary["solutions"]["popular"]["metrics"]["coverage"] == pytest.approx(25 / 60)
 
 
+class _RecordingTrainer(LocalTrainer):
+    """The local trainer, noting the solution settings the local Personalize hands it."""
+
+    def __init__(self):
+        super().__init__()
+        self.event_types = []
+
+    def __call__(self, recipe_arn, training_mode, interactions_csv, **settings):
+        self.event_types.append(settings.get("event_type"))
+        return super().__call__(recipe_arn, training_mode, interactions_csv, **settings)
+
+
 def test_the_solutions_event_type_reaches_the_trainer(tmp_path):
-    # Every exported interaction is a "purchase": a solution trained on "click" events
-    # has nothing to train on, and its version fails with the reason.
+    # Half the interactions are clicks: enough for readiness after the solution's
+    # event type, and the version is trained on the clicks alone.
+    export = make_export(tmp_path, interactions=2400, users=60, items=40, event_types=("purchase", "click"))
+    trainer = _RecordingTrainer()
+    with LocalPipeline(durations=SCENARIO_DURATIONS, trainer=trainer) as pipeline:
+        result = pipeline.run(_popularity_only(event_type="click"), export)
+    assert result.status == "SUCCEEDED", result.failure
+    assert trainer.event_types == ["click"]
+
+
+def test_a_solution_whose_event_type_matches_nothing_stops_at_readiness(tmp_path):
     export = make_export(tmp_path, interactions=1200, users=60, items=40)
-    with LocalPipeline(durations=SCENARIO_DURATIONS, trainer=LocalTrainer()) as pipeline:
+    trainer = _RecordingTrainer()
+    with LocalPipeline(durations=SCENARIO_DURATIONS, trainer=trainer) as pipeline:
         result = pipeline.run(_popularity_only(event_type="click"), export)
     assert result.status == "FAILED"
-    assert "eventType 'click' removed all 1200 interactions (1200 by event type, 0 by event value)" in json.dumps(result.failure)
+    assert "0 of 1200 interactions are left after its event_type 'click'" in json.dumps(result.failure)
+    assert trainer.event_types == []
 
 
 def test_a_threshold_without_event_values_fails_the_training(tmp_path):
