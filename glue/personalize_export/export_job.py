@@ -186,6 +186,11 @@ def _line_report(source: SourceFrame, counts) -> Dict[str, int]:
     assert source.lines is not None
     in_records = sum(int(row["lines"] or 0) for row in counts)
     merged = sum(int(row["lines"] or 0) - int(row["count"]) for row in counts if row[STATUS] == REJECTED)
+    # A quote left open at the end of a file takes in the file's last line break as well,
+    # which is no line of its own.
+    past_end = in_records - (source.lines.physical - source.lines.headers)
+    if 0 < past_end <= max(len(source.files), 1) and merged >= past_end:
+        in_records, merged = in_records - past_end, merged - past_end
     return dict(source.lines.as_dict(), in_records=in_records, merged_in_rejected=merged)
 
 

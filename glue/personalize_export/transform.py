@@ -139,8 +139,7 @@ def _resolve(schema: T.StructType, path: str, where: str,
         if column is not None and is_choice(current_type) and "struct" in current_type.fieldNames():
             others = [column.getField(f.name) for f in current_type.fields if f.name != "struct"]
             if mismatches is not None:
-                mismatches.append(F.coalesce(*[o.isNotNull() for o in others], F.lit(False)) if len(others) > 1
-                                  else others[0].isNotNull())
+                mismatches.append(_any([o.isNotNull() for o in others]))
             column, current_type = column.getField("struct"), current_type["struct"].dataType
         if not isinstance(current_type, T.StructType):
             raise SourceSchemaError(
