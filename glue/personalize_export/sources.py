@@ -197,7 +197,10 @@ def _option_true(options: Dict[str, str], key: str, default: bool) -> bool:
 def _csv_header(storage: Storage, uri: str, options: Dict[str, str]) -> List[str]:
     """A CSV file's header cells, parsed with the reader's separator, quote and escape."""
     raw = storage.read_head(uri, _HEADER_BYTES)
-    text = raw.decode(_encoding(options), errors="replace").lstrip("\ufeff")
+    try:
+        text = raw.decode(_encoding(options), errors="replace").lstrip("\ufeff")
+    except LookupError:  # a Java charset name Python does not know: the names are ASCII anyway
+        text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
     sep = options.get("sep", options.get("delimiter", ","))
     quote = options.get("quote", '"') or '"'
     escape = options.get("escape", "\\")
@@ -248,8 +251,13 @@ def _read_csv(spark: SparkSession, storage: Storage, source: SourceSpec, files: 
     groups: Dict[Tuple[str, ...], List[str]] = {}
     spelling: Dict[str, str] = {}  # case-folded name -> the first spelling seen, used for every file
     first_set: Optional[Set[str]] = None
+    empty: List[str] = []
     for uri in files:
-        names, repeated = _column_names(_csv_header(storage, uri, options))
+        cells = _csv_header(storage, uri, options)
+        if not cells:
+            empty.append(uri)  # no header and no rows: nothing to read
+            continue
+        names, repeated = _column_names(cells)
         read_repeats = {k: v for k, v in repeated.items() if wanted is None or k in wanted}
         if read_repeats:
             key, where_at = sorted(read_repeats.items())[0]
@@ -273,6 +281,8 @@ def _read_csv(spark: SparkSession, storage: Storage, source: SourceSpec, files: 
             )
         canonical = tuple(spelling.setdefault(n.casefold(), n) for n in names)
         groups.setdefault(canonical, []).append(uri)
+    if not groups:
+        raise SourceReadError("%s.path: every file is empty (%s)" % (where, ", ".join(_short(u) for u in empty[:5])))
     frames = []
     for names, group in groups.items():
         reader = spark.read.options(**options)
@@ -293,7 +303,7 @@ def _read_csv(spark: SparkSession, storage: Storage, source: SourceSpec, files: 
         result = result.unionByName(frame, allowMissingColumns=True)
     if multi_line:
         result = result.withColumn(LINES, _lines_spanned([c for c, t in result.dtypes if t == "string" and c != CORRUPT_RECORD]))
-    return result, len(files)
+    return result, len(files) - len(empty)
 
 
 def _lines_spanned(string_columns: List[str]) -> Column:

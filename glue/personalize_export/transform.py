@@ -169,6 +169,9 @@ def _unwrap_extended_json(column: Column, dtype: T.DataType) -> Tuple[Column, T.
     """
     saw_date = False
     while isinstance(dtype, T.StructType):
+        if is_choice(dtype):
+            # A wrapped value whose type varies (`{"$date": "..."}` and `{"$date": {"$numberLong": ..}}`).
+            return _choice_as_text(column, dtype), T.StringType(), saw_date
         names = [f.name for f in dtype.fields]
         key = next((k for k in _EXTENDED_JSON_KEYS if k in names), None)
         if key is None:

@@ -106,9 +106,11 @@ def test_files_in_subfolders_are_refused_and_hidden_files_are_listed(spark, tmp_
     _write(folder + "/events/a.csv", "user_id,item_id,ts,event,amount\nU1,I1,1600000000,buy,1.5\n")
     _write(folder + "/events/.a.csv.crc", "checksum")
     _write(folder + "/events/_SUCCESS", "")
+    _write(folder + "/events/empty.csv", "")  # no header, no rows: nothing to read, nothing lost
     spec = _spec({"format": "csv", "path": "events"})
     read = read_source_counted(spark, spec.sources["events"], folder)
-    assert sorted(read.ignored_files) == [".a.csv.crc", "_SUCCESS"] and len(read.files) == 1
+    assert sorted(read.ignored_files) == [".a.csv.crc", "_SUCCESS"] and len(read.files) == 2
+    assert read.frame.count() == 1 and read.lines.as_dict() == {"physical": 2, "headers": 1, "blank": 0}
     _write(folder + "/events/2024/b.csv", "user_id,item_id,ts,event,amount\nU2,I2,1600000001,buy,2.5\n")
     with pytest.raises(SourceReadError, match=r"sources\.events\.path: .* holds files in subfolders \(2024/b\.csv\)"):
         read_source(spark, spec.sources["events"], folder)
@@ -281,3 +283,18 @@ def test_the_glue_shape_of_a_choice_is_what_the_transforms_resolve(spark):
                           "interactions": USERS["interactions"]}})
     valid, rejected = transform(frame, spec.datasets["users"], spec, ClassifyOptions(now_epoch=NOW))
     assert _rows(valid) == [("K1", "a|b"), ("K2", "c|d")] and rejected.count() == 0
+
+
+def test_a_wrapped_value_whose_type_varies_is_unwrapped_by_its_own_type(spark, tmp_path):
+    folder = str(tmp_path)
+    _jsonl(folder + "/u.jsonl", [
+        {"uid": "K1", "ts": {"$date": "2021-03-04T05:06:07Z"}},
+        {"uid": "K2", "ts": {"$date": {"$numberLong": "1614834367000"}}},
+        {"uid": "K3", "ts": {"$date": 1614834367000}},
+        {"uid": "K4", "ts": 1614834367.0},
+    ])
+    spec = _spec({"format": "jsonl", "path": "u.jsonl"}, fields={
+        "USER_ID": "uid", "ITEM_ID": "uid", "TIMESTAMP": {"from": "ts", "timestamp": {"formats": ["iso8601", "epoch_seconds"]}}})
+    valid, rejected = _classified(spark, spec, folder)
+    # A $date number is epoch milliseconds by definition, even with only epoch_seconds listed.
+    assert valid == [("K%d" % i, "K%d" % i, 1614834367) for i in range(1, 5)] and rejected == []
