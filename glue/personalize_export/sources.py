@@ -483,7 +483,11 @@ def _rows_of_partition(lines: Iterable[Any], fields: Dict[str, Any]) -> Iterator
 
 def _read_jsonl(spark: SparkSession, files: List[str], options: Dict[str, str], source_name: str) -> Tuple[DataFrame, LineCount]:
     """JSON lines: one pass learns every field's types, a second builds the typed rows."""
-    if not _countable(options):
+    unsupported = sorted(k for k in options if k.lower() not in ("encoding", "charset"))
+    if unsupported:
+        raise SourceReadError("sources.%s.options.%s: JSON lines are read one document a line, as UTF-8; "
+                              "reader options other than encoding do not apply" % (source_name, unsupported[0]))
+    if _encoding(options) not in ("utf-8", "utf8"):
         raise SourceReadError("sources.%s.options.encoding: JSON lines are read as UTF-8" % source_name)
     lines = spark.read.text(files).rdd
     shape: Dict[str, Any] = {}

@@ -298,3 +298,14 @@ def test_a_wrapped_value_whose_type_varies_is_unwrapped_by_its_own_type(spark, t
     valid, rejected = _classified(spark, spec, folder)
     # A $date number is epoch milliseconds by definition, even with only epoch_seconds listed.
     assert valid == [("K%d" % i, "K%d" % i, 1614834367) for i in range(1, 5)] and rejected == []
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"multiLine": True}, r"sources\.events\.options\.multiLine: JSON lines are read one document a line"),
+    ({"encoding": "UTF-16"}, r"sources\.events\.options\.encoding: JSON lines are read as UTF-8"),
+])
+def test_json_lines_reader_options_that_would_not_apply_are_refused(spark, tmp_path, options, message):
+    _jsonl(str(tmp_path) + "/u.jsonl", [{"uid": "K1", "ts": 1600000000}])
+    spec = _spec({"format": "jsonl", "path": "u.jsonl", "options": options}, fields=USERS["interactions"]["fields"])
+    with pytest.raises(SourceReadError, match=message):
+        read_source(spark, spec.sources["events"], str(tmp_path))
