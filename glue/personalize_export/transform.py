@@ -591,6 +591,11 @@ def _choice_as_text(column: Column, dtype: T.StructType, skip: Tuple[str, ...] =
     return F.coalesce(*texts) if texts else F.lit(None).cast("string")
 
 
+def _plain(column: Column, dtype: T.DataType) -> Tuple[Column, T.DataType]:
+    """A choice as text; any other value as it is."""
+    return (_choice_as_text(column, dtype), T.StringType()) if is_choice(dtype) else (column, dtype)
+
+
 def _value_text(value: Column, dtype: T.DataType) -> Column:
     if is_choice(dtype):
         return _choice_as_text(value, dtype)
@@ -638,14 +643,14 @@ def item_catalog(items_source: DataFrame, spec: ExportSpec, text_may_wrap_json: 
     items = spec.dataset("items")
     item_field = items.field("ITEM_ID")
     assert item_field is not None
-    column, dtype = _resolve(items_source.schema, item_field.source, "datasets.items.fields.ITEM_ID")
+    column, dtype = _plain(*_resolve(items_source.schema, item_field.source, "datasets.items.fields.ITEM_ID"))
     texts = _Texts(text_may_wrap_json)
     raw = texts.clean(column, dtype)
     normalized = texts.normalized(column, dtype, tuple(spec.item_ids.normalize) + tuple(item_field.normalize))
     columns = [raw.alias("raw_id"), normalized.alias("item_id")]
     fuzzy = spec.item_ids.fuzzy
     if fuzzy is not None:
-        tcol, ttype = _resolve(items_source.schema, fuzzy.items_key, "item_ids.fuzzy.items_key")
+        tcol, ttype = _plain(*_resolve(items_source.schema, fuzzy.items_key, "item_ids.fuzzy.items_key"))
         columns.append(title_key(texts.clean(tcol, ttype)).alias("title_key"))
     # Rows without an id are kept (they match nothing): a filter here would be pushed
     # below the projections above and repeat the whole normalisation inside it.
@@ -778,7 +783,7 @@ def classify(
         column, dtype, _ = _unwrap_extended_json(column, dtype)
         base[_P + "item_raw"] = texts.clean(column, dtype)
         if spec.item_ids.fuzzy is not None:
-            tcol, ttype = _resolve(schema, spec.item_ids.fuzzy.interactions_key, "item_ids.fuzzy.interactions_key")
+            tcol, ttype = _plain(*_resolve(schema, spec.item_ids.fuzzy.interactions_key, "item_ids.fuzzy.interactions_key"))
             base[_P + "item_title"] = title_key(texts.clean(tcol, ttype))
 
     frame = texts.add_to(df.select(*original)).select("*", *[expr.alias(name) for name, expr in base.items()])
@@ -861,7 +866,7 @@ def _reconcile(frame: DataFrame, source: DataFrame, dataset: DatasetSpec, spec: 
     fuzzy_item: Column = F.lit(None).cast("string")
     if fuzzy is not None:
         # Distinct titles straight from the source (a small aggregate), matched once each.
-        tcol, ttype = _resolve(source.schema, fuzzy.interactions_key, "item_ids.fuzzy.interactions_key")
+        tcol, ttype = _plain(*_resolve(source.schema, fuzzy.interactions_key, "item_ids.fuzzy.interactions_key"))
         titles = source.select(title_key(_as_text(tcol, ttype)).alias("title_key")).where(F.col("title_key").isNotNull()).distinct()
         matches = _fuzzy_title_matches(titles, catalog, fuzzy.max_distance, fuzzy.block_prefix_length, fuzzy.min_key_length)
         frame = frame.join(F.broadcast(matches), F.col(_P + "item_title") == F.col(_P + "fuzzy_title"), "left")

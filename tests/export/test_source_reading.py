@@ -309,3 +309,18 @@ def test_json_lines_reader_options_that_would_not_apply_are_refused(spark, tmp_p
     spec = _spec({"format": "jsonl", "path": "u.jsonl", "options": options}, fields=USERS["interactions"]["fields"])
     with pytest.raises(SourceReadError, match=message):
         read_source(spark, spec.sources["events"], str(tmp_path))
+
+
+def test_item_ids_held_as_a_choice_reconcile_by_their_own_type(spark):
+    from personalize_export.transform import item_catalog
+
+    choice = T.StructType([T.StructField("long", T.LongType()), T.StructField("string", T.StringType())])
+    schema = T.StructType([T.StructField("sku", choice), T.StructField("title", T.StringType())])
+    items = spark.createDataFrame([((7, None), "Hat"), ((None, " 0008 "), "Cap")], schema)
+    spec = load_spec({"sources": {"events": {"format": "jsonl", "catalog": {"database": "d", "table": "t"}}},
+                      "item_ids": {"normalize": ["strip_leading_zeros"]},
+                      "datasets": {"items": {"source": "events", "fields": {
+                          "ITEM_ID": "sku", "TITLE": {"from": "title", "categorical": True}}},
+                          "interactions": USERS["interactions"]}})
+    rows = sorted(tuple(r) for r in item_catalog(items, spec).collect())
+    assert rows == [("0008", "8"), ("7", "7")]
