@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from personalize_export.json_lines import merge_shapes, rows_of_partition, shapes_of_partition, spark_type
 from personalize_export.spec import ExportSpec, SourceSpec, source_path_parts
 from personalize_export.storage import Storage, is_s3
 from personalize_export.transform import CORRUPT_RECORD, CORRUPT_REASON, LINES
@@ -125,7 +125,7 @@ def read_source_counted(spark: SparkSession, source: SourceSpec, base_dir: Optio
     files, ignored = _data_files(storage, path, source.name)
     if source.format == "csv":
         frame, headers = _read_csv(spark, storage, source, files, options, columns)
-        lines = _count_lines(spark, files, options, headers) if count_lines and _countable(options) else None
+        lines = _count_lines(spark, files, headers) if count_lines and _countable(options) else None
         return SourceFrame(frame, lines, tuple(files), tuple(ignored))
     if source.format == "jsonl":
         frame, lines = _read_jsonl(spark, files, options, source.name)
@@ -179,7 +179,7 @@ def _countable(options: Dict[str, str]) -> bool:
     return _encoding(options) in _LINE_COUNTABLE_ENCODINGS
 
 
-def _count_lines(spark: SparkSession, files: Sequence[str], options: Dict[str, str], headers: int) -> LineCount:
+def _count_lines(spark: SparkSession, files: Sequence[str], headers: int) -> LineCount:
     """Physical lines and blank lines of ``files``: one cheap pass that only splits lines."""
     text = spark.read.text(list(files))
     row = text.agg(F.count(F.lit(1)).alias("lines"), F.sum(F.when(F.trim("value") == "", 1).otherwise(0)).alias("blank")).first()
@@ -315,172 +315,6 @@ def _lines_spanned(string_columns: List[str]) -> Column:
     return total.cast("long")
 
 
-# --------------------------------------------------------------------------- JSON lines
-#
-# A shape is {type name: sub-shape}: "struct" -> {key: shape}, "array" -> element shape,
-# scalars -> None. Type names are Glue's (DynamicFrame choice members).
-
-
-class MalformedLine(ValueError):
-    pass
-
-
-def _reject_repeated_keys(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
-    document: Dict[str, Any] = {}
-    for key, value in pairs:
-        if key in document:
-            raise MalformedLine("the document repeats the key %r" % key)
-        document[key] = value
-    return document
-
-
-_DECODER = json.JSONDecoder(object_pairs_hook=_reject_repeated_keys)
-
-
-def parse_json_line(line: str) -> Dict[str, Any]:
-    """One JSON-lines line -> its document; ``MalformedLine`` says why it is not exactly one object."""
-    text = line.strip()
-    try:
-        document, end = _DECODER.raw_decode(text)
-    except MalformedLine:
-        raise
-    except ValueError as error:
-        raise MalformedLine("not valid JSON (%s)" % error)
-    rest = text[end:].strip()
-    if rest:
-        count = 1
-        while rest:
-            try:
-                _, end = _DECODER.raw_decode(rest)
-            except ValueError:
-                raise MalformedLine("text after the JSON document: %r" % rest[:40])
-            count += 1
-            rest = rest[end:].strip()
-        raise MalformedLine("the line holds %d JSON documents; one document a line" % count)
-    if not isinstance(document, dict):
-        raise MalformedLine("the line holds a JSON %s, not an object" % _type_name(document))
-    return document
-
-
-def _type_name(value: Any) -> Optional[str]:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        # Beyond 64 bits the digits are kept exactly, as text.
-        return "long" if -(2 ** 63) <= value < 2 ** 63 else "string"
-    if isinstance(value, float):
-        return "double"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "struct"
-
-
-def _add_shape(shape: Dict[str, Any], value: Any) -> None:
-    name = _type_name(value)
-    if name is None:
-        return
-    if name == "struct":
-        fields = shape.setdefault("struct", {})
-        for key, child in value.items():
-            _add_shape(fields.setdefault(key, {}), child)
-    elif name == "array":
-        element = shape.setdefault("array", {})
-        for child in value:
-            _add_shape(element, child)
-    else:
-        shape.setdefault(name, None)
-
-
-def _merge_shapes(left: Dict[str, Any], right: Dict[str, Any]) -> Dict[str, Any]:
-    for name, sub in right.items():
-        if name not in left:
-            left[name] = sub
-        elif name == "struct":
-            for key, child in sub.items():
-                left["struct"][key] = _merge_shapes(left["struct"].get(key, {}), child)
-        elif name == "array":
-            left["array"] = _merge_shapes(left["array"], sub)
-    return left
-
-
-_SCALAR_TYPES = {"boolean": T.BooleanType(), "long": T.LongType(), "double": T.DoubleType(), "string": T.StringType()}
-
-
-def _single_type(name: str, sub: Any) -> T.DataType:
-    if name == "struct":
-        return T.StructType([T.StructField(key, _spark_type(child)) for key, child in sub.items()])
-    if name == "array":
-        # Elements of mixed types are kept as text (JSON for non-strings).
-        return T.ArrayType(_spark_type(sub) if len(sub) == 1 else T.StringType())
-    return _SCALAR_TYPES[name]
-
-
-def _spark_type(shape: Dict[str, Any]) -> T.DataType:
-    if not shape:
-        return T.StringType()
-    if len(shape) == 1:
-        name, sub = next(iter(shape.items()))
-        return _single_type(name, sub)
-    # A choice: one member per JSON type, as Glue's DynamicFrame.toDF() carries it.
-    return T.StructType([T.StructField(name, _single_type(name, shape[name])) for name in sorted(shape)])
-
-
-def _conform(value: Any, shape: Dict[str, Any]) -> Any:
-    """A parsed JSON value in the row shape of ``_spark_type(shape)``."""
-    name = _type_name(value)
-    if name is None or not shape:
-        return None if name is None else (value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
-    if len(shape) > 1:
-        return tuple(_conform_single(value, member, shape[member]) if member == name else None for member in sorted(shape))
-    return _conform_single(value, name, shape[name])
-
-
-def _conform_single(value: Any, name: str, sub: Any) -> Any:
-    if name == "struct":
-        return tuple(_conform(value.get(key), child) for key, child in sub.items())
-    if name == "array":
-        if len(sub) == 1:
-            return [_conform(v, sub) for v in value]
-        return [None if v is None else v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in value]
-    if name == "string" and not isinstance(value, str):
-        return str(value)
-    return value
-
-
-def _shapes_of_partition(lines: Iterable[Any]) -> Iterator[Tuple[Dict[str, Any], int, int]]:
-    shape: Dict[str, Any] = {}
-    blank = total = 0
-    for row in lines:
-        line = row[0]
-        total += 1
-        if not line.strip():
-            blank += 1
-            continue
-        try:
-            _add_shape(shape, parse_json_line(line))
-        except MalformedLine:
-            pass
-    yield shape, total, blank
-
-
-def _rows_of_partition(lines: Iterable[Any], fields: Dict[str, Any]) -> Iterator[tuple]:
-    empty = (None,) * len(fields)
-    for row in lines:
-        line = row[0]
-        if not line.strip():
-            continue
-        try:
-            document = parse_json_line(line)
-        except MalformedLine as malformed:
-            yield empty + (line, str(malformed))
-            continue
-        yield tuple(_conform(document.get(key), shape) for key, shape in fields.items()) + (None, None)
-
-
 def _read_jsonl(spark: SparkSession, files: List[str], options: Dict[str, str], source_name: str) -> Tuple[DataFrame, LineCount]:
     """JSON lines: one pass learns every field's types, a second builds the typed rows."""
     unsupported = sorted(k for k in options if k.lower() not in ("encoding", "charset"))
@@ -492,18 +326,18 @@ def _read_jsonl(spark: SparkSession, files: List[str], options: Dict[str, str], 
     lines = spark.read.text(files).rdd
     shape: Dict[str, Any] = {}
     total = blank = 0
-    for part_shape, part_total, part_blank in lines.mapPartitions(_shapes_of_partition).collect():
-        shape = _merge_shapes(shape, {"struct": part_shape.get("struct", {})} if part_shape else {})
+    for part_shape, part_total, part_blank in lines.mapPartitions(shapes_of_partition).collect():
+        shape = merge_shapes(shape, part_shape)
         total += part_total
         blank += part_blank
     fields = dict(shape.get("struct", {}))
     for reserved in (CORRUPT_RECORD, CORRUPT_REASON):
         fields.pop(reserved, None)
     schema = T.StructType(
-        [T.StructField(key, _spark_type(child)) for key, child in fields.items()]
+        [T.StructField(key, spark_type(child)) for key, child in fields.items()]
         + [T.StructField(CORRUPT_RECORD, T.StringType()), T.StructField(CORRUPT_REASON, T.StringType())]
     )
-    rows = lines.mapPartitions(lambda part: _rows_of_partition(part, fields))
+    rows = lines.mapPartitions(lambda part: rows_of_partition(part, fields))
     frame = spark.createDataFrame(rows, schema, verifySchema=False)
     return frame, LineCount(total, 0, blank)
 
