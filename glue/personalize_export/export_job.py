@@ -11,18 +11,20 @@ users per interaction count). Nothing is collected to the driver except the aggr
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Union
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from personalize_export import layout
+from personalize_export.sources import SourceFrame, as_source_frame
 from personalize_export.spec import DatasetSpec, ExportSpec, SourceSpec, avro_schema
 from personalize_export.storage import Storage, relative
 from personalize_export.transform import (
     FILTER_KEY,
     FILTERED,
+    LINES,
     MATCH,
     MATCH_CLASSES,
     REASON,
@@ -48,7 +50,8 @@ MAX_DUPLICATE_SUSPECTS = 2_000_000
 # number of rows, and reading them back costs little next to classifying them again.
 PERSIST_LEVEL = StorageLevel.DISK_ONLY
 
-SourceReader = Callable[[SourceSpec], DataFrame]
+# A reader returns the source's rows, or a SourceFrame that also counts its physical lines.
+SourceReader = Callable[[SourceSpec], Union[DataFrame, SourceFrame]]
 
 # Personalize's CSV: header row, RFC 4180 quoting (quotes doubled), UTF-8, values kept
 # exactly (Spark trims whitespace on write unless told not to).
@@ -95,11 +98,12 @@ def run_export(
         max_future_skew_seconds=spec.run.max_future_skew_seconds,
         text_may_wrap_json=spec.sources[dataset.source].text_may_wrap_json,
     )
-    source_df = read(spec.sources[dataset.source])
+    source = as_source_frame(read(spec.sources[dataset.source]))
+    source_df = source.frame
     catalog = None
     if dataset_name == "interactions" and "items" in spec.datasets:
         items_source = spec.source_for("items")
-        catalog = item_catalog(read(items_source), spec, items_source.text_may_wrap_json)
+        catalog = item_catalog(as_source_frame(read(items_source)).frame, spec, items_source.text_may_wrap_json)
     persisted = persist_classified(classify(source_df, dataset, spec, options, catalog, labels=False), dataset)
     helpers: list = []
     try:
@@ -121,6 +125,10 @@ def run_export(
     storage.write_json(schema_uri, avro_schema(dataset))
 
     report = _report(dataset_name, run_id, counts, threshold if dataset_name == "interactions" else None, catalog is not None)
+    if source.lines is not None:
+        report["lines"] = _line_report(source, counts)
+    if source.files:
+        report["source_files"] = {"read": len(source.files), "ignored": list(source.ignored_files)}
     run_dir = layout.run_root(export_root, run_id)
     files = [f for f in storage.list_files(prefix) if f.endswith(".csv")]
     report.update(
@@ -155,6 +163,9 @@ def _count_outcomes(classified: DataFrame, min_per_user: Optional[int]) -> list:
     status) with their item-id match classes and, for interactions, the written rows per
     user summarised as the number of users and of users with ``min_per_user`` rows."""
     matches = [F.sum(F.when(F.col(MATCH) == name, 1).otherwise(0)).alias(name) for name in MATCH_CLASSES]
+    # Physical lines per outcome, where the reader counted the lines each record spans.
+    lines = F.sum(F.col(LINES) if LINES in classified.columns else F.lit(1)).alias("lines")
+    matches.append(lines)
     keys = [STATUS, REASON, FILTER_KEY]
     if min_per_user is None:
         return classified.groupBy(*keys).agg(F.count(F.lit(1)).alias("count"), *matches).collect()
@@ -163,9 +174,24 @@ def _count_outcomes(classified: DataFrame, min_per_user: Optional[int]) -> list:
     return per_user.groupBy(*keys).agg(
         F.sum("rows").alias("count"),
         *[F.sum(name).alias(name) for name in MATCH_CLASSES],
+        F.sum("lines").alias("lines"),
         F.count(F.lit(1)).alias("users"),
         F.sum(F.when(F.col("rows") >= min_per_user, 1).otherwise(0)).alias("qualified"),
     ).collect()
+
+
+def _line_report(source: SourceFrame, counts) -> Dict[str, int]:
+    """Every physical line is a header, blank, or inside a record; lines inside rejected
+    records beyond their first were merged into them (e.g. by an unbalanced quote)."""
+    assert source.lines is not None
+    in_records = sum(int(row["lines"] or 0) for row in counts)
+    merged = sum(int(row["lines"] or 0) - int(row["count"]) for row in counts if row[STATUS] == REJECTED)
+    # A quote left open at the end of a file takes in the file's last line break as well,
+    # which is no line of its own.
+    past_end = in_records - (source.lines.physical - source.lines.headers)
+    if 0 < past_end <= max(len(source.files), 1) and merged >= past_end:
+        in_records, merged = in_records - past_end, merged - past_end
+    return dict(source.lines.as_dict(), in_records=in_records, merged_in_rejected=merged)
 
 
 def _report(dataset: str, run_id: str, counts, min_per_user: Optional[int], reconciled: bool) -> Dict[str, Any]:

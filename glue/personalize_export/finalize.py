@@ -88,6 +88,28 @@ def _file_checks(storage: Storage, name: str, run_dir: str, report: Dict[str, An
     return _check("files_valid.%s" % name, True, "%d CSV files, headers match the schema" % len(present))
 
 
+def _line_checks(name: str, lines: Dict[str, Any], max_share: float) -> List[Dict[str, Any]]:
+    """Every physical line of a text source is a header, blank or inside a record, and the
+    lines merged into rejected records (an unbalanced quote) stay within the rejected share."""
+    physical, headers, blank = int(lines["physical"]), int(lines["headers"]), int(lines["blank"])
+    in_records, merged = int(lines["in_records"]), int(lines.get("merged_in_rejected", 0))
+    unaccounted = physical - headers - in_records
+    # Blank lines are skipped by the readers, unless they sit inside a quoted value.
+    accounted = 0 <= unaccounted <= blank
+    detail = "%d physical lines: %d headers, %d in records, %d blank" % (physical, headers, in_records, unaccounted)
+    if not accounted:
+        detail = "%d of %d physical lines are not accounted for (%d headers, %d in records, %d blank lines)" % (
+            abs(unaccounted - (blank if unaccounted > blank else 0)), physical, headers, in_records, blank)
+    data_lines = max(physical - headers - blank, 0)
+    share = merged / data_lines if data_lines else 0.0
+    return [
+        _check("lines_accounted.%s" % name, accounted, detail),
+        _check("merged_lines.%s" % name, share <= max_share,
+               "%d lines merged into rejected records (%.2f%% of %d data lines; at most %.2f%%)"
+               % (merged, share * 100, data_lines, max_share * 100)),
+    ]
+
+
 def build_manifest(spec: ExportSpec, export_root: str, run_id: str, storage: Optional[Storage] = None,
                    created_at: Optional[str] = None) -> Dict[str, Any]:
     """The manifest for ``run_id`` with its readiness verdict (nothing is written)."""
@@ -126,6 +148,9 @@ def build_manifest(spec: ExportSpec, export_root: str, run_id: str, storage: Opt
             "rows_read %d = written %d + rejected %d + filtered %d" % (entry["rows_read"], entry["rows"], entry["rejected"], entry["filtered"]),
         ))
         checks.append(_file_checks(storage, name, run_dir, report, schema))
+        if "lines" in report:
+            entry["lines"] = report["lines"]
+            checks.extend(_line_checks(name, report["lines"], spec.run.max_rejected_share))
         checks.extend(_schema_checks(name, schema))
         considered = entry["rows_read"] - entry["filtered"]
         share = (entry["rejected"] / considered) if considered else 0.0

@@ -82,7 +82,7 @@ def run_local_workflow(
     for training: the manifest is written, ``latest`` is not moved, nothing is deleted.
     """
     from personalize_export.export_job import run_export
-    from personalize_export.sources import read_source
+    from personalize_export.sources import columns_read, read_source_counted
 
     started = time.time()
     spec = load_spec(spec) if not isinstance(spec, ExportSpec) else spec
@@ -105,7 +105,7 @@ def run_local_workflow(
             progress("  %s ..." % EXPORT_JOB_BY_DATASET[name])
             report = run_export(
                 spark, spec, name, export_root, current_run_id(properties),
-                lambda source: read_source(spark, source, spec.base_dir),
+                lambda source: read_source_counted(spark, source, spec.base_dir, columns_read(spec, source.name)),
                 storage=storage, now_epoch=now_epoch, progress=progress,
             )
             progress("  %s: %d written, %d rejected, %d filtered" % (name, report["rows"], report["rejected"], report["filtered"]))

@@ -1,17 +1,73 @@
-"""Reading sources with plain Spark readers (local runs; in AWS the job reads the catalog)."""
+"""Reading sources with plain Spark readers (local runs; in AWS the job reads the catalog).
+
+Nothing is mapped by position across files and nothing is dropped unseen:
+
+* A folder is read file by file as far as its headers go: each CSV file by its own header
+  (files may order their columns differently); a file that lacks a column the spec reads,
+  or repeats one, is refused by name. Hidden files (``.x``, ``_x``: checksums, markers)
+  are skipped and listed; data files in subfolders are refused rather than ignored.
+* JSON lines are read one physical line at a time, the way a document-store export is
+  written: a line that is not exactly one JSON object (broken JSON, two documents, a
+  repeated key) is kept as a malformed record (``_corrupt_record`` holds the line) and
+  rejected with a reason. A field whose JSON type differs between documents becomes a
+  *choice*, a struct with one member per type, the shape Glue's DynamicFrame gives it;
+  the transforms read each row by the type it holds.
+* Physical lines are counted where that is possible (text files in an ASCII-compatible
+  encoding), so the export can prove that every line is a header, a blank line or part
+  of a record (``LineCount``).
+"""
 from __future__ import annotations
 
+import csv
+import io
 import os
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
-from personalize_export.spec import SourceSpec
-from personalize_export.storage import is_s3
+from personalize_export.json_lines import merge_shapes, rows_of_partition, shapes_of_partition, spark_type
+from personalize_export.spec import ExportSpec, SourceSpec, source_path_parts
+from personalize_export.storage import Storage, is_s3
+from personalize_export.transform import CORRUPT_RECORD, CORRUPT_REASON, LINES
+
+# Spark (and Hadoop) skip files whose name starts with one of these.
+HIDDEN_PREFIXES = (".", "_")
+# Encodings whose line breaks are the ASCII bytes Spark's text reader splits on.
+_LINE_COUNTABLE_ENCODINGS = {"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin1", "windows-1252", "cp1252"}
+_HEADER_BYTES = 65536
 
 
 class SourceReadError(RuntimeError):
     pass
+
+
+@dataclass(frozen=True)
+class LineCount:
+    """The physical lines of a text source: every one is a header, blank, or inside a record."""
+
+    physical: int
+    headers: int
+    blank: int
+
+    def as_dict(self) -> Dict[str, int]:
+        return {"physical": self.physical, "headers": self.headers, "blank": self.blank}
+
+
+@dataclass
+class SourceFrame:
+    """A source's rows, plus what the reader knows of the files behind them."""
+
+    frame: DataFrame
+    lines: Optional[LineCount] = None
+    files: Tuple[str, ...] = ()
+    ignored_files: Tuple[str, ...] = field(default_factory=tuple)
+
+
+def as_source_frame(value: Union[DataFrame, SourceFrame]) -> SourceFrame:
+    return value if isinstance(value, SourceFrame) else SourceFrame(value)
 
 
 def resolve_path(path: str, base_dir: Optional[str]) -> str:
@@ -20,11 +76,43 @@ def resolve_path(path: str, base_dir: Optional[str]) -> str:
     return os.path.join(base_dir, path)
 
 
-def read_source(spark: SparkSession, source: SourceSpec, base_dir: Optional[str] = None) -> DataFrame:
+def columns_read(spec: ExportSpec, source_name: str) -> Set[str]:
+    """Top-level columns of ``source_name`` that any export job reads."""
+    columns: Set[str] = set()
+    for dataset in spec.datasets.values():
+        if dataset.source == source_name:
+            columns |= {source_path_parts(f.source)[0] for f in dataset.fields}
+    if "items" in spec.datasets and "interactions" in spec.datasets:
+        if spec.datasets["items"].source == source_name:
+            item_id = spec.datasets["items"].field("ITEM_ID")
+            if item_id is not None:
+                columns.add(source_path_parts(item_id.source)[0])
+        fuzzy = spec.item_ids.fuzzy
+        if fuzzy is not None:
+            if spec.datasets["interactions"].source == source_name:
+                columns.add(source_path_parts(fuzzy.interactions_key)[0])
+            if spec.datasets["items"].source == source_name:
+                columns.add(source_path_parts(fuzzy.items_key)[0])
+    return columns
+
+
+def read_source(spark: SparkSession, source: SourceSpec, base_dir: Optional[str] = None,
+                columns: Optional[Set[str]] = None) -> DataFrame:
     """A source as a DataFrame, read from its ``path`` or ``jdbc`` settings."""
+    return read_source_counted(spark, source, base_dir, columns, count_lines=False).frame
+
+
+def read_source_counted(spark: SparkSession, source: SourceSpec, base_dir: Optional[str] = None,
+                        columns: Optional[Set[str]] = None, count_lines: bool = True,
+                        storage: Optional[Storage] = None) -> SourceFrame:
+    """A source's rows with its file list and, for text files, its physical line count.
+
+    ``columns`` are the top-level columns the spec reads: every CSV file must have them.
+    Without it every file must have the same columns (in any order).
+    """
     options = dict(source.options)
     if source.format == "jdbc":
-        return _read_jdbc(spark, source, options)
+        return SourceFrame(_read_jdbc(spark, source, options))
     if not source.path:
         raise SourceReadError(
             "sources.%s: has no path; outside AWS a %s source needs one (the catalog table is only read by Glue)"
@@ -33,16 +121,228 @@ def read_source(spark: SparkSession, source: SourceSpec, base_dir: Optional[str]
     path = resolve_path(source.path, base_dir)
     if not is_s3(path) and not os.path.exists(path):
         raise SourceReadError("sources.%s.path: %s does not exist" % (source.name, path))
-    reader = spark.read.options(**options)
+    storage = storage or Storage()
+    files, ignored = _data_files(storage, path, source.name)
     if source.format == "csv":
-        if "header" not in options:
-            reader = reader.option("header", "true")
-        return reader.csv(path)
+        frame, headers = _read_csv(spark, storage, source, files, options, columns)
+        lines = _count_lines(spark, files, headers) if count_lines and _countable(options) else None
+        return SourceFrame(frame, lines, tuple(files), tuple(ignored))
     if source.format == "jsonl":
-        return reader.json(path)
+        frame, lines = _read_jsonl(spark, files, options, source.name)
+        return SourceFrame(frame, lines if count_lines else None, tuple(files), tuple(ignored))
     if source.format == "parquet":
-        return reader.parquet(path)
+        return SourceFrame(spark.read.options(**options).parquet(*files), None, tuple(files), tuple(ignored))
     raise SourceReadError("sources.%s.format: unsupported format %r" % (source.name, source.format))
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _is_hidden(relative_path: str) -> bool:
+    return any(part.startswith(HIDDEN_PREFIXES) for part in relative_path.replace("\\", "/").split("/"))
+
+
+def _data_files(storage: Storage, path: str, source_name: str) -> Tuple[List[str], List[str]]:
+    """(data files, hidden files skipped) of a file or folder; files in subfolders are refused."""
+    if not is_s3(path) and os.path.isfile(path):
+        return [path], []
+    found = storage.list_files(path)
+    if is_s3(path) and found == [path]:
+        return [path], []
+    base = path.rstrip("/") + "/"
+    data, hidden, nested = [], [], []
+    for uri in found:
+        relative = uri[len(base):] if uri.startswith(base) else os.path.relpath(uri, path)
+        if _is_hidden(relative):
+            hidden.append(relative)
+        elif "/" in relative.replace("\\", "/"):
+            nested.append(relative)
+        else:
+            data.append(uri)
+    if nested:
+        raise SourceReadError(
+            "sources.%s.path: %s holds files in subfolders (%s%s); only the folder's own files are read: "
+            "move them up or name each folder as its own source"
+            % (source_name, path, ", ".join(nested[:5]), ", ..." if len(nested) > 5 else "")
+        )
+    if not data:
+        raise SourceReadError("sources.%s.path: %s holds no data files%s" % (
+            source_name, path, " (only hidden files: %s)" % ", ".join(hidden[:5]) if hidden else ""))
+    return data, hidden
+
+
+def _encoding(options: Dict[str, str]) -> str:
+    return (options.get("encoding") or options.get("charset") or "utf-8").lower()
+
+
+def _countable(options: Dict[str, str]) -> bool:
+    return _encoding(options) in _LINE_COUNTABLE_ENCODINGS
+
+
+def _count_lines(spark: SparkSession, files: Sequence[str], headers: int) -> LineCount:
+    """Physical lines and blank lines of ``files``: one cheap pass that only splits lines."""
+    text = spark.read.text(list(files))
+    row = text.agg(F.count(F.lit(1)).alias("lines"), F.sum(F.when(F.trim("value") == "", 1).otherwise(0)).alias("blank")).first()
+    return LineCount(int(row["lines"]), headers, int(row["blank"] or 0))
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def _option_true(options: Dict[str, str], key: str, default: bool) -> bool:
+    value = next((v for k, v in options.items() if k.lower() == key.lower()), None)
+    return default if value is None else str(value).strip().lower() == "true"
+
+
+def _csv_header(storage: Storage, uri: str, options: Dict[str, str]) -> List[str]:
+    """A CSV file's header cells, parsed with the reader's separator, quote and escape."""
+    raw = storage.read_head(uri, _HEADER_BYTES)
+    try:
+        text = raw.decode(_encoding(options), errors="replace").lstrip("\ufeff")
+    except LookupError:  # a Java charset name Python does not know: the names are ASCII anyway
+        text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
+    sep = options.get("sep", options.get("delimiter", ","))
+    quote = options.get("quote", '"') or '"'
+    escape = options.get("escape", "\\")
+    reader = csv.reader(
+        io.StringIO(text), delimiter=sep[0] if sep else ",", quotechar=quote[0],
+        escapechar=None if escape == quote else (escape[0] if escape else None), doublequote=escape == quote,
+    )
+    try:
+        return next(reader)
+    except StopIteration:
+        return []
+
+
+def _column_names(cells: List[str]) -> Tuple[List[str], Dict[str, List[int]]]:
+    """Spark's names for header cells (trimmed; blank -> ``_c<i>``; repeats -> name + position),
+    and the repeated names (case-insensitive) with their 1-based positions."""
+    stripped = [c.strip() for c in cells]
+    positions: Dict[str, List[int]] = {}
+    for index, name in enumerate(stripped):
+        if name:
+            positions.setdefault(name.casefold(), []).append(index)
+    repeated = {key: [i + 1 for i in where] for key, where in positions.items() if len(where) > 1}
+    names = []
+    for index, name in enumerate(stripped):
+        if not name:
+            names.append("_c%d" % index)
+        elif name.casefold() in repeated:
+            names.append("%s%d" % (name, index))
+        else:
+            names.append(name)
+    return names, repeated
+
+
+def _short(uri: str) -> str:
+    return uri.rsplit("/", 1)[-1] if "/" in uri else os.path.basename(uri)
+
+
+def _read_csv(spark: SparkSession, storage: Storage, source: SourceSpec, files: List[str],
+              options: Dict[str, str], columns: Optional[Set[str]]) -> Tuple[DataFrame, int]:
+    """The CSV files read each by its own header, joined by column name; (frame, header lines)."""
+    if not _option_true(options, "header", True):
+        return spark.read.options(**options).csv(files), 0
+    options = dict(options, header="true")
+    infer = _option_true(options, "inferSchema", False)
+    multi_line = _option_true(options, "multiLine", False)
+    where = "sources.%s" % source.name
+    wanted = {c.casefold() for c in columns} if columns is not None else None
+    groups: Dict[Tuple[str, ...], List[str]] = {}
+    spelling: Dict[str, str] = {}  # case-folded name -> the first spelling seen, used for every file
+    first_set: Optional[Set[str]] = None
+    empty: List[str] = []
+    for uri in files:
+        cells = _csv_header(storage, uri, options)
+        if not cells:
+            empty.append(uri)  # no header and no rows: nothing to read
+            continue
+        names, repeated = _column_names(cells)
+        read_repeats = {k: v for k, v in repeated.items() if wanted is None or k in wanted}
+        if read_repeats:
+            key, where_at = sorted(read_repeats.items())[0]
+            raise SourceReadError(
+                "%s: %s: the header repeats column %r (columns %s); each column must be named once"
+                % (where, _short(uri), key, " and ".join(str(p) for p in where_at))
+            )
+        folded = {n.casefold() for n in names}
+        if wanted is not None:
+            missing = sorted(wanted - folded)
+        else:
+            first_set = folded if first_set is None else first_set
+            missing = sorted(first_set - folded)
+        if missing or (wanted is None and folded - first_set):
+            extra = sorted(folded - first_set) if wanted is None and first_set is not None else []
+            raise SourceReadError(
+                "%s: %s: the header %s%s%s (a file without a header row would read its first row as the header)"
+                % (where, _short(uri), ",".join(names),
+                   "; lacks the column(s) " + ", ".join(missing) if missing else "",
+                   "; has column(s) the other files lack: " + ", ".join(extra) if extra else "")
+            )
+        canonical = tuple(spelling.setdefault(n.casefold(), n) for n in names)
+        groups.setdefault(canonical, []).append(uri)
+    if not groups:
+        raise SourceReadError("%s.path: every file is empty (%s)" % (where, ", ".join(_short(u) for u in empty[:5])))
+    frames = []
+    for names, group in groups.items():
+        reader = spark.read.options(**options)
+        if not infer:
+            # Every value as text, as Spark reads a header CSV by default, plus the raw record
+            # of any line whose number of values differs from the header's.
+            schema = T.StructType([T.StructField(n, T.StringType()) for n in names] + [T.StructField(CORRUPT_RECORD, T.StringType())])
+            frame = reader.schema(schema).option("columnNameOfCorruptRecord", CORRUPT_RECORD).csv(group)
+        else:
+            frame = reader.csv(group)
+            if len(frame.columns) != len(names):
+                raise SourceReadError("%s: %s: Spark read %d columns from a header of %d" % (
+                    where, _short(group[0]), len(frame.columns), len(names)))
+            frame = frame.toDF(*names)
+        frames.append(frame)
+    result = frames[0]
+    for frame in frames[1:]:
+        result = result.unionByName(frame, allowMissingColumns=True)
+    if multi_line:
+        result = result.withColumn(LINES, _lines_spanned([c for c, t in result.dtypes if t == "string" and c != CORRUPT_RECORD]))
+    return result, len(files) - len(empty)
+
+
+def _lines_spanned(string_columns: List[str]) -> Column:
+    """Physical lines a (multi-line) CSV record spans: 1 + the line breaks inside its values."""
+    breaks = [F.coalesce(F.regexp_count(F.col("`%s`" % c), F.lit("\r\n|\r|\n")), F.lit(0)) for c in string_columns]
+    total: Column = F.lit(1)
+    for count in breaks:
+        total = total + count
+    return total.cast("long")
+
+
+def _read_jsonl(spark: SparkSession, files: List[str], options: Dict[str, str], source_name: str) -> Tuple[DataFrame, LineCount]:
+    """JSON lines: one pass learns every field's types, a second builds the typed rows."""
+    unsupported = sorted(k for k in options if k.lower() not in ("encoding", "charset"))
+    if unsupported:
+        raise SourceReadError("sources.%s.options.%s: JSON lines are read one document a line, as UTF-8; "
+                              "reader options other than encoding do not apply" % (source_name, unsupported[0]))
+    if _encoding(options) not in ("utf-8", "utf8"):
+        raise SourceReadError("sources.%s.options.encoding: JSON lines are read as UTF-8" % source_name)
+    lines = spark.read.text(files).rdd
+    shape: Dict[str, Any] = {}
+    total = blank = 0
+    for part_shape, part_total, part_blank in lines.mapPartitions(shapes_of_partition).collect():
+        shape = merge_shapes(shape, part_shape)
+        total += part_total
+        blank += part_blank
+    fields = dict(shape.get("struct", {}))
+    for reserved in (CORRUPT_RECORD, CORRUPT_REASON):
+        fields.pop(reserved, None)
+    schema = T.StructType(
+        [T.StructField(key, spark_type(child)) for key, child in fields.items()]
+        + [T.StructField(CORRUPT_RECORD, T.StringType()), T.StructField(CORRUPT_REASON, T.StringType())]
+    )
+    rows = lines.mapPartitions(lambda part: rows_of_partition(part, fields))
+    frame = spark.createDataFrame(rows, schema, verifySchema=False)
+    return frame, LineCount(total, 0, blank)
+
+
+# --------------------------------------------------------------------------- JDBC
 
 
 def _read_jdbc(spark: SparkSession, source: SourceSpec, options: dict) -> DataFrame:

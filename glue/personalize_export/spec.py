@@ -81,6 +81,38 @@ class SpecError(ValueError):
 # --------------------------------------------------------------------------- model
 
 
+def source_path_parts(path: str) -> Tuple[str, ...]:
+    """A source path's parts: dots step into nested documents (``profile.age``); a part in
+    backticks is one column name that may hold dots (`` `user.id` ``). ``ValueError`` when
+    a part is empty or a backtick is unbalanced."""
+    parts: List[str] = []
+    current, quoted, index = "", False, 0
+    while index < len(path):
+        char = path[index]
+        if char == "`" and not current and not quoted:
+            end = path.find("`", index + 1)
+            if end <= index + 1:
+                raise ValueError("unbalanced or empty backticks in %r" % path)
+            current, quoted, index = path[index + 1:end], True, end + 1
+            if index < len(path) and path[index] != ".":
+                raise ValueError("a backticked name must be a whole part in %r" % path)
+            continue
+        if char == ".":
+            if not current:
+                raise ValueError("empty part in %r" % path)
+            parts.append(current)
+            current, quoted = "", False
+        elif quoted or char == "`":
+            raise ValueError("a backtick inside a name in %r" % path)
+        else:
+            current += char
+        index += 1
+    if not current:
+        raise ValueError("empty part in %r" % path)
+    parts.append(current)
+    return tuple(parts)
+
+
 @dataclass(frozen=True)
 class CatalogTable:
     database: str
@@ -142,7 +174,7 @@ class FieldSpec:
     @property
     def source_column(self) -> str:
         """The top-level source column (``profile`` for ``profile.age``)."""
-        return self.source.split(".", 1)[0]
+        return source_path_parts(self.source)[0]
 
     @property
     def is_id(self) -> bool:
@@ -261,8 +293,8 @@ class ExportSpec:
             columns = {item_id.source_column} if item_id else set()
             fuzzy = self.item_ids.fuzzy
             if fuzzy is not None:
-                columns.add(fuzzy.items_key.split(".", 1)[0])
-                add(self.datasets["interactions"].source, "export_interactions", {fuzzy.interactions_key.split(".", 1)[0]})
+                columns.add(source_path_parts(fuzzy.items_key)[0])
+                add(self.datasets["interactions"].source, "export_interactions", {source_path_parts(fuzzy.interactions_key)[0]})
             add(items.source, "export_interactions", columns)
         return result
 
@@ -549,8 +581,11 @@ def _validate_field(dataset: str, name: Any, value: Any, path: str) -> FieldSpec
         ("from",),
     )
     source = _string(body["from"], _join(path, "from"))
-    if any(not part for part in source.split(".")):
-        raise SpecError(_join(path, "from"), "must be a column name or a dotted path like profile.age")
+    try:
+        source_path_parts(source)
+    except ValueError:
+        raise SpecError(_join(path, "from"), "must be a column name or a dotted path like profile.age "
+                        "(a column whose name holds dots in backticks: `user.id`)")
     required = REQUIRED_FIELDS[dataset]
     reserved = RESERVED_FIELDS[dataset]
     default_type = required.get(name) or (reserved[name][0] if name in reserved else "string")

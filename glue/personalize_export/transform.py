@@ -24,10 +24,13 @@ from personalize_export.spec import (
     ExportSpec,
     FieldSpec,
     NormalizeRule,
+    source_path_parts,
 )
 
 # Rejection reasons, in priority order: a row gets the first one it breaks.
 REASONS = (
+    "malformed_record",
+    "type_mismatch",
     "null_id",
     "id_too_long",
     "missing_value",
@@ -62,6 +65,15 @@ ROW_ID = _P + "row"
 KEY_HASH = _P + "key_hash"
 _DUP, _DUP_FIELD = _P + "dup", _P + "dup_field"
 CODE = _P + "code"  # reason priority * 1000 + field position; null when the row is fine
+# Set by the source readers: the raw text of a record that could not be read (the row is
+# rejected as ``malformed_record``), why, and the physical lines a record spans.
+CORRUPT_RECORD = "_corrupt_record"
+CORRUPT_REASON = "_corrupt_reason"
+LINES = _P + "lines"
+# A struct whose members are all named after types is a choice (Glue's DynamicFrame gives
+# a field whose JSON type varies across records one member per type).
+_CHOICE_MEMBERS = {"boolean", "byte", "short", "int", "long", "float", "double", "decimal", "string",
+                   "date", "timestamp", "binary", "array", "struct", "map", "null"}
 
 _SPARK_TYPES = {
     "string": T.StringType(),
@@ -108,13 +120,27 @@ class ClassifyOptions:
 # --------------------------------------------------------------------------- source access
 
 
-def _resolve(schema: T.StructType, path: str, where: str) -> Tuple[Column, T.DataType]:
-    """A (possibly nested) source path -> column and type; case-insensitive like Spark SQL."""
-    parts = path.split(".")
+def is_choice(dtype: T.DataType) -> bool:
+    return isinstance(dtype, T.StructType) and len(dtype.fields) > 1 and all(f.name in _CHOICE_MEMBERS for f in dtype.fields)
+
+
+def _resolve(schema: T.StructType, path: str, where: str,
+             mismatches: Optional[List[Column]] = None) -> Tuple[Column, T.DataType]:
+    """A (possibly nested) source path -> column and type; case-insensitive like Spark SQL.
+
+    A choice on the way steps into its ``struct`` member; ``mismatches`` collects, for each
+    such step, the condition of a row that holds another type there.
+    """
+    parts = source_path_parts(path)
     current_type: T.DataType = schema
     column: Optional[Column] = None
     walked: List[str] = []
     for part in parts:
+        if column is not None and is_choice(current_type) and "struct" in current_type.fieldNames():
+            others = [column.getField(f.name) for f in current_type.fields if f.name != "struct"]
+            if mismatches is not None:
+                mismatches.append(_any([o.isNotNull() for o in others]))
+            column, current_type = column.getField("struct"), current_type["struct"].dataType
         if not isinstance(current_type, T.StructType):
             raise SourceSchemaError(
                 "%s: source path %r: %r is a %s, not a nested document" % (where, path, ".".join(walked), current_type.simpleString())
@@ -143,6 +169,9 @@ def _unwrap_extended_json(column: Column, dtype: T.DataType) -> Tuple[Column, T.
     """
     saw_date = False
     while isinstance(dtype, T.StructType):
+        if is_choice(dtype):
+            # A wrapped value whose type varies (`{"$date": "..."}` and `{"$date": {"$numberLong": ..}}`).
+            return _choice_as_text(column, dtype), T.StringType(), saw_date
         names = [f.name for f in dtype.fields]
         key = next((k for k in _EXTENDED_JSON_KEYS if k in names), None)
         if key is None:
@@ -271,6 +300,13 @@ def _longer_than(text: Column, characters: int) -> Column:
     """``length(text) > characters``, counting characters only when the UTF-8 byte length
     (known without a scan, and never below the character count) exceeds the limit."""
     return (F.octet_length(text) > characters) & (F.length(text) > characters)
+
+
+def _any(conditions: Sequence[Column]) -> Column:
+    result = conditions[0]
+    for condition in conditions[1:]:
+        result = result | condition
+    return result
 
 
 def _blank_to_null(text: Column) -> Column:
@@ -412,7 +448,13 @@ def _join_values(text: Column, separator_pattern: str) -> Column:
 
 def _categorical(field: FieldSpec, column: Column, dtype: T.DataType, texts: _Texts) -> _FieldPlan:
     name = field.name
-    if isinstance(dtype, T.ArrayType):
+    if is_choice(dtype):
+        # Rows holding an array join its elements; rows holding text are read as text.
+        array = column.getField("array")
+        text = _choice_as_text(column, dtype, skip=("array",))
+        split = _join_values(text, re.escape(field.delimiter) + r"|\|") if field.delimiter is not None else F.trim(text)
+        base = F.when(array.isNotNull(), _join_values(F.array_join(array.cast("array<string>"), "|"), r"\|")).otherwise(split)
+    elif isinstance(dtype, T.ArrayType):
         # array_join drops null elements; the separator is then cleaned like a delimited string.
         base = _join_values(F.array_join(column.cast("array<string>"), "|"), r"\|")
     elif field.delimiter is not None:
@@ -543,8 +585,42 @@ def _timestamp(field: FieldSpec, column: Column, dtype: T.DataType, options: Cla
     return _FieldPlan(base, parsed, F.when(ok, seconds), checks, mid)
 
 
+def _choice_as_text(column: Column, dtype: T.StructType, skip: Tuple[str, ...] = ()) -> Column:
+    """A choice's value as text, read by the type each row holds (one member is set per row)."""
+    texts = [_value_text(column.getField(m.name), m.dataType) for m in dtype.fields if m.name not in skip]
+    return F.coalesce(*texts) if texts else F.lit(None).cast("string")
+
+
+def _plain(column: Column, dtype: T.DataType) -> Tuple[Column, T.DataType]:
+    """A choice as text; any other value as it is."""
+    return (_choice_as_text(column, dtype), T.StringType()) if is_choice(dtype) else (column, dtype)
+
+
+def _value_text(value: Column, dtype: T.DataType) -> Column:
+    if is_choice(dtype):
+        return _choice_as_text(value, dtype)
+    if isinstance(dtype, (T.FloatType, T.DoubleType)):
+        # Plain digits (not Spark's 1.6E9) so numeric and timestamp text rules read it.
+        plain = F.abs(value) < F.lit(1e18)
+        return (F.when(plain & (value == F.floor(value)), value.cast("decimal(38,0)").cast("string"))
+                .when(plain, F.regexp_replace(value.cast("decimal(38,12)").cast("string"), r"0+$", ""))
+                .otherwise(value.cast("string")))
+    if isinstance(dtype, T.StructType) and len(dtype.fields) == 1 and dtype.fields[0].name in _EXTENDED_JSON_KEYS:
+        # An extended JSON wrapper whose value itself varies in type: kept as wrapper text
+        # (`{"$date":"..."}`), which the text rules unwrap like any wrapper held as text.
+        key = dtype.fields[0].name
+        return F.when(value.isNotNull(), F.concat(F.lit('{"%s":"' % key), _value_text(value.getField(key), dtype[key].dataType), F.lit('"}')))
+    if isinstance(dtype, (T.StructType, T.ArrayType, T.MapType)):
+        return F.to_json(value)
+    return value.cast("string")
+
+
 def _field_plan(field: FieldSpec, column: Column, dtype: T.DataType, options: ClassifyOptions, texts: _Texts,
                 id_normalize: Sequence[NormalizeRule] = ()) -> _FieldPlan:
+    if is_choice(dtype):
+        if field.categorical and "array" in dtype.fieldNames():
+            return _categorical(field, column, dtype, texts)
+        column, dtype = _choice_as_text(column, dtype), T.StringType()
     if field.timestamp is not None:
         return _timestamp(field, column, dtype, options, texts)
     if field.type in ("int", "long", "float", "double"):
@@ -567,14 +643,14 @@ def item_catalog(items_source: DataFrame, spec: ExportSpec, text_may_wrap_json: 
     items = spec.dataset("items")
     item_field = items.field("ITEM_ID")
     assert item_field is not None
-    column, dtype = _resolve(items_source.schema, item_field.source, "datasets.items.fields.ITEM_ID")
+    column, dtype = _plain(*_resolve(items_source.schema, item_field.source, "datasets.items.fields.ITEM_ID"))
     texts = _Texts(text_may_wrap_json)
     raw = texts.clean(column, dtype)
     normalized = texts.normalized(column, dtype, tuple(spec.item_ids.normalize) + tuple(item_field.normalize))
     columns = [raw.alias("raw_id"), normalized.alias("item_id")]
     fuzzy = spec.item_ids.fuzzy
     if fuzzy is not None:
-        tcol, ttype = _resolve(items_source.schema, fuzzy.items_key, "item_ids.fuzzy.items_key")
+        tcol, ttype = _plain(*_resolve(items_source.schema, fuzzy.items_key, "item_ids.fuzzy.items_key"))
         columns.append(title_key(texts.clean(tcol, ttype)).alias("title_key"))
     # Rows without an id are kept (they match nothing): a filter here would be pushed
     # below the projections above and repeat the whole normalisation inside it.
@@ -648,12 +724,23 @@ def classify(
     where = "datasets.%s.fields" % dataset.name
     plans: Dict[str, _FieldPlan] = {}
     texts = _Texts(options.text_may_wrap_json)
+    row_checks: List[Tuple[Column, str, Optional[str]]] = []
+    malformed: List[Column] = []
+    if CORRUPT_RECORD in df.columns:
+        malformed.append(F.col(CORRUPT_RECORD).isNotNull())
+        row_checks.append((malformed[-1], "malformed_record", None))
     for field in dataset.fields:
-        column, dtype = _resolve(schema, field.source, "%s.%s" % (where, field.name))
+        mismatches: List[Column] = []
+        column, dtype = _resolve(schema, field.source, "%s.%s" % (where, field.name), mismatches)
+        row_checks.extend((mismatch, "type_mismatch", field.name) for mismatch in mismatches)
+        if LINES in df.columns and isinstance(dtype, T.StringType) and not field.textual:
+            # A line break in a record that spans lines, outside free text: an unbalanced
+            # quote merged the following lines into this record.
+            malformed.append((F.col(LINES) > 1) & F.coalesce(column.rlike("[\r\n]"), F.lit(False)))
+            row_checks.append((malformed[-1], "malformed_record", field.name))
         rules = tuple(spec.item_ids.normalize) if field.name == "ITEM_ID" else ()
         plans[field.name] = _field_plan(field, column, dtype, options, texts, rules)
     positions = {f.name: i for i, f in enumerate(dataset.fields)}
-    row_checks: List[Tuple[Column, str, str]] = []
     base: Dict[str, Column] = {}
     for plan in plans.values():
         base.update(plan.base)
@@ -685,6 +772,9 @@ def classify(
         old = plans[field.name]
         plans[field.name] = _FieldPlan(old.base, old.parsed, F.coalesce(mapped, status_text), old.checks, old.mid)
 
+    if malformed:
+        # A record that could not be read is rejected, whatever status it seems to hold.
+        filter_key = F.when(~_any(malformed), filter_key)
     reconcile = dataset.name == "interactions" and catalog is not None
     if reconcile:
         # The source id as written (for "exact" matches) and the title key for the fuzzy match.
@@ -693,7 +783,7 @@ def classify(
         column, dtype, _ = _unwrap_extended_json(column, dtype)
         base[_P + "item_raw"] = texts.clean(column, dtype)
         if spec.item_ids.fuzzy is not None:
-            tcol, ttype = _resolve(schema, spec.item_ids.fuzzy.interactions_key, "item_ids.fuzzy.interactions_key")
+            tcol, ttype = _plain(*_resolve(schema, spec.item_ids.fuzzy.interactions_key, "item_ids.fuzzy.interactions_key"))
             base[_P + "item_title"] = title_key(texts.clean(tcol, ttype))
 
     frame = texts.add_to(df.select(*original)).select("*", *[expr.alias(name) for name, expr in base.items()])
@@ -729,7 +819,7 @@ def classify(
         for condition, reason in checks:
             codes.append((_REASON_CODE[reason] * 1000 + positions[field.name], condition))
     for condition, reason, field_name in row_checks:
-        codes.append((_REASON_CODE[reason] * 1000 + positions[field_name], condition))
+        codes.append((_REASON_CODE[reason] * 1000 + (positions[field_name] if field_name else _NO_FIELD), condition))
     code: Column = F.lit(None).cast("int")
     if codes:
         ordered = sorted(codes, key=lambda pair: pair[0])
@@ -776,7 +866,7 @@ def _reconcile(frame: DataFrame, source: DataFrame, dataset: DatasetSpec, spec: 
     fuzzy_item: Column = F.lit(None).cast("string")
     if fuzzy is not None:
         # Distinct titles straight from the source (a small aggregate), matched once each.
-        tcol, ttype = _resolve(source.schema, fuzzy.interactions_key, "item_ids.fuzzy.interactions_key")
+        tcol, ttype = _plain(*_resolve(source.schema, fuzzy.interactions_key, "item_ids.fuzzy.interactions_key"))
         titles = source.select(title_key(_as_text(tcol, ttype)).alias("title_key")).where(F.col("title_key").isNotNull()).distinct()
         matches = _fuzzy_title_matches(titles, catalog, fuzzy.max_distance, fuzzy.block_prefix_length, fuzzy.min_key_length)
         frame = frame.join(F.broadcast(matches), F.col(_P + "item_title") == F.col(_P + "fuzzy_title"), "left")

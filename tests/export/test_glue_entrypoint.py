@@ -23,6 +23,7 @@ from personalize_export import layout
 from personalize_export.glue_entry import export_main
 from personalize_export.sources import read_source
 from personalize_export.spec import load_spec
+from personalize_export.transform import is_choice
 
 pytestmark = pytest.mark.spark
 RUN = "20240101T000000Z-0a1b2c"
@@ -88,6 +89,9 @@ def test_export_entrypoint_reads_the_catalog_and_commits(spark, tmp_path, monkey
         (source.catalog.database, source.catalog.table): read_source(spark, source, folder)
         for source in spec.sources.values()
     }
+    # Glue gives a field whose JSON type varies across documents a choice (one struct
+    # member per type): order timestamps are text in some documents, {"$date": ...} in others.
+    assert is_choice(tables[("shop", "orders")].schema["ts"].dataType)
     calls = []
     for name, module in _awsglue_stand_in(spark, tables, calls).items():
         monkeypatch.setitem(sys.modules, name, module)
