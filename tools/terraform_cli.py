@@ -57,10 +57,10 @@ def bundled_terraform() -> Path:
     return binary
 
 
-def fmt(folders: Sequence[Path], check: bool, terraform: Optional[Path] = None) -> list[FmtResult]:
+def fmt(folders: Sequence[Path], check: bool) -> list[FmtResult]:
     """terraform fmt -recursive on each folder; with check, list unformatted files and change nothing."""
     _quiet_env()
-    binary = str(terraform or bundled_terraform())
+    binary = str(bundled_terraform())
     results = []
     for folder in folders:
         if not Path(folder).is_dir():
