@@ -18,7 +18,7 @@ export PYTHONPATH := $(CURDIR)/glue:$(CURDIR)/lambda_src:$(CURDIR)/step_function
 export PYSPARK_PYTHON := $(CURDIR)/$(PY)
 export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(PY)
 
-.PHONY: help deps system-deps test test-py39 demo bench-export bench-pipeline fmt fmt-check plan apply clean
+.PHONY: help deps system-deps test test-py39 demo bench-export bench-pipeline fmt fmt-check plan apply version clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -65,18 +65,21 @@ bench-export: $(VENV)/.installed system-deps ## export benchmark at 1M and 5M ro
 bench-pipeline: $(VENV)/.installed ## state-machine cost and noise figures
 	$(PY) tests/benchmarks/bench_polling.py
 
-fmt: $(VENV)/.installed ## format the Terraform code
-	for dir in modules envs; do $(VENV)/bin/terraform fmt -recursive $$dir || exit 1; done
+# fmt, fmt-check, plan and apply go through tools/terraform_cli.py (python-terraform).
+fmt: $(VENV)/.installed ## format the Terraform code (bundled Terraform 1.0.3)
+	$(PY) -m tools.terraform_cli fmt
 
-fmt-check: $(VENV)/.installed
-	# Terraform 1.0.3 takes one folder per call.
-	for dir in modules envs; do $(VENV)/bin/terraform fmt -check -recursive $$dir || exit 1; done
+fmt-check: $(VENV)/.installed ## fail if any Terraform file is unformatted
+	$(PY) -m tools.terraform_cli fmt-check
 
-plan: ## terraform plan for envs/$(ENV) (needs AWS credentials and network)
-	cd envs/$(ENV) && terraform init -input=false && terraform plan -input=false -var-file=terraform.tfvars -out=tfplan
+plan: $(VENV)/.installed ## terraform plan for envs/$(ENV) (your Terraform >= 1.10 via TERRAFORM_BIN or PATH, AWS credentials, network)
+	$(PY) -m tools.terraform_cli plan --dir envs/$(ENV) --var-file terraform.tfvars --out tfplan
 
-apply: ## terraform apply the plan made by `make plan`
-	cd envs/$(ENV) && terraform apply -input=false tfplan
+apply: $(VENV)/.installed ## terraform apply the plan made by `make plan`
+	$(PY) -m tools.terraform_cli apply --dir envs/$(ENV) --plan tfplan
+
+version: ## print the project version (pyproject.toml)
+	@sed -n '/^\[project\]/,/^\[/ s/^version = "\(.*\)"$$/\1/p' pyproject.toml
 
 clean: ## remove generated output (keeps installed dependencies)
 	rm -rf $(OUT) spark-warehouse metastore_db derby.log .pytest_cache
