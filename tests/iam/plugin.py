@@ -1,0 +1,28 @@
+"""pytest hooks of the IAM proof: record while the suites run, prove last.
+
+The proof test (test_iam_proof.py::test_every_recorded_call_is_allowed) is moved
+to the end of the run, so it sees every call the session's suites made.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from . import recorder
+
+PROOF_TESTS = ("test_iam_proof.py::test_every_recorded_call_is_allowed", "test_iam_proof.py::test_every_component_was_recorded")
+
+
+def pytest_configure(config: Any) -> None:
+    recorder.install()
+    config._iam_recording_suites = set()
+
+
+def pytest_collection_modifyitems(session: Any, config: Any, items: list) -> None:
+    last = [item for item in items if item.nodeid.endswith(PROOF_TESTS)]
+    if last:
+        items[:] = [item for item in items if item not in last] + last
+    config._iam_recording_suites = {item.nodeid.split("/")[1] for item in items if item.nodeid.startswith("tests/")}
+
+
+def pytest_runtest_setup(item: Any) -> None:
+    recorder.set_current_test(item.nodeid)
