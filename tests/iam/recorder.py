@@ -22,6 +22,7 @@ import copy
 import functools
 import importlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
@@ -36,6 +37,7 @@ DRIFT_MODULE_MAIN = REPO_ROOT / "modules" / "schema-drift-alerts" / "main.tf"
 # Components: "lambda:<registry key>", "lambda:schema_drift", "glue:<job key>",
 # "service:personalize" (the Personalize service reading the exports with its role).
 _component: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar("deployed_component", default=None)
+_config: contextvars.ContextVar[dict] = contextvars.ContextVar("component_configuration", default={})
 _current_test: list[str] = [""]
 
 
@@ -47,6 +49,9 @@ class Call:
     params: dict
     test: str
     region: str = ""
+    # What the component was configured with when it made the call: a Lambda's
+    # environment, a Glue job's --arguments. Terraform sets the deployed values.
+    config: dict = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -64,12 +69,31 @@ RECORDING = Recording()
 
 
 @contextlib.contextmanager
-def acting_as(component: str) -> Iterator[None]:
+def acting_as(component: str, config: Optional[dict] = None) -> Iterator[None]:
     token = _component.set(component)
+    config_token = _config.set(config if config is not None else _config.get())
     try:
         yield
     finally:
+        _config.reset(config_token)
         _component.reset(token)
+
+
+def _job_arguments(argv: Any) -> dict:
+    """Glue's --name value arguments as {"--name": value}."""
+    items = list(argv or [])
+    return {items[i]: items[i + 1] for i in range(len(items) - 1) if str(items[i]).startswith("--")}
+
+
+def _configuration(component: str, args: tuple, kwargs: dict) -> dict:
+    if component.startswith("lambda:"):
+        return {k: v for k, v in os.environ.items() if k.isupper() and not k.startswith(("AWS_", "PYTEST", "PYTHON", "PYSPARK"))}
+    if component.startswith("glue:"):
+        argv = kwargs.get("argv")
+        if argv is None:
+            argv = next((a for a in args if isinstance(a, (list, tuple))), None)
+        return _job_arguments(argv) if argv is not None else dict(_config.get())
+    return dict(_config.get())
 
 
 def current_component() -> Optional[str]:
@@ -100,7 +124,7 @@ def _on_params(params: dict, model: Any, context: Any = None, **_: Any) -> None:
     region = ""
     if isinstance(context, dict):
         region = str(context.get("client_region") or "")
-    RECORDING.calls.append(Call(component, service, model.name, _plain(copy.copy(params)), _current_test[0], region))
+    RECORDING.calls.append(Call(component, service, model.name, _plain(copy.copy(params)), _current_test[0], region, _config.get()))
     return None
 
 
@@ -112,7 +136,7 @@ def _wrap(owner: Any, name: str, component: Callable[..., str] | str) -> None:
     @functools.wraps(original)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         who = component(*args, **kwargs) if callable(component) else component
-        with acting_as(who):
+        with acting_as(who, _configuration(who, args, kwargs)):
             return original(*args, **kwargs)
 
     wrapper.__deployed_component__ = True  # type: ignore[attr-defined]
