@@ -132,10 +132,39 @@ data "aws_iam_policy_document" "connections" {
     resources = ["*"]
   }
 
+  # Scoped as AWS's managed Glue service role (AWSGlueServiceRole) scopes them:
+  # network interfaces in the connection's subnets and security groups, and
+  # only Glue's own tag on them.
+  # https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSGlueServiceRole.html
   statement {
-    sid       = "ManageNetworkInterfaces"
-    actions   = ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:CreateTags", "ec2:DeleteTags"]
-    resources = ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:*"]
+    sid     = "ManageNetworkInterfaces"
+    actions = ["ec2:CreateNetworkInterface"]
+    resources = [
+      "arn:${local.partition}:ec2:${local.region}:${local.account_id}:network-interface/*",
+      "arn:${local.partition}:ec2:${local.region}:${local.account_id}:subnet/*",
+      "arn:${local.partition}:ec2:${local.region}:${local.account_id}:security-group/*",
+    ]
+  }
+
+  statement {
+    sid       = "DeleteNetworkInterfaces"
+    actions   = ["ec2:DeleteNetworkInterface"]
+    resources = ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:network-interface/*"]
+  }
+
+  statement {
+    sid     = "TagNetworkInterfaces"
+    actions = ["ec2:CreateTags", "ec2:DeleteTags"]
+    resources = [
+      "arn:${local.partition}:ec2:${local.region}:${local.account_id}:network-interface/*",
+      "arn:${local.partition}:ec2:${local.region}:${local.account_id}:security-group/*",
+    ]
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = ["aws-glue-service-resource"]
+    }
   }
 }
 

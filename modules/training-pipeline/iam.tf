@@ -35,6 +35,21 @@ locals {
     ]
   }
 
+  # Personalize's List actions (ListTagsForResource aside) have no resource
+  # type in the Service Authorization Reference: a statement scoped to an ARN
+  # never matches them.
+  # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonpersonalize.html
+  personalize_list_actions = {
+    for key, fn in local.functions : key => [
+      for a in fn.personalize_actions : a if startswith(a, "personalize:List") && a != "personalize:ListTagsForResource"
+    ]
+  }
+  personalize_scoped_actions = {
+    for key, fn in local.functions : key => [
+      for a in fn.personalize_actions : a if !contains(local.personalize_list_actions[key], a)
+    ]
+  }
+
   # {function key: {statement id: statement}} from each function's capabilities.
   capability_statements = {
     for key, fn in local.functions : key => merge([
@@ -88,12 +103,23 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   dynamic "statement" {
-    for_each = length(each.value.personalize_actions) > 0 ? [true] : []
+    for_each = length(local.personalize_scoped_actions[each.key]) > 0 ? [true] : []
 
     content {
       sid       = "Personalize"
-      actions   = each.value.personalize_actions
+      actions   = local.personalize_scoped_actions[each.key]
       resources = ["arn:${local.partition}:personalize:${local.region}:${local.account_id}:*"]
+    }
+  }
+
+  # The List actions have no resource type, so only Resource "*" grants them.
+  dynamic "statement" {
+    for_each = length(local.personalize_list_actions[each.key]) > 0 ? [true] : []
+
+    content {
+      sid       = "PersonalizeList"
+      actions   = local.personalize_list_actions[each.key]
+      resources = ["*"]
     }
   }
 
@@ -321,9 +347,11 @@ data "aws_iam_policy_document" "personalize" {
     resources = ["${var.data_bucket_arn}/${var.exports_prefix}*"]
   }
 
+  # Personalize's KMS page asks for these five actions on the role too.
+  # https://docs.aws.amazon.com/personalize/latest/dg/granting-personalize-key-access.html
   statement {
     sid       = "UseKeys"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant", "kms:ListGrants"]
     resources = local.personalize_key_arns
   }
 }

@@ -183,7 +183,7 @@ def _sns_publish(call: Call, ctx: "MapContext") -> list[Request]:
     # kms:GenerateDataKey and kms:Decrypt on it.
     # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
     base = [Request("sns:Publish", call.params["TopicArn"])]
-    return base + [r for action in ("kms:GenerateDataKey", "kms:Decrypt") for r in ctx.key_requests(action, "sns")]
+    return base + [r for action in ("kms:GenerateDataKey", "kms:Decrypt") for r in ctx.key_requests(action, call.params["TopicArn"])]
 
 
 EXCEPTIONS: dict[tuple[str, str], Callable[[Call, "MapContext"], list[Request]]] = {
@@ -206,16 +206,16 @@ class MapContext:
     account: str
     region: str
     partition: str = "aws"
-    # KMS key protecting each bucket / service's data ("sns" for the topics).
-    keys: dict[str, str] = field(default_factory=dict)
 
     def bucket_key_requests(self, bucket: str, action: str) -> list[Request]:
-        key = self.keys.get(f"s3:{bucket}")
-        return [Request(action, key, via=f"SSE-KMS of s3://{bucket}")] if key else []
+        return [Request(action, KEY_OF + f"arn:{self.partition}:s3:::{bucket}", via=f"SSE-KMS of s3://{bucket}")]
 
-    def key_requests(self, action: str, what: str) -> list[Request]:
-        key = self.keys.get(what)
-        return [Request(action, key, via=f"encrypted {what}")] if key else []
+    def key_requests(self, action: str, arn: str) -> list[Request]:
+        return [Request(action, KEY_OF + arn, via=f"encrypted {arn}")]
+
+
+# A resource "the KMS key of <ARN>", resolved once the ARN is the deployed one.
+KEY_OF = "kms-key-of:"
 
 
 def requests_of(call: Call, ctx: MapContext) -> list[Request]:

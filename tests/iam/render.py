@@ -47,6 +47,7 @@ class Stack:
     components: dict[str, Component] = field(default_factory=dict)
     key_policies: dict[str, dict] = field(default_factory=dict)  # key ARN -> key policy
     bucket_policies: dict[str, dict] = field(default_factory=dict)
+    encryption_keys: dict[str, str] = field(default_factory=dict)  # bucket / topic ARN -> KMS key ARN
     outputs: dict[str, Any] = field(default_factory=dict)
 
     def role_of(self, component: str) -> Optional[Role]:
@@ -95,6 +96,14 @@ def render(root_name: str) -> Stack:
             stack.components[f"glue:{key}"] = Component(f"glue:{key}", job["role_arn"], job.where, arguments)
         for name, key, key_resource in _instances(scope, "aws_kms_key"):
             stack.key_policies[key_resource["arn"]] = json.loads(key_resource["policy"])
+        for name, key, topic in _instances(scope, "aws_sns_topic"):
+            if topic.get("kms_master_key_id"):
+                stack.encryption_keys[topic["arn"]] = topic["kms_master_key_id"]
+        for name, key, sse in _instances(scope, "aws_s3_bucket_server_side_encryption_configuration"):
+            for rule in sse.block.body.blocks_of("rule"):
+                for default in rule.body.blocks_of("apply_server_side_encryption_by_default"):
+                    if "kms_master_key_id" in default.body.attributes:
+                        stack.encryption_keys[f"arn:aws:s3:::{sse['bucket']}"] = scope.eval(default.body.attributes["kms_master_key_id"], sse.ctx, sse.block.file)
         for name, key, bucket_policy in _instances(scope, "aws_s3_bucket_policy"):
             stack.bucket_policies[str(bucket_policy["bucket"])] = json.loads(bucket_policy["policy"])
     for scope in _scopes(root):

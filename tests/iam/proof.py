@@ -1,0 +1,132 @@
+"""Proves each recorded call allowed by the role Terraform gives its component.
+
+The suites stand resources up under names of their own. A call's resources
+are renamed to the deployed ones by pairing what the component was configured
+with in the test (a Lambda's environment, a Glue job's --arguments) with what
+Terraform configures it with. Names that reach a component another way (an
+event, the harness's buckets) are paired in ``SUITE_BINDINGS``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from . import actions, policy
+from .recorder import Call
+from .render import ENVIRONMENT, Stack
+
+# Local name -> the root module output it stands for.
+SUITE_BINDINGS: dict[str, str] = {
+    # step_functions/local_pipeline/harness.py: the params object EventBridge
+    # announces, and the export root start_training hands over.
+    "s3://personalize-params/training/params.json": "params_uri",
+    "s3://personalize-data/personalize": "export_root",
+    # tests/drift: the catalog database the rule watches.
+    "retail": "catalog_database_name",
+}
+
+
+# Calls a test makes that the deployed wiring can never deliver, with the reason.
+UNREACHABLE = [
+    ("lambda:schema_drift", "database_that_is_gone",
+     "the catalog rule's event pattern passes only events of the watched database (detail.databaseName)"),
+]
+
+
+@dataclass
+class Verdict:
+    call: Call
+    role: str
+    request: actions.Request
+    decision: policy.Decision
+
+
+@dataclass
+class Proof:
+    verdicts: list[Verdict] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def denied(self) -> list[Verdict]:
+        return [v for v in self.verdicts if not v.decision.allowed]
+
+
+def _as_arn(value: str) -> str:
+    return "arn:aws:s3:::" + value[len("s3://"):] if value.startswith("s3://") else value
+
+
+def bindings(call: Call, deployed_config: dict, stack: Stack) -> list[tuple[str, str]]:
+    pairs = {}
+    for key, local in call.config.items():
+        deployed = deployed_config.get(key)
+        if isinstance(local, str) and isinstance(deployed, str) and local and deployed and local != deployed:
+            pairs[local] = deployed
+    for local, output in SUITE_BINDINGS.items():
+        pairs.setdefault(local, stack.outputs[output])
+    return sorted(pairs.items(), key=lambda p: -len(p[0]))
+
+
+def translate(resource: str, pairs: Iterable[tuple[str, str]]) -> str:
+    prefix = ""
+    if resource.startswith(actions.KEY_OF):
+        prefix, resource = actions.KEY_OF, resource[len(actions.KEY_OF):]
+    for local, deployed in pairs:
+        if local.startswith(("s3://", "arn:")):
+            local_arn, deployed_arn = _as_arn(local), _as_arn(deployed)
+            if resource == local_arn or resource.startswith(local_arn.rstrip("/") + "/"):
+                return prefix + deployed_arn + resource[len(local_arn):]
+        else:
+            local_name, deployed_name = local.strip("/"), deployed.strip("/")
+            if local_name:
+                resource = re.sub(rf"(?<=[:/]){re.escape(local_name)}(?=[/:]|$)", deployed_name, resource)
+    return prefix + resource
+
+
+def prove(calls: Iterable[Call], stack: Stack) -> Proof:
+    proof = Proof()
+    context = actions.MapContext(ENVIRONMENT.account, ENVIRONMENT.region, ENVIRONMENT.partition)
+    seen: set = set()
+    for call in calls:
+        component = stack.components.get(call.component)
+        role = stack.role_of(call.component)
+        if component is None or role is None:
+            proof.problems.append(f"{call.component} (in {call.test}) is not wired to a role in {stack.root}")
+            continue
+        try:
+            requests = actions.requests_of(call, context)
+        except actions.UnmappedCall as exc:
+            proof.problems.append(f"{call.component}: {call.service}.{call.operation} (in {call.test}): {exc}")
+            continue
+        if any(call.component == c and marker in call.test for c, marker, _ in UNREACHABLE):
+            continue
+        pairs = bindings(call, component.config, stack)
+        for request in requests:
+            resource = translate(request.resource, pairs)
+            context = request.context
+            if request.action == "s3:ListBucket" and "s3:prefix" in request.context_dict():
+                # A listing is bound by its bucket and prefix together.
+                listed = translate(f"{request.resource}/{request.context_dict()['s3:prefix']}", pairs)
+                bucket_arn, _, prefix = listed.partition(":::")[2].partition("/")
+                resource = f"arn:{ENVIRONMENT.partition}:s3:::{bucket_arn}"
+                context = tuple((k, prefix if k == "s3:prefix" else v) for k, v in request.context)
+            if resource.startswith(actions.KEY_OF):
+                resource = stack.encryption_keys.get(resource[len(actions.KEY_OF):], "")
+                if not resource:
+                    continue  # not encrypted with a customer managed key
+            request = actions.Request(request.action, resource, context, request.via)
+            key = (call.component, request)
+            if key in seen:
+                continue
+            seen.add(key)
+            proof.verdicts.append(Verdict(call, role.name, request, policy.evaluate(role.policies, request)))
+    return proof
+
+
+def describe_denial(verdict: Verdict, stack: Stack) -> str:
+    call, request = verdict.call, verdict.request
+    why = f" (needed for {request.via})" if request.via else ""
+    context = f" with {dict(request.context)}" if request.context else ""
+    denied_by = f"; denied by {verdict.decision.denied_by}" if verdict.decision.denied_by else "; no statement allows it"
+    return (f"[{stack.root}] role {verdict.role} may not {request.action} on {request.resource}{context}{why}{denied_by}: "
+            f"{call.component} called {call.service}.{call.operation} in {call.test}")
