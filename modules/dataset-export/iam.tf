@@ -118,18 +118,24 @@ data "aws_iam_policy_document" "connections" {
     }
   }
 
-  # The describe calls cannot be scoped to a resource.
+  # These describe calls cannot be scoped to a resource.
   statement {
     sid = "DescribeNetwork"
     actions = [
       "ec2:DescribeNetworkInterfaces",
       "ec2:DescribeSecurityGroups",
       "ec2:DescribeSubnets",
-      "ec2:DescribeVpcAttribute",
       "ec2:DescribeVpcEndpoints",
       "ec2:DescribeRouteTables",
     ]
     resources = ["*"]
+  }
+
+  # DescribeVpcAttribute has a resource type: the VPC of the connection's subnet.
+  statement {
+    sid       = "DescribeVpcAttribute"
+    actions   = ["ec2:DescribeVpcAttribute"]
+    resources = ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:vpc/*"]
   }
 
   # Scoped as AWS's managed Glue service role (AWSGlueServiceRole) scopes them:

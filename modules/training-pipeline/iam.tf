@@ -36,17 +36,18 @@ locals {
   }
 
   # Personalize's List actions (ListTagsForResource aside) have no resource
-  # type in the Service Authorization Reference: a statement scoped to an ARN
-  # never matches them.
+  # type in the Service Authorization Reference, and TagResource none that is
+  # required: a statement scoped to an ARN never matches them.
   # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonpersonalize.html
-  personalize_list_actions = {
+  personalize_unscoped_actions = {
     for key, fn in local.functions : key => [
-      for a in fn.personalize_actions : a if startswith(a, "personalize:List") && a != "personalize:ListTagsForResource"
+      for a in fn.personalize_actions : a
+      if(startswith(a, "personalize:List") && a != "personalize:ListTagsForResource") || a == "personalize:TagResource"
     ]
   }
   personalize_scoped_actions = {
     for key, fn in local.functions : key => [
-      for a in fn.personalize_actions : a if !contains(local.personalize_list_actions[key], a)
+      for a in fn.personalize_actions : a if !contains(local.personalize_unscoped_actions[key], a)
     ]
   }
 
@@ -112,13 +113,13 @@ data "aws_iam_policy_document" "lambda" {
     }
   }
 
-  # The List actions have no resource type, so only Resource "*" grants them.
+  # Actions with no resource type: only Resource "*" grants them.
   dynamic "statement" {
-    for_each = length(local.personalize_list_actions[each.key]) > 0 ? [true] : []
+    for_each = length(local.personalize_unscoped_actions[each.key]) > 0 ? [true] : []
 
     content {
-      sid       = "PersonalizeList"
-      actions   = local.personalize_list_actions[each.key]
+      sid       = "PersonalizeWithoutResourceType"
+      actions   = local.personalize_unscoped_actions[each.key]
       resources = ["*"]
     }
   }

@@ -1,60 +1,31 @@
 """What the rendered policies must say, whatever the recorded calls are."""
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from . import actions, policy, render, tfeval
+from . import actions, checks, policy, render, tfeval
 
 ROOTS = sorted(render.ROOTS)
 PERSONALIZE_KEY_ACTIONS = ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey", "kms:ListGrants"]
-
-
-def _allow_statements(stack: render.Stack):
-    for role in stack.roles.values():
-        for name, document in role.policies.items():
-            for statement in document["Statement"]:
-                if statement.get("Effect", "Allow") == "Allow":
-                    yield role, name, statement
 
 
 @pytest.mark.parametrize("root", ROOTS)
 def test_actions_without_a_resource_type_are_granted_on_star(root):
     """The Service Authorization Reference's actions with no resource type are
     requested on "*": a statement that scopes them to ARNs never grants them."""
-    problems = []
-    for role, name, statement in _allow_statements(render.stack(root)):
-        for action in statement.get("Action", []):
-            if not actions.has_resource_type(action) and "*" not in statement["Resource"]:
-                problems.append(f"{role.name}/{name}/{statement.get('Sid')}: {action} has no resource type but is granted on {statement['Resource']}")
+    problems = checks.unscoped_action_problems(render.stack(root))
     assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("root", ROOTS)
 def test_every_granted_action_exists_and_each_arn_has_its_service_format(root):
-    """Each action is one AWS knows; each ARN of a statement can name a resource
-    of one of its actions (a wildcard stands for any text)."""
-    problems = []
-    for role, name, statement in _allow_statements(render.stack(root)):
-        patterns, fillers = [], {"x", "x/x", "x:x"}
-        for action in statement.get("Action", []):
-            if not actions.action_exists(action):
-                problems.append(f"{role.name}/{name}/{statement.get('Sid')}: {action} is not an AWS action")
-                continue
-            service = action.split(":")[0]
-            for resource_type in actions.action_entry(action)["resourceTypes"]:
-                fmt = actions.arn_format(service, resource_type["name"])
-                if fmt:
-                    patterns.append(actions.arn_pattern(fmt))
-                    # A wildcard may also stand for the format's own separators (":*" after a log group).
-                    literals = [lit for lit in re.split(r"\$\{[^}]+\}", fmt) if lit and not lit.startswith("arn:")]
-                    fillers |= {f"x{lit}x" for lit in literals} | {f"{lit.lstrip(':')}x" for lit in literals}
-        for resource in statement["Resource"]:
-            if resource == "*" or not patterns:
-                continue
-            if not any(p.match(resource.replace("*", filler)) for p in patterns for filler in fillers):
-                problems.append(f"{role.name}/{name}/{statement.get('Sid')}: {resource} names no resource of {statement['Action']}")
+    problems = checks.arn_format_problems(render.stack(root))
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("root", ROOTS)
+def test_parliament_finds_nothing_in_any_rendered_policy(root):
+    problems = checks.parliament_findings(render.stack(root))
     assert not problems, "\n".join(problems)
 
 
@@ -92,7 +63,7 @@ def test_network_interface_grants_are_scoped_as_the_managed_glue_role(root):
     with Glue's tag key; no EC2 write on every ARN of the account."""
     stack = render.stack(root)
     checked = 0
-    for role, name, statement in _allow_statements(stack):
+    for role, name, statement in checks.allow_statements(stack):
         writes = [a for a in statement.get("Action", []) if a in ("ec2:CreateTags", "ec2:DeleteTags", "ec2:DeleteNetworkInterface", "ec2:CreateNetworkInterface")]
         if not writes:
             continue

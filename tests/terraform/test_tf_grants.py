@@ -417,8 +417,8 @@ def test_lambda_capabilities_cover_what_the_registry_functions_call(training_mod
     lambda_policy = statements(training_module, "lambda")
     # The registry's actions, split by whether they have a resource type (tests/iam proves the split).
     assert lambda_policy["Personalize"]["actions"] == "${local.personalize_scoped_actions[each.key]}"
-    assert lambda_policy["PersonalizeList"]["actions"] == "${local.personalize_list_actions[each.key]}"
-    assert literal_list(lambda_policy["PersonalizeList"]["resources"]) == ["*"]
+    assert lambda_policy["PersonalizeWithoutResourceType"]["actions"] == "${local.personalize_unscoped_actions[each.key]}"
+    assert literal_list(lambda_policy["PersonalizeWithoutResourceType"]["resources"]) == ["*"]
     permissions = training_module.resources("data")[("aws_iam_policy_document", "lambda")].body
     dynamic = [d['"statement"'] for d in permissions["dynamic"] if '"statement"' in d]
     assert any(d["for_each"] == "${local.capability_statements[each.key]}" for d in dynamic)
