@@ -92,7 +92,7 @@ PLACEHOLDER_PARAMS: dict[str, dict[str, Callable[[dict], Optional[str]]]] = {
         "TableName": lambda p: p.get("TableName") or p.get("Name"),
         "TriggerName": lambda p: p.get("Name"),
         "WorkflowName": lambda p: p.get("Name"),
-        "JobName": lambda p: p.get("JobName"),
+        "JobName": lambda p: p.get("JobName") or p.get("Name"),
     },
     "dynamodb": {"TableName": lambda p: p.get("TableName")},
     "personalize": {"ResourceId": lambda p: p.get("name") or p.get("jobName")},
@@ -198,7 +198,7 @@ EXCEPTIONS: dict[tuple[str, str], Callable[[Call, "MapContext"], list[Request]]]
 
 # Services a role is passed to, by the parameter that carries it
 # (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html).
-PASSED_ROLE_PARAMS = ("roleArn", "RoleArn")
+PASSED_ROLE_PARAMS = ("roleArn", "RoleArn", "Role")
 
 
 @dataclass
@@ -230,7 +230,7 @@ def requests_of(call: Call, ctx: MapContext) -> list[Request]:
         if call.params.get("tags") and action_exists(f"{call.service}:TagResource"):
             out += [Request(f"{call.service}:TagResource", r.resource, via="tags on create") for r in out if r.resource != "*"]
     for name in PASSED_ROLE_PARAMS:
-        if name in call.params:
+        if str(call.params.get(name, "")).startswith("arn:"):
             out.append(Request("iam:PassRole", call.params[name], (("iam:PassedToService", f"{call.service}.amazonaws.com"),), via=name))
     for request in out:
         action_entry(request.action)  # every action is one AWS knows

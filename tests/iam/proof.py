@@ -103,18 +103,18 @@ def prove(calls: Iterable[Call], stack: Stack) -> Proof:
         pairs = bindings(call, component.config, stack)
         for request in requests:
             resource = translate(request.resource, pairs)
-            context = request.context
+            conditions = request.context
             if request.action == "s3:ListBucket" and "s3:prefix" in request.context_dict():
                 # A listing is bound by its bucket and prefix together.
                 listed = translate(f"{request.resource}/{request.context_dict()['s3:prefix']}", pairs)
                 bucket_arn, _, prefix = listed.partition(":::")[2].partition("/")
                 resource = f"arn:{ENVIRONMENT.partition}:s3:::{bucket_arn}"
-                context = tuple((k, prefix if k == "s3:prefix" else v) for k, v in request.context)
+                conditions = tuple((k, prefix if k == "s3:prefix" else v) for k, v in request.context)
             if resource.startswith(actions.KEY_OF):
                 resource = stack.encryption_keys.get(resource[len(actions.KEY_OF):], "")
                 if not resource:
                     continue  # not encrypted with a customer managed key
-            request = actions.Request(request.action, resource, context, request.via)
+            request = actions.Request(request.action, resource, conditions, request.via)
             key = (call.component, request)
             if key in seen:
                 continue
