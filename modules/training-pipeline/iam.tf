@@ -42,7 +42,7 @@ locals {
   personalize_unscoped_actions = {
     for key, fn in local.functions : key => [
       for a in fn.personalize_actions : a
-      if(startswith(a, "personalize:List") && a != "personalize:ListTagsForResource") || a == "personalize:TagResource"
+      if a == "personalize:TagResource" || (startswith(a, "personalize:List") && a != "personalize:ListTagsForResource")
     ]
   }
   personalize_scoped_actions = {

@@ -21,6 +21,7 @@ import contextvars
 import copy
 import functools
 import importlib
+import importlib.util
 import json
 import os
 from dataclasses import dataclass, field
@@ -178,7 +179,6 @@ def install() -> None:
         _wrap(importlib.import_module(module_name), function, component)
 
     from personalize_export import glue_entry, local_workflow
-    from personalize_export import export_job
     from personalize_export.spec import EXPORT_JOB_BY_DATASET
 
     by_entry: dict[str, dict[tuple, str]] = {}
@@ -193,10 +193,26 @@ def install() -> None:
     # The local workflow runs the jobs' code without the Glue entry points.
     _wrap(local_workflow, "prepare_run", "glue:prepare")
     _wrap(local_workflow, "finalize_export", "glue:start_training")
-    _wrap(export_job, "run_export", lambda spark, spec, dataset, *a, **k: (
-        current_component() if (current_component() or "").startswith("glue:export") else f"glue:{EXPORT_JOB_BY_DATASET[dataset]}"))
+    # The export jobs' code needs Spark; where Spark is missing (the Python-shell
+    # runtime's own test run) it cannot run, so there is nothing to attribute.
+    if importlib.util.find_spec("pyspark") is not None:
+        from personalize_export import export_job
+
+        _wrap(export_job, "run_export", lambda spark, spec, dataset, *a, **k: (
+            current_component() if (current_component() or "").startswith("glue:export") else f"glue:{EXPORT_JOB_BY_DATASET[dataset]}"))
 
     # The fake Personalize reads an import job's files as the Personalize service does, with its role.
     from local_pipeline.fake_personalize import FakePersonalize
 
     _wrap(FakePersonalize, "_read_csv_objects", "service:personalize")
+
+
+def dump(path: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for call in RECORDING.calls:
+            handle.write(json.dumps(call.__dict__, default=repr) + "\n")
+
+
+def load(path: str) -> list[Call]:
+    with open(path, encoding="utf-8") as handle:
+        return [Call(**json.loads(line)) for line in handle if line.strip()]

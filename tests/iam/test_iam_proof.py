@@ -1,22 +1,35 @@
 """Every AWS call the deployed components make, proven allowed by the IAM
-Terraform writes. Runs last (see plugin.py), over the calls the session's
-suites recorded."""
+Terraform writes. These tests run last (plugin.py), over the calls the
+session's suites recorded; a recording suite the session did not run is run
+in a subprocess (recordings.py)."""
 from __future__ import annotations
 
 import pytest
 
-from . import proof, recorder, render
+from . import docs_table, proof, recordings, render
 
-RECORDING_SUITES = {"training", "export", "shell_jobs", "drift"}
+
+@pytest.fixture(scope="module")
+def calls(request):
+    return recordings.calls_to_prove(request.config._iam_recording_suites)
+
+
+def test_every_recording_suite_recorded_calls(calls):
+    """A recorder that stopped seeing calls would prove nothing: each suite's
+    components must have been seen calling AWS."""
+    seen = {recordings.suite_of(c) for c in calls}
+    assert set(recordings.RECORDING_SUITES) <= seen, f"no AWS call recorded from {sorted(set(recordings.RECORDING_SUITES) - seen)}"
 
 
 @pytest.mark.parametrize("root", sorted(render.ROOTS))
-def test_every_recorded_call_is_allowed(root, request):
-    ran = request.config._iam_recording_suites & RECORDING_SUITES
-    if not recorder.RECORDING.calls:
-        pytest.fail("no AWS call was recorded: run the IAM proof with the suites it records "
-                    f"(pytest tests/iam {' '.join('tests/' + s for s in sorted(RECORDING_SUITES))}); ran: {sorted(ran)}")
+def test_every_recorded_call_is_allowed(root, calls):
     stack = render.stack(root)
-    result = proof.prove(recorder.RECORDING.calls, stack)
+    result = proof.prove(calls, stack)
     messages = result.problems + [proof.describe_denial(v, stack) for v in result.denied]
     assert not messages, f"{len(messages)} call(s) the deployed IAM would refuse:\n" + "\n".join(sorted(set(messages)))
+
+
+def test_docs_table_of_calls_is_current(calls):
+    verdicts = proof.prove(calls, render.stack(docs_table.ROOT)).verdicts
+    assert docs_table.DOC.read_text(encoding="utf-8") == docs_table.rendered_doc(verdicts), (
+        "docs/terraform.md's table of IAM calls is stale: run `.venv/bin/python -m tests.iam.docs_table`")
