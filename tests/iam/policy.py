@@ -46,7 +46,11 @@ _OPERATORS = {
     "StringNotLike": lambda v, p: not _glob(p, False).match(v),
     "ArnEquals": lambda v, p: v == p,
     "ArnLike": lambda v, p: bool(_glob(p, False).match(v)),
+    "Bool": lambda v, p: str(v).lower() == str(p).lower(),
 }
+
+# Keys every recorded request carries: the SDKs call AWS over TLS only.
+REQUEST_KEYS = {"aws:SecureTransport": "true"}
 
 
 @dataclass
@@ -83,7 +87,7 @@ def statement_applies(statement: dict, request: Request) -> Optional[ConditionOu
         return None
     if "NotResource" in statement and resource_matches(statement["NotResource"], request.resource):
         return None
-    outcome = conditions_hold(statement.get("Condition", {}), request.context_dict())
+    outcome = conditions_hold(statement.get("Condition", {}), {**REQUEST_KEYS, **request.context_dict()})
     return outcome if outcome.satisfied else None
 
 
@@ -110,3 +114,14 @@ def evaluate(policies: dict[str, dict], request: Request) -> Decision:
             decision.assumed_conditions.extend(outcome.assumed)
     decision.allowed = bool(decision.allowed_by) and not decision.denied_by
     return decision
+
+
+def statements_for(document: dict, principal_arns: set[str]) -> dict:
+    """The statements of a resource policy that name one of these principals (or "*")."""
+    def names(statement: dict) -> bool:
+        principal = statement.get("Principal", {})
+        if principal == "*":
+            return True
+        aws = set(_listed(principal.get("AWS", [])))
+        return "*" in aws or bool(aws & principal_arns)
+    return {**document, "Statement": [s for s in _listed(document.get("Statement")) if names(s)]}

@@ -119,8 +119,28 @@ def prove(calls: Iterable[Call], stack: Stack) -> Proof:
             if key in seen:
                 continue
             seen.add(key)
-            proof.verdicts.append(Verdict(call, role.name, request, policy.evaluate(role.policies, request)))
+            proof.verdicts.append(Verdict(call, role.name, request, _decide(stack, role, request)))
     return proof
+
+
+def _decide(stack: Stack, role, request: actions.Request) -> policy.Decision:
+    """The role's policies, then the resource's own policy where one is rendered:
+    a bucket policy's Deny, and a key policy that must allow the role (directly or
+    through the account, which delegates to IAM policies)."""
+    decision = policy.evaluate(role.policies, request)
+    principals = {role.arn, f"arn:{ENVIRONMENT.partition}:iam::{ENVIRONMENT.account}:root"}
+    if request.action.startswith("s3:") and request.resource.startswith("arn:aws:s3:::"):
+        bucket = request.resource[len("arn:aws:s3:::"):].split("/", 1)[0]
+        if bucket in stack.bucket_policies:
+            by_bucket = policy.evaluate({f"bucket policy of {bucket}": policy.statements_for(stack.bucket_policies[bucket], principals)}, request)
+            decision.denied_by += by_bucket.denied_by
+    if request.action.startswith("kms:") and request.resource in stack.key_policies:
+        by_key = policy.evaluate({"key policy": policy.statements_for(stack.key_policies[request.resource], principals)}, request)
+        decision.denied_by += by_key.denied_by
+        if not by_key.allowed_by:
+            decision.denied_by.append("key policy (no statement allows the role or the account)")
+    decision.allowed = bool(decision.allowed_by) and not decision.denied_by
+    return decision
 
 
 def describe_denial(verdict: Verdict, stack: Stack) -> str:

@@ -94,3 +94,31 @@ def test_passing_the_personalize_role_to_another_service_is_denied():
     to_glue = Call("lambda:start_import", "glue", "CreateJob", {"Name": "j", "Role": role_arn, "Command": {"Name": "pythonshell"}}, "fixture")
     denied = proof.prove([to_glue], stack).denied
     assert any(v.request.action == "iam:PassRole" for v in denied)
+
+
+def _read_export(stack: render.Stack) -> Call:
+    return Call("service:personalize", "s3", "GetObject",
+                {"Bucket": stack.outputs["data_bucket_name"], "Key": "personalize/exports/run-1/interactions/part-0.csv"}, "fixture")
+
+
+def test_reading_an_sse_kms_export_needs_the_key_and_is_allowed():
+    stack = _stack()
+    result = proof.prove([_read_export(stack)], stack)
+    assert not result.denied and {v.request.action for v in result.verdicts} == {"s3:GetObject", "kms:Decrypt"}
+
+
+def test_a_bucket_policy_deny_wins():
+    stack = _stack()
+    bucket = stack.outputs["data_bucket_name"]
+    stack.bucket_policies[bucket]["Statement"].append(
+        {"Sid": "NoReads", "Effect": "Deny", "Principal": "*", "Action": ["s3:GetObject"], "Resource": [f"arn:aws:s3:::{bucket}/*"]})
+    [denied] = proof.prove([_read_export(stack)], stack).denied
+    assert denied.decision.denied_by == [f"bucket policy of {bucket}/NoReads"]
+
+
+def test_a_key_policy_that_names_neither_the_role_nor_the_account_denies():
+    stack = _stack()
+    [key_policy] = stack.key_policies.values()
+    key_policy["Statement"] = [s for s in key_policy["Statement"] if s.get("Sid") not in ("AccountUse", "KeyAdministration")]
+    [denied] = proof.prove([_read_export(stack)], stack).denied
+    assert denied.request.action == "kms:Decrypt"
