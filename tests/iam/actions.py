@@ -162,13 +162,13 @@ def _s3_get(call: Call, ctx: "MapContext") -> list[Request]:
     # https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html
     p = call.params
     action = "s3:GetObjectVersion" if p.get("VersionId") else "s3:GetObject"
-    return [Request(action, f"arn:{ctx.partition}:s3:::{p['Bucket']}/{p['Key']}")] + ctx.bucket_key_requests(p["Bucket"], "kms:Decrypt")
+    return [Request(action, f"arn:{ctx.partition}:s3:::{p['Bucket']}/{p['Key']}")] + ctx.bucket_key_requests(p["Bucket"], p["Key"], "kms:Decrypt")
 
 
 def _s3_put(call: Call, ctx: "MapContext") -> list[Request]:
     # Writing an SSE-KMS object needs kms:GenerateDataKey on the bucket's key.
     p = call.params
-    return [Request("s3:PutObject", f"arn:{ctx.partition}:s3:::{p['Bucket']}/{p['Key']}")] + ctx.bucket_key_requests(p["Bucket"], "kms:GenerateDataKey")
+    return [Request("s3:PutObject", f"arn:{ctx.partition}:s3:::{p['Bucket']}/{p['Key']}")] + ctx.bucket_key_requests(p["Bucket"], p["Key"], "kms:GenerateDataKey")
 
 
 def _s3_delete_many(call: Call, ctx: "MapContext") -> list[Request]:
@@ -207,8 +207,9 @@ class MapContext:
     region: str
     partition: str = "aws"
 
-    def bucket_key_requests(self, bucket: str, action: str) -> list[Request]:
-        return [Request(action, KEY_OF + f"arn:{self.partition}:s3:::{bucket}", via=f"SSE-KMS of s3://{bucket}")]
+    def bucket_key_requests(self, bucket: str, key: str, action: str) -> list[Request]:
+        # Named by the object, so that it is renamed like the object; its bucket's key applies.
+        return [Request(action, KEY_OF + f"arn:{self.partition}:s3:::{bucket}/{key}", via=f"SSE-KMS of s3://{bucket}")]
 
     def key_requests(self, action: str, arn: str) -> list[Request]:
         return [Request(action, KEY_OF + arn, via=f"encrypted {arn}")]

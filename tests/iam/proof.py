@@ -46,6 +46,8 @@ class Verdict:
 class Proof:
     verdicts: list[Verdict] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Calls made under a switch this root turns off: (call, reason).
+    out_of_reach: list[tuple[Call, str]] = field(default_factory=list)
 
     @property
     def denied(self) -> list[Verdict]:
@@ -100,8 +102,16 @@ def prove(calls: Iterable[Call], stack: Stack) -> Proof:
             continue
         if any(call.component == c and marker in call.test for c, marker, _ in UNREACHABLE):
             continue
+        switched_off = _switched_off(call, component.config)
+        if switched_off:
+            proof.out_of_reach.append((call, f"{', '.join(switched_off)} is off in {stack.root}"))
+            continue
         pairs = bindings(call, component.config, stack)
+        absent = _absent_names(call, component.config)
         for request in requests:
+            if any(re.search(rf"(?<=[:/]){re.escape(name)}(?=[/:]|$)", request.resource) or request.resource == name for name in absent):
+                proof.out_of_reach.append((call, f"{request.resource} is not set up in {stack.root}"))
+                continue
             resource = translate(request.resource, pairs)
             conditions = request.context
             if request.action == "s3:ListBucket" and "s3:prefix" in request.context_dict():
@@ -111,9 +121,16 @@ def prove(calls: Iterable[Call], stack: Stack) -> Proof:
                 resource = f"arn:{ENVIRONMENT.partition}:s3:::{bucket_arn}"
                 conditions = tuple((k, prefix if k == "s3:prefix" else v) for k, v in request.context)
             if resource.startswith(actions.KEY_OF):
-                resource = stack.encryption_keys.get(resource[len(actions.KEY_OF):], "")
+                encrypted = resource[len(actions.KEY_OF):]
+                if encrypted.startswith("arn:aws:s3:::"):
+                    encrypted = encrypted.split("/", 1)[0]  # the bucket of the object
+                if encrypted not in stack.encryption_keys and encrypted not in stack.unencrypted:
+                    proof.problems.append(f"{call.component}: {call.service}.{call.operation} (in {call.test}): "
+                                          f"{encrypted} is no resource of {stack.root}, so its KMS key is unknown")
+                    continue
+                resource = stack.encryption_keys.get(encrypted, "")
                 if not resource:
-                    continue  # not encrypted with a customer managed key
+                    continue  # a deployed resource without a customer managed key
             request = actions.Request(request.action, resource, conditions, request.via)
             key = (call.component, request)
             if key in seen:
@@ -121,6 +138,19 @@ def prove(calls: Iterable[Call], stack: Stack) -> Proof:
             seen.add(key)
             proof.verdicts.append(Verdict(call, role.name, request, _decide(stack, role, request)))
     return proof
+
+
+def _switched_off(call: Call, deployed_config: dict) -> list[str]:
+    """Flags the test turned on that this root turns off: the deployed component
+    never takes the code path the call was made on."""
+    return sorted(k for k, v in deployed_config.items()
+                  if isinstance(v, str) and v.lower() == "false" and str(call.config.get(k, "false")).lower() == "true")
+
+
+def _absent_names(call: Call, deployed_config: dict) -> set[str]:
+    """Resources the test named (a trigger, a key) that this root leaves unset."""
+    return {str(call.config[k]).strip("/") for k, v in deployed_config.items()
+            if v == "" and call.config.get(k) and str(call.config[k]).lower() not in ("true", "false")}
 
 
 def _decide(stack: Stack, role, request: actions.Request) -> policy.Decision:

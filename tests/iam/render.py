@@ -48,6 +48,7 @@ class Stack:
     key_policies: dict[str, dict] = field(default_factory=dict)  # key ARN -> key policy
     bucket_policies: dict[str, dict] = field(default_factory=dict)
     encryption_keys: dict[str, str] = field(default_factory=dict)  # bucket / topic ARN -> KMS key ARN
+    unencrypted: set[str] = field(default_factory=set)              # buckets / topics without one
     outputs: dict[str, Any] = field(default_factory=dict)
 
     def role_of(self, component: str) -> Optional[Role]:
@@ -99,11 +100,17 @@ def render(root_name: str) -> Stack:
         for name, key, topic in _instances(scope, "aws_sns_topic"):
             if topic.get("kms_master_key_id"):
                 stack.encryption_keys[topic["arn"]] = topic["kms_master_key_id"]
+            else:
+                stack.unencrypted.add(topic["arn"])
+        for name, key, bucket in _instances(scope, "aws_s3_bucket"):
+            stack.unencrypted.add(bucket["arn"])  # until its encryption configuration names a key
         for name, key, sse in _instances(scope, "aws_s3_bucket_server_side_encryption_configuration"):
             for rule in sse.block.body.blocks_of("rule"):
                 for default in rule.body.blocks_of("apply_server_side_encryption_by_default"):
                     if "kms_master_key_id" in default.body.attributes:
-                        stack.encryption_keys[f"arn:aws:s3:::{sse['bucket']}"] = scope.eval(default.body.attributes["kms_master_key_id"], sse.ctx, sse.block.file)
+                        bucket_arn = f"arn:aws:s3:::{sse['bucket']}"
+                        stack.encryption_keys[bucket_arn] = scope.eval(default.body.attributes["kms_master_key_id"], sse.ctx, sse.block.file)
+                        stack.unencrypted.discard(bucket_arn)
         for name, key, bucket_policy in _instances(scope, "aws_s3_bucket_policy"):
             stack.bucket_policies[str(bucket_policy["bucket"])] = json.loads(bucket_policy["policy"])
     for scope in _scopes(root):

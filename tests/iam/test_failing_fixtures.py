@@ -122,3 +122,16 @@ def test_a_key_policy_that_names_neither_the_role_nor_the_account_denies():
     key_policy["Statement"] = [s for s in key_policy["Statement"] if s.get("Sid") not in ("AccountUse", "KeyAdministration")]
     [denied] = proof.prove([_read_export(stack)], stack).denied
     assert denied.request.action == "kms:Decrypt"
+
+
+def test_a_call_under_a_switch_the_root_turns_off_is_out_of_its_reach():
+    pause = Call("lambda:schema_drift", "glue", "StopTrigger", {"Name": "nightly"}, "fixture",
+                 config={"PAUSE_ON_BREAKING": "true", "SCHEDULE_TRIGGER_NAME": "nightly"})
+    dev = proof.prove([pause], copy.deepcopy(render.stack("dev")))
+    assert not dev.verdicts and "PAUSE_ON_BREAKING" in dev.out_of_reach[0][1]
+    renamed_only = Call("lambda:schema_drift", "glue", "StopTrigger", {"Name": "nightly"}, "fixture",
+                        config={"PAUSE_ON_BREAKING": "false", "SCHEDULE_TRIGGER_NAME": "nightly"})
+    assert "is not set up in dev" in proof.prove([renamed_only], copy.deepcopy(render.stack("dev"))).out_of_reach[0][1]
+    complete = proof.prove([pause], _stack())
+    [verdict] = complete.verdicts
+    assert verdict.request.resource.endswith(":trigger/retail-recs-start") and verdict.decision.allowed

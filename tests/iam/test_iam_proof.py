@@ -37,3 +37,14 @@ def test_docs_table_of_calls_is_current(calls):
         docs_table.DOC.write_text(docs_table.rendered_doc(verdicts), encoding="utf-8")
     assert docs_table.DOC.read_text(encoding="utf-8") == docs_table.rendered_doc(verdicts), (
         "docs/terraform.md's table of IAM calls is stale: run `.venv/bin/python -m tests.iam.docs_table`")
+
+
+def test_every_call_is_judged_in_some_root(calls):
+    """A call that every root switches off would be proven nowhere."""
+    judged: dict[int, int] = {}
+    for root in render.ROOTS:
+        result = proof.prove(calls, render.stack(root))
+        for call, _ in result.out_of_reach:
+            judged[id(call)] = judged.get(id(call), 0) + 1
+    nowhere = {(c.component, c.operation, c.test) for c in calls if judged.get(id(c), 0) == len(render.ROOTS)}
+    assert not nowhere, f"calls no rendered root lets the component make: {sorted(nowhere)[:20]}"
