@@ -1,7 +1,7 @@
 """pytest hooks of the IAM proof: record while the suites run, prove last.
 
-The proof test (test_iam_proof.py::test_every_recorded_call_is_allowed) is moved
-to the end of the run, so it sees every call the session's suites made.
+The tests of test_iam_proof.py are moved to the end of the run, so they see
+every call the session's suites made.
 """
 from __future__ import annotations
 

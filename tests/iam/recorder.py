@@ -24,6 +24,7 @@ import importlib
 import importlib.util
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
@@ -148,8 +149,6 @@ def lambda_entry_points() -> dict[str, str]:
     """{component: "module.function"} for every Lambda Terraform deploys."""
     registry = json.loads(FUNCTIONS_REGISTRY.read_text(encoding="utf-8"))["functions"]
     entries = {f"lambda:{key}": fn["handler"] for key, fn in registry.items()}
-    import re
-
     for handler in re.findall(r'^\s*handler\s*=\s*"([\w.]+)"', DRIFT_MODULE_MAIN.read_text(encoding="utf-8"), re.M):
         entries["lambda:schema_drift"] = handler
     return entries

@@ -583,7 +583,8 @@ class Evaluator:
         if name == "module":
             return Lazy(self.scope.module, [b.labels[0] for b in self.scope.blocks if b.kind == "module"], "module")
         if name == "path":
-            return {"module": os.path.relpath(self.scope.path, Path.cwd()) if False else str(self.scope.path), "root": str(self.scope.path), "cwd": str(Path.cwd())}
+            # Absolute paths: the files they name are read from here, not from the root module.
+            return {"module": str(self.scope.path), "root": str(self.scope.path), "cwd": str(Path.cwd())}
         if name == "data":
             types = sorted({b.labels[0] for b in self.scope.blocks if b.kind == "data"})
             return Lazy(lambda t: self._resource_type("data", t), types, "data")
