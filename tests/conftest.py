@@ -11,6 +11,9 @@ import tempfile
 
 import pytest
 
+# The IAM proof records every AWS call the deployed components make (tests/iam).
+from iam.plugin import pytest_collection_modifyitems, pytest_configure, pytest_runtest_setup, pytest_sessionfinish  # noqa: F401,E402
+
 
 @pytest.fixture(scope="session")
 def spark():

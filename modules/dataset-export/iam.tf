@@ -118,24 +118,59 @@ data "aws_iam_policy_document" "connections" {
     }
   }
 
-  # The describe calls cannot be scoped to a resource.
+  # These describe calls cannot be scoped to a resource.
   statement {
     sid = "DescribeNetwork"
     actions = [
       "ec2:DescribeNetworkInterfaces",
       "ec2:DescribeSecurityGroups",
       "ec2:DescribeSubnets",
-      "ec2:DescribeVpcAttribute",
       "ec2:DescribeVpcEndpoints",
       "ec2:DescribeRouteTables",
     ]
     resources = ["*"]
   }
 
+  # DescribeVpcAttribute has a resource type: the VPC of the connection's subnet.
   statement {
-    sid       = "ManageNetworkInterfaces"
-    actions   = ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:CreateTags", "ec2:DeleteTags"]
-    resources = ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:*"]
+    sid       = "DescribeVpcAttribute"
+    actions   = ["ec2:DescribeVpcAttribute"]
+    resources = ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:vpc/*"]
+  }
+
+  # Scoped as AWS's managed Glue service role (AWSGlueServiceRole) scopes them:
+  # network interfaces in the connection's subnets and security groups, and
+  # only Glue's own tag on them.
+  # https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSGlueServiceRole.html
+  statement {
+    sid     = "ManageNetworkInterfaces"
+    actions = ["ec2:CreateNetworkInterface"]
+    resources = [
+      "arn:${local.partition}:ec2:${local.region}:${local.account_id}:network-interface/*",
+      "arn:${local.partition}:ec2:${local.region}:${local.account_id}:subnet/*",
+      "arn:${local.partition}:ec2:${local.region}:${local.account_id}:security-group/*",
+    ]
+  }
+
+  statement {
+    sid       = "DeleteNetworkInterfaces"
+    actions   = ["ec2:DeleteNetworkInterface"]
+    resources = ["arn:${local.partition}:ec2:${local.region}:${local.account_id}:network-interface/*"]
+  }
+
+  statement {
+    sid     = "TagNetworkInterfaces"
+    actions = ["ec2:CreateTags", "ec2:DeleteTags"]
+    resources = [
+      "arn:${local.partition}:ec2:${local.region}:${local.account_id}:network-interface/*",
+      "arn:${local.partition}:ec2:${local.region}:${local.account_id}:security-group/*",
+    ]
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = ["aws-glue-service-resource"]
+    }
   }
 }
 

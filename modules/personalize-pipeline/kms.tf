@@ -6,7 +6,12 @@ locals {
   create_kms_key = local.create && var.create_kms_key
   kms_key_arn    = local.create_kms_key ? try(aws_kms_key.this[0].arn, null) : var.kms_key_arn
 
-  key_administrators = length(var.kms_key_administrators) > 0 ? var.kms_key_administrators : ["arn:${local.partition}:iam::${local.account_id}:root"]
+  # The account keeps administration of the key beside any named
+  # administrators: otherwise a list without the deploying principal fails
+  # CreateKey's lockout safety check, and losing the named roles would leave a
+  # key nobody can manage.
+  # https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
+  key_administrators = distinct(concat(["arn:${local.partition}:iam::${local.account_id}:root"], var.kms_key_administrators))
 }
 
 data "aws_iam_policy_document" "kms" {
@@ -95,10 +100,12 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
-  # Personalize reads the SSE-KMS exports and may encrypt the dataset group.
+  # Personalize reads the SSE-KMS exports and may encrypt the dataset group;
+  # its KMS page asks for these five actions in the key policy.
+  # https://docs.aws.amazon.com/personalize/latest/dg/granting-personalize-key-access.html
   statement {
     sid       = "Personalize"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant", "kms:ListGrants"]
     resources = ["*"]
 
     principals {

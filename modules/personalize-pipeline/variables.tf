@@ -286,7 +286,7 @@ variable "kms_key_deletion_window_days" {
 }
 
 variable "kms_key_administrators" {
-  description = "IAM principal ARNs allowed to administer the created key. Empty leaves administration to the account's IAM policies."
+  description = "IAM principal ARNs allowed to administer the created key, beside the account itself: the key policy always keeps the account root as an administrator, so IAM policies in the account (the deploying principal's included) can still manage the key and CreateKey passes its lockout safety check."
   type        = list(string)
   default     = []
 }

@@ -39,6 +39,22 @@ locals {
     ]
   }
 
+  # Personalize's List actions (ListTagsForResource aside) have no resource
+  # type in the Service Authorization Reference, and TagResource none that is
+  # required: a statement scoped to an ARN never matches them.
+  # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonpersonalize.html
+  personalize_unscoped_actions = {
+    for key, fn in local.functions : key => [
+      for a in fn.personalize_actions : a
+      if a == "personalize:TagResource" || (startswith(a, "personalize:List") && a != "personalize:ListTagsForResource")
+    ]
+  }
+  personalize_scoped_actions = {
+    for key, fn in local.functions : key => [
+      for a in fn.personalize_actions : a if !contains(local.personalize_unscoped_actions[key], a)
+    ]
+  }
+
   # {function key: {statement id: statement}} from each function's capabilities.
   capability_statements = {
     for key, fn in local.functions : key => merge([
@@ -92,12 +108,23 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   dynamic "statement" {
-    for_each = length(each.value.personalize_actions) > 0 ? [true] : []
+    for_each = length(local.personalize_scoped_actions[each.key]) > 0 ? [true] : []
 
     content {
       sid       = "Personalize"
-      actions   = each.value.personalize_actions
+      actions   = local.personalize_scoped_actions[each.key]
       resources = ["arn:${local.partition}:personalize:${local.region}:${local.account_id}:*"]
+    }
+  }
+
+  # Actions with no resource type: only Resource "*" grants them.
+  dynamic "statement" {
+    for_each = length(local.personalize_unscoped_actions[each.key]) > 0 ? [true] : []
+
+    content {
+      sid       = "PersonalizeWithoutResourceType"
+      actions   = local.personalize_unscoped_actions[each.key]
+      resources = ["*"]
     }
   }
 
@@ -325,9 +352,11 @@ data "aws_iam_policy_document" "personalize" {
     resources = ["${var.data_bucket_arn}/${var.exports_prefix}*"]
   }
 
+  # Personalize's KMS page asks for these five actions on the role too.
+  # https://docs.aws.amazon.com/personalize/latest/dg/granting-personalize-key-access.html
   statement {
     sid       = "UseKeys"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant", "kms:ListGrants"]
     resources = local.personalize_key_arns
   }
 }

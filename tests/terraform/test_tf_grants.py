@@ -415,7 +415,10 @@ def test_lambda_capabilities_cover_what_the_registry_functions_call(training_mod
     assert "write_event_tracker_parameter" in registry["read_params"]["permissions"]
     assert {"personalize:ListDatasetImportJobs", "personalize:ListSolutionVersions"} <= set(registry["check_resources"]["personalize_actions"])
     lambda_policy = statements(training_module, "lambda")
-    assert lambda_policy["Personalize"]["actions"] == "${each.value.personalize_actions}"
+    # The registry's actions, split by whether they have a resource type (tests/iam proves the split).
+    assert lambda_policy["Personalize"]["actions"] == "${local.personalize_scoped_actions[each.key]}"
+    assert lambda_policy["PersonalizeWithoutResourceType"]["actions"] == "${local.personalize_unscoped_actions[each.key]}"
+    assert literal_list(lambda_policy["PersonalizeWithoutResourceType"]["resources"]) == ["*"]
     permissions = training_module.resources("data")[("aws_iam_policy_document", "lambda")].body
     dynamic = [d['"statement"'] for d in permissions["dynamic"] if '"statement"' in d]
     assert any(d["for_each"] == "${local.capability_statements[each.key]}" for d in dynamic)
