@@ -6,7 +6,7 @@ import re
 from typing import Iterator
 
 from . import actions
-from .render import Role, Stack
+from .render import REPO_ROOT, Role, Stack
 
 
 def allow_statements(stack: Stack) -> Iterator[tuple[Role, str, dict]]:
@@ -56,8 +56,29 @@ def arn_format_problems(stack: Stack) -> list[str]:
     return problems
 
 
-# Findings accepted where the policy is written; none today.
-ACCEPTED_PARLIAMENT_FINDINGS: dict[tuple[str, str], str] = {}
+# A parliament finding is accepted only where the policy is written, by a comment
+#   # parliament:accept ISSUE service:Action: the reason
+# in the module that grants the action. No reason, no acceptance.
+_ACCEPT = re.compile(r"#\s*parliament:accept\s+(?P<issue>[A-Z_]+)\s+(?P<action>[\w-]+:\w+)\s*:\s*(?P<reason>\S.*)$")
+
+
+def accepted_parliament_findings(roots=("modules",)) -> dict[tuple[str, str], str]:
+    """{(issue, action): "file:line: reason"} from the modules' accept comments."""
+    accepted = {}
+    for root in roots:
+        for path in sorted((REPO_ROOT / root).rglob("*.tf")):
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                match = _ACCEPT.search(line)
+                if match:
+                    where = f"{path.relative_to(REPO_ROOT)}:{number}"
+                    accepted[(match["issue"], match["action"])] = f"{where}: {match['reason'].strip()}"
+    return accepted
+
+
+def _is_accepted(finding, accepted: dict[tuple[str, str], str]) -> bool:
+    detail = finding.detail if isinstance(finding.detail, list) else []
+    named = [entry.get("action") for entry in detail if isinstance(entry, dict)]
+    return bool(named) and all((finding.issue, action) in accepted for action in named)
 
 
 def parliament_findings(stack: Stack) -> list[str]:
@@ -65,12 +86,13 @@ def parliament_findings(stack: Stack) -> list[str]:
     ARNs...) over every inline policy of every role."""
     import parliament
 
+    accepted = accepted_parliament_findings()
     problems = []
     for role in stack.roles.values():
         for name, document in role.policies.items():
             analysed = parliament.analyze_policy_string(json.dumps(document))
             for finding in analysed.findings:
-                if (role.name, finding.issue) in ACCEPTED_PARLIAMENT_FINDINGS:
+                if _is_accepted(finding, accepted):
                     continue
                 problems.append(f"{role.name}/{name}: {finding.issue} {finding.detail} {finding.location}")
     return problems

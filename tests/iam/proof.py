@@ -14,7 +14,8 @@ from typing import Iterable
 
 from . import actions, policy
 from .recorder import Call
-from .render import ENVIRONMENT, Stack
+from . import render
+from .render import Stack
 
 # Local name -> the root module output it stands for.
 SUITE_BINDINGS: dict[str, str] = {
@@ -54,8 +55,8 @@ class Proof:
         return [v for v in self.verdicts if not v.decision.allowed]
 
 
-def _as_arn(value: str) -> str:
-    return "arn:aws:s3:::" + value[len("s3://"):] if value.startswith("s3://") else value
+def _as_arn(value: str, partition: str) -> str:
+    return f"arn:{partition}:s3:::" + value[len("s3://"):] if value.startswith("s3://") else value
 
 
 def bindings(call: Call, deployed_config: dict, stack: Stack) -> list[tuple[str, str]]:
@@ -69,13 +70,13 @@ def bindings(call: Call, deployed_config: dict, stack: Stack) -> list[tuple[str,
     return sorted(pairs.items(), key=lambda p: -len(p[0]))
 
 
-def translate(resource: str, pairs: Iterable[tuple[str, str]]) -> str:
+def translate(resource: str, pairs: Iterable[tuple[str, str]], partition: str = "aws") -> str:
     prefix = ""
     if resource.startswith(actions.KEY_OF):
         prefix, resource = actions.KEY_OF, resource[len(actions.KEY_OF):]
     for local, deployed in pairs:
         if local.startswith(("s3://", "arn:")):
-            local_arn, deployed_arn = _as_arn(local), _as_arn(deployed)
+            local_arn, deployed_arn = _as_arn(local, partition), _as_arn(deployed, partition)
             if resource == local_arn or resource.startswith(local_arn.rstrip("/") + "/"):
                 return prefix + deployed_arn + resource[len(local_arn):]
         else:
@@ -85,11 +86,16 @@ def translate(resource: str, pairs: Iterable[tuple[str, str]]) -> str:
     return prefix + resource
 
 
-def prove(calls: Iterable[Call], stack: Stack) -> Proof:
+def prove(calls: Iterable[Call], root_stack: Stack) -> Proof:
+    """Each call is judged in the root rendered for the call's own region and
+    partition: a run in cn-north-1 stands for a deployment in aws-cn."""
     proof = Proof()
-    context = actions.MapContext(ENVIRONMENT.account, ENVIRONMENT.region, ENVIRONMENT.partition)
     seen: set = set()
     for call in calls:
+        environment = render.environment_of(call.region or root_stack.environment.region)
+        stack = root_stack if environment == root_stack.environment else render.stack(root_stack.root, environment)
+        partition = environment.partition
+        context = actions.MapContext(environment.account, environment.region, partition)
         component = stack.components.get(call.component)
         role = stack.role_of(call.component)
         if component is None or role is None:
@@ -112,17 +118,17 @@ def prove(calls: Iterable[Call], stack: Stack) -> Proof:
             if any(re.search(rf"(?<=[:/]){re.escape(name)}(?=[/:]|$)", request.resource) or request.resource == name for name in absent):
                 proof.out_of_reach.append((call, f"{request.resource} is not set up in {stack.root}"))
                 continue
-            resource = translate(request.resource, pairs)
+            resource = translate(request.resource, pairs, partition)
             conditions = request.context
             if request.action == "s3:ListBucket" and "s3:prefix" in request.context_dict():
                 # A listing is bound by its bucket and prefix together.
-                listed = translate(f"{request.resource}/{request.context_dict()['s3:prefix']}", pairs)
+                listed = translate(f"{request.resource}/{request.context_dict()['s3:prefix']}", pairs, partition)
                 bucket_arn, _, prefix = listed.partition(":::")[2].partition("/")
-                resource = f"arn:{ENVIRONMENT.partition}:s3:::{bucket_arn}"
+                resource = f"arn:{partition}:s3:::{bucket_arn}"
                 conditions = tuple((k, prefix if k == "s3:prefix" else v) for k, v in request.context)
             if resource.startswith(actions.KEY_OF):
                 encrypted = resource[len(actions.KEY_OF):]
-                if encrypted.startswith("arn:aws:s3:::"):
+                if encrypted.startswith(f"arn:{partition}:s3:::"):
                     encrypted = encrypted.split("/", 1)[0]  # the bucket of the object
                 if encrypted not in stack.encryption_keys and encrypted not in stack.unencrypted:
                     proof.problems.append(f"{call.component}: {call.service}.{call.operation} (in {call.test}): "
@@ -158,9 +164,11 @@ def _decide(stack: Stack, role, request: actions.Request) -> policy.Decision:
     a bucket policy's Deny, and a key policy that must allow the role (directly or
     through the account, which delegates to IAM policies)."""
     decision = policy.evaluate(role.policies, request)
-    principals = {role.arn, f"arn:{ENVIRONMENT.partition}:iam::{ENVIRONMENT.account}:root"}
-    if request.action.startswith("s3:") and request.resource.startswith("arn:aws:s3:::"):
-        bucket = request.resource[len("arn:aws:s3:::"):].split("/", 1)[0]
+    environment = stack.environment
+    principals = {role.arn, f"arn:{environment.partition}:iam::{environment.account}:root"}
+    s3_prefix = f"arn:{environment.partition}:s3:::"
+    if request.action.startswith("s3:") and request.resource.startswith(s3_prefix):
+        bucket = request.resource[len(s3_prefix):].split("/", 1)[0]
         if bucket in stack.bucket_policies:
             by_bucket = policy.evaluate({f"bucket policy of {bucket}": policy.statements_for(stack.bucket_policies[bucket], principals)}, request)
             decision.denied_by += by_bucket.denied_by

@@ -6,6 +6,8 @@ account and region (the ones the suites' calls carry), partition ``aws``.
 """
 from __future__ import annotations
 
+import boto3
+
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,9 +20,17 @@ ROOTS = {
     "complete": REPO_ROOT / "modules" / "personalize-pipeline" / "examples" / "complete",
     "dev": REPO_ROOT / "envs" / "dev",
 }
-# moto's default account and region, which every recorded call carries.
+# moto's default account and region, which most recorded calls carry.
 ENVIRONMENT = tfeval.Environment(account="123456789012", region="us-east-1", partition="aws")
-DEV_INPUTS = {"account_id": ENVIRONMENT.account, "region": ENVIRONMENT.region}
+
+
+def environment_of(region: str) -> tfeval.Environment:
+    """The environment a call made in ``region`` is judged in: the same account,
+    that region and its partition (a run in cn-north-1 is a deployment in aws-cn)."""
+    if not region or region == ENVIRONMENT.region:
+        return ENVIRONMENT
+    partition = boto3.session.Session().get_partition_for_region(region)
+    return tfeval.Environment(account=ENVIRONMENT.account, region=region, partition=partition)
 
 
 @dataclass
@@ -43,6 +53,7 @@ class Component:
 @dataclass
 class Stack:
     root: str
+    environment: tfeval.Environment = ENVIRONMENT
     roles: dict[str, Role] = field(default_factory=dict)         # by ARN
     components: dict[str, Component] = field(default_factory=dict)
     key_policies: dict[str, dict] = field(default_factory=dict)  # key ARN -> key policy
@@ -77,10 +88,10 @@ def _block_attribute(scope: tfeval.Scope, instance: Any, block_kind: str, attrib
     return None
 
 
-def render(root_name: str) -> Stack:
-    inputs = DEV_INPUTS if root_name == "dev" else {}
-    root = tfeval.root(ROOTS[root_name], ENVIRONMENT, inputs)
-    stack = Stack(root_name)
+def render(root_name: str, environment: tfeval.Environment = ENVIRONMENT) -> Stack:
+    inputs = {"account_id": environment.account, "region": environment.region} if root_name == "dev" else {}
+    root = tfeval.root(ROOTS[root_name], environment, inputs)
+    stack = Stack(root_name, environment)
     handlers = {handler: component for component, handler in recorder.lambda_entry_points().items()}
     for scope in _scopes(root):
         for name, key, role in _instances(scope, "aws_iam_role"):
@@ -108,7 +119,7 @@ def render(root_name: str) -> Stack:
             for rule in sse.block.body.blocks_of("rule"):
                 for default in rule.body.blocks_of("apply_server_side_encryption_by_default"):
                     if "kms_master_key_id" in default.body.attributes:
-                        bucket_arn = f"arn:aws:s3:::{sse['bucket']}"
+                        bucket_arn = f"arn:{environment.partition}:s3:::{sse['bucket']}"
                         stack.encryption_keys[bucket_arn] = scope.eval(default.body.attributes["kms_master_key_id"], sse.ctx, sse.block.file)
                         stack.unencrypted.discard(bucket_arn)
         for name, key, bucket_policy in _instances(scope, "aws_s3_bucket_policy"):
@@ -128,10 +139,11 @@ def render(root_name: str) -> Stack:
     return stack
 
 
-_STACKS: dict[str, Stack] = {}
+_STACKS: dict[tuple, Stack] = {}
 
 
-def stack(root_name: str) -> Stack:
-    if root_name not in _STACKS:
-        _STACKS[root_name] = render(root_name)
-    return _STACKS[root_name]
+def stack(root_name: str, environment: tfeval.Environment = ENVIRONMENT) -> Stack:
+    key = (root_name, environment.account, environment.region, environment.partition)
+    if key not in _STACKS:
+        _STACKS[key] = render(root_name, environment)
+    return _STACKS[key]
