@@ -14,6 +14,7 @@ import json
 import math
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field as dc_field
 from typing import Any, Dict, List, Mapping, Optional, Set, Tuple, Union
 
@@ -825,7 +826,11 @@ def _validate_event_types(dataset: str, value: Any, names: Set[str], path: str) 
             raise SpecError(_join(_join(path, "map"), status), "collides with %r: statuses are matched %s, so both match the same values" % (
                 matched_as[key], "after trimming" if case_sensitive else "after trimming and ignoring case"))
         matched_as[key] = status
-        mapping[status] = _string(event, _join(_join(path, "map"), source_value))
+        event = _string(event, _join(_join(path, "map"), source_value))
+        if trim_text(event) != event or any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in event):
+            raise SpecError(_join(_join(path, "map"), source_value),
+                            "the event type %r is written to the CSV as is: no white space around it, no control characters" % event)
+        mapping[status] = event
     drop = _string_list(body.get("drop") or [], _join(path, "drop"))
     for status in drop:
         if status_key(status, case_sensitive) in matched_as:

@@ -104,6 +104,13 @@ def test_a_dropped_status_that_matches_a_mapped_one_after_trimming_is_refused():
     assert "both mapped and dropped" in error.rule
 
 
+@pytest.mark.parametrize("event", ["purchase ", "\tpurchase", "pur\x00chase", "purchase\u200b", "\u00a0purchase"])
+def test_event_types_that_would_be_written_with_white_space_or_control_characters_are_refused(event):
+    error = _error(_with_event_types({"map": {"completed": event}}))
+    assert error.path == "datasets.interactions.event_types.map.completed"
+    assert "written to the CSV as is" in error.rule
+
+
 def test_trimming_strips_unicode_whitespace_and_format_characters_only():
     assert trim_text("\t\r\n\u00a0\u3000\u200b\ufeff U1 \u2028\u2060") == "U1"
     assert trim_text("U\u00a01") == "U\u00a01"  # inside is kept
