@@ -139,3 +139,22 @@ def test_a_spec_that_names_the_unit_reads_every_magnitude_in_it(spark):
     assert as_seconds["y"][1][2] == 1600000000
     as_millis = _classify(spark, [_row("x", ts="500000000000")], _spec(formats=["epoch_millis"]))
     assert as_millis["x"] == ("written", ("U1", "I1", 500000000, "purchase", "web"))
+
+
+def test_textual_values_keep_their_spacing_and_line_breaks_but_not_other_control_characters(spark):
+    spec = load_spec({
+        "sources": {"products": {"format": "csv", "path": "products.csv"}, "orders": {"format": "csv", "path": "orders.csv"}},
+        "datasets": {
+            "interactions": {"source": "orders", "fields": {"USER_ID": "user", "ITEM_ID": "item", "TIMESTAMP": "ts"}},
+            "items": {"source": "products", "fields": {"ITEM_ID": "sku", "DESCRIPTION": {"from": "text", "textual": True, "nullable": True}}},
+        },
+    })
+    frame = spark.createDataFrame([("a", " Line one\n\tline two "), ("b", "bad\x00byte"), ("c", "bad\ufffdbyte"),
+                                   ("d", "\u00a0\u3000"), ("e", "zero\u200bwidth")], "sku string, text string")
+    rows = classify(frame, spec.datasets["items"], spec, ClassifyOptions(now_epoch=NOW, text_may_wrap_json=False)).collect()
+    outcomes = {row["sku"]: (row[STATUS], row[REASON], row[out_col("DESCRIPTION")]) for row in rows}
+    assert outcomes["a"] == ("written", None, " Line one\n\tline two ")
+    assert outcomes["b"][:2] == ("rejected", "control_character")
+    assert outcomes["c"][:2] == ("rejected", "undecodable_value")
+    assert outcomes["d"] == ("written", None, None)  # blank: missing, and the field is nullable
+    assert outcomes["e"][:2] == ("rejected", "control_character")
