@@ -61,7 +61,7 @@ def check_keep_exports(keep: Any, where: str = "keep_exports") -> int:
 def check_params_destination(params_uri: str) -> None:
     """Refuse a params destination that cannot take a file, before anything moves."""
     if is_s3(params_uri):
-        bucket, key = split_s3(params_uri)
+        _bucket, key = split_s3(params_uri)
         if not key or key.endswith("/"):
             raise HandOffRefused("params destination %s names no object (it ends with a slash)" % params_uri)
         return
