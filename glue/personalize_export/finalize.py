@@ -3,14 +3,20 @@
 Runs in the ``start_training`` Python-shell job (and locally): stdlib + boto3 only,
 Python 3.9 compatible, no Spark.
 
-Order matters:
-1. assemble the manifest from the three dataset reports and validate the files;
-2. write ``manifest.json`` (also when readiness fails, so the failure can be read);
-3. refuse (``ReadinessFailed``, naming each failed rule) when readiness did not pass:
+Order matters: everything that can fail runs before anything moves or is deleted.
+1. refuse a ``keep_exports`` below 1 before anything is written;
+2. assemble the manifest from the three dataset reports and validate the files;
+3. write ``manifest.json`` (also when readiness fails, so the failure can be read), with
+   ``hand_off`` null: the run does not count as a successful export yet;
+4. refuse (``ReadinessFailed``, naming each failed rule) when readiness did not pass:
    ``latest`` does not move and nothing is deleted;
-4. move ``latest.json`` to this run;
-5. delete old exports beyond the newest ``keep_exports`` successful ones;
-6. hand off: write the training params file with this run's manifest URI.
+5. hand off: read the params template, check the params destination, write the training
+   params file with this run's manifest URI (``HandOffRefused`` on any failure, before
+   ``latest`` moves or anything is deleted);
+6. record the hand-off in ``manifest.json``: only now does the run count as successful
+   for retention;
+7. move ``latest.json`` to this run;
+8. delete old exports beyond the newest ``keep_exports`` successful ones.
 """
 from __future__ import annotations
 
@@ -27,7 +33,7 @@ from personalize_export.spec import (
     RESERVED_FIELDS,
     ExportSpec,
 )
-from personalize_export.storage import Storage, is_s3, join
+from personalize_export.storage import Storage, is_s3, join, split_s3
 
 
 class ReadinessFailed(RuntimeError):
@@ -42,7 +48,32 @@ class ReadinessFailed(RuntimeError):
 
 
 class HandOffRefused(RuntimeError):
-    pass
+    """The training params could not be written; ``latest`` did not move and nothing was deleted."""
+
+
+def check_keep_exports(keep: Any, where: str = "keep_exports") -> int:
+    """``keep`` as an int >= 1, or ``ValueError`` naming ``where``: the newest export is always kept."""
+    if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
+        raise ValueError("%s must be an integer of at least 1 (got %r): the newest export is always kept" % (where, keep))
+    return keep
+
+
+def check_params_destination(params_uri: str) -> None:
+    """Refuse a params destination that cannot take a file, before anything moves."""
+    if is_s3(params_uri):
+        _bucket, key = split_s3(params_uri)
+        if not key or key.endswith("/"):
+            raise HandOffRefused("params destination %s names no object (it ends with a slash)" % params_uri)
+        return
+    if os.path.isdir(params_uri):
+        raise HandOffRefused("params destination %s is a directory; give the path of a file" % params_uri)
+    parent = os.path.dirname(os.path.abspath(params_uri))
+    while not os.path.isdir(parent):
+        if os.path.exists(parent):
+            raise HandOffRefused("params destination %s: %s is not a directory" % (params_uri, parent))
+        parent = os.path.dirname(parent)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise HandOffRefused("params destination %s: %s is not writable" % (params_uri, parent))
 
 
 def _check(rule: str, passed: bool, detail: str) -> Dict[str, Any]:
@@ -198,7 +229,8 @@ class FinalizeResult:
 
 
 def _run_state(storage: Storage, export_root: str, run_id: str) -> Optional[bool]:
-    """True: a successful export; False: a failed one; None: in progress (no manifest yet)."""
+    """True: a successful export (readiness passed and handed off); False: a failed one;
+    None: in progress (no manifest yet)."""
     try:
         manifest_uri = layout.manifest_path(export_root, run_id)
     except ValueError:
@@ -206,9 +238,13 @@ def _run_state(storage: Storage, export_root: str, run_id: str) -> Optional[bool
     if not storage.exists(manifest_uri):
         return None
     try:
-        return bool(storage.read_json(manifest_uri).get("readiness", {}).get("passed"))
+        manifest = storage.read_json(manifest_uri)
     except ValueError:
         return None
+    passed = bool(manifest.get("readiness", {}).get("passed"))
+    # Manifests written before hand-offs were recorded have no "hand_off" key at all.
+    handed_off = manifest.get("hand_off", True) is not None
+    return passed and handed_off
 
 
 def latest_run_id(storage: Storage, export_root: str) -> Optional[str]:
@@ -224,8 +260,7 @@ def cleanup(storage: Storage, export_root: str, keep: int, current_run_id: Optio
     Never deleted: the run ``latest`` points to, the current run, and runs without a
     manifest (they may still be in progress).
     """
-    if keep < 1:
-        raise ValueError("keep_exports must be at least 1 (got %d)" % keep)
+    check_keep_exports(keep)
     runs = [r for r in storage.list_children(layout.exports_root(export_root)) if layout.RUN_ID_PATTERN.match(r)]
     states = {r: _run_state(storage, export_root, r) for r in runs}
     successful = sorted(r for r, ok in states.items() if ok is True)
@@ -252,7 +287,11 @@ def hand_off(storage: Storage, manifest_uri: str, manifest: Dict[str, Any], para
         raise HandOffRefused("refusing to start training: export readiness failed (%s)" % ", ".join(failed or ["unknown"]))
     params = read_params_template(storage, params_template_uri)
     params["export"] = {"manifest_uri": absolute_uri(manifest_uri), "run_id": manifest["run_id"]}
-    return storage.write_json(params_uri, params)
+    check_params_destination(params_uri)
+    try:
+        return storage.write_json(params_uri, params)
+    except Exception as exc:  # OSError locally, botocore's ClientError on S3
+        raise HandOffRefused("could not write the training params to %s: %s" % (params_uri, exc)) from exc
 
 
 def read_params_template(storage: Storage, uri: str) -> Dict[str, Any]:
@@ -260,6 +299,8 @@ def read_params_template(storage: Storage, uri: str) -> Dict[str, Any]:
         params = storage.read_json(uri)
     except ValueError as exc:
         raise HandOffRefused("params template %s is not valid JSON: %s" % (uri, exc))
+    except Exception as exc:  # missing file or object, no access
+        raise HandOffRefused("params template %s cannot be read: %s" % (uri, exc)) from exc
     if not isinstance(params, dict):
         raise HandOffRefused("params template %s must hold a JSON object" % uri)
     return params
@@ -274,21 +315,23 @@ def finalize_export(
     keep_exports: Optional[int] = None,
     storage: Optional[Storage] = None,
 ) -> FinalizeResult:
-    """Manifest, readiness gate, ``latest``, cleanup and hand-off for one run (see module doc)."""
+    """Manifest, readiness gate, hand-off, ``latest`` and cleanup for one run (see module doc)."""
     storage = storage or Storage()
+    keep = check_keep_exports(keep_exports if keep_exports is not None else spec.run.keep_exports)
     manifest = build_manifest(spec, export_root, run_id, storage)
+    manifest["hand_off"] = None
     manifest_uri = layout.manifest_path(export_root, run_id)
     storage.write_json(manifest_uri, manifest)
     failed = [c for c in manifest["readiness"]["checks"] if not c["passed"]]
     if not manifest["readiness"]["passed"]:
         raise ReadinessFailed(failed or [_check("datasets_complete", False, "no interactions dataset")], manifest_uri)
-    read_params_template(storage, params_template_uri)  # fail before moving latest if it is unusable
+    version = hand_off(storage, manifest_uri, manifest, params_template_uri, params_uri)
+    manifest["hand_off"] = {"params_uri": absolute_uri(params_uri), "params_version": version, "at": layout.utc_now_iso()}
+    storage.write_json(manifest_uri, manifest)
     storage.write_json(layout.latest_path(export_root), {
         "run_id": run_id,
         "manifest": "%s/%s" % (run_id, layout.MANIFEST),
         "updated_at": layout.utc_now_iso(),
     })
-    keep = keep_exports if keep_exports is not None else spec.run.keep_exports
     deleted = cleanup(storage, export_root, keep, current_run_id=run_id)
-    version = hand_off(storage, manifest_uri, manifest, params_template_uri, params_uri)
     return FinalizeResult(run_id, manifest_uri, manifest, deleted, params_uri, version)

@@ -39,7 +39,7 @@ def prepare_main(argv: Optional[Sequence[str]] = None, glue_client_factory: Opti
 def start_training_main(argv: Optional[Sequence[str]] = None, glue_client_factory: Optional[Callable[[], Any]] = None,
                         storage: Any = None):
     """Python-shell job ``start_training``: manifest, readiness, ``latest``, cleanup, hand-off."""
-    from personalize_export.finalize import finalize_export
+    from personalize_export.finalize import check_keep_exports, finalize_export
     from personalize_export.spec import load_spec
     from personalize_export.storage import Storage
 
@@ -47,13 +47,19 @@ def start_training_main(argv: Optional[Sequence[str]] = None, glue_client_factor
     args = resolved_options(
         argv, ("spec_uri", "export_root", "params_template_uri", "params_uri") + WORKFLOW_ARGS, ("keep_exports",)
     )
+    keep_exports = optional_int(args, "keep_exports")
+    if keep_exports is not None:
+        try:
+            check_keep_exports(keep_exports, "job argument --keep_exports")
+        except ValueError as exc:
+            raise SystemExit(str(exc))
     storage = storage or Storage()
     properties = GlueRunProperties(_glue_client(glue_client_factory), args["WORKFLOW_NAME"], args["WORKFLOW_RUN_ID"])
     run_id = current_run_id(properties)
     spec = load_spec(storage.read_text(args["spec_uri"]))
     result = finalize_export(
         spec, args["export_root"], run_id, args["params_template_uri"], args["params_uri"],
-        keep_exports=optional_int(args, "keep_exports"), storage=storage,
+        keep_exports=keep_exports, storage=storage,
     )
     print("start_training: run %s ready; manifest %s; params written to %s (version %s); removed old exports: %s" % (
         run_id, result.manifest_uri, result.params_uri, result.params_version, ", ".join(result.deleted_runs) or "none"))

@@ -18,8 +18,16 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Union
 
 from personalize_export import layout
-from personalize_export.finalize import FinalizeResult, ReadinessFailed, finalize_export
-from personalize_export.spec import DATASET_NAMES, EXPORT_JOB_BY_DATASET, ExportSpec, load_spec
+from personalize_export.finalize import (
+    FinalizeResult,
+    HandOffRefused,
+    ReadinessFailed,
+    check_keep_exports,
+    check_params_destination,
+    finalize_export,
+    read_params_template,
+)
+from personalize_export.spec import DATASET_NAMES, EXPORT_JOB_BY_DATASET, ExportSpec, SpecError, load_spec
 from personalize_export.storage import Storage
 from personalize_export.workflow import InMemoryRunProperties, current_run_id, prepare_run
 
@@ -87,6 +95,10 @@ def run_local_workflow(
     started = time.time()
     spec = load_spec(spec) if not isinstance(spec, ExportSpec) else spec
     storage = Storage()
+    # What start_training would refuse is refused now, before any export runs.
+    check_keep_exports(keep_exports if keep_exports is not None else spec.run.keep_exports, "--keep-exports")
+    read_params_template(storage, params_template)
+    check_params_destination(params_out)
     own_spark = spark is None
     if own_spark:
         from personalize_export.sparkutil import local_spark_session
@@ -129,17 +141,28 @@ def run_local_workflow(
             spark.stop()
 
 
+def _keep_exports(text: str) -> int:
+    try:
+        return check_keep_exports(int(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc) if text.lstrip("+-").isdigit() else "must be an integer (got %r)" % text)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m personalize_export.local_workflow", description=__doc__.split("\n")[0])
     parser.add_argument("--spec", required=True, help="export spec (YAML or JSON)")
     parser.add_argument("--export-root", required=True, help="folder (or s3:// URI) that receives exports/<run_id>/")
     parser.add_argument("--params-template", required=True, help="training params template (JSON)")
     parser.add_argument("--params-out", required=True, help="where the training params are written")
-    parser.add_argument("--keep-exports", type=int, default=None, help="successful exports to keep (default: the spec's)")
+    parser.add_argument("--keep-exports", type=_keep_exports, default=None,
+                        help="successful exports to keep, at least 1 (default: the spec's)")
     args = parser.parse_args(argv)
     try:
         summary = run_local_workflow(args.spec, args.export_root, args.params_template, args.params_out,
                                      keep_exports=args.keep_exports)
+    except (HandOffRefused, SpecError) as refusal:
+        print("export refused: %s" % refusal, file=sys.stderr)
+        return 2
     except ReadinessFailed as failure:
         summary = getattr(failure, "summary", None)
         if summary is not None:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field as dc_field
 from typing import Any, Dict, List, Mapping, Optional, Set, Tuple, Union
 
@@ -67,6 +69,29 @@ DEFAULT_MIN_USERS = 25
 DEFAULT_MIN_INTERACTIONS_PER_USER = 2
 DEFAULT_MAX_REJECTED_SHARE = 0.1
 DEFAULT_KEEP_EXPORTS = 5
+# Timestamps and the floor live in years 1..9999 (what ISO-8601 and Spark timestamps hold).
+MIN_EPOCH_SECONDS = -62135596800  # 0001-01-01T00:00:00Z
+MAX_EPOCH_SECONDS = 253402300799  # 9999-12-31T23:59:59Z
+MAX_FUTURE_SKEW_SECONDS = 366 * 86400
+# Bounds of the fuzzy title match's lengths (Spark substring positions are 32-bit).
+MAX_TITLE_KEY_LENGTH = 1000
+
+# What "trimmed" means for every text value (ids, statuses, categories, numbers as text):
+# Unicode White_Space plus the invisible format characters (soft hyphen, zero-width
+# spaces and joiners, bidirectional marks, word joiners, byte order mark) at either end.
+TRIM_CHARACTERS = (
+    "\t\n\x0b\x0c\r \x85\xa0\xad\u061c\u1680\u180e"
+    + "".join(chr(c) for c in range(0x2000, 0x2010))
+    + "".join(chr(c) for c in range(0x2028, 0x2030))
+    + "".join(chr(c) for c in range(0x205F, 0x2065))
+    + "".join(chr(c) for c in range(0x2066, 0x2070))
+    + "\u3000\ufeff"
+)
+
+
+def trim_text(text: str) -> str:
+    """``text`` without the ``TRIM_CHARACTERS`` at either end (as the export trims values)."""
+    return text.strip(TRIM_CHARACTERS)
 
 
 class SpecError(ValueError):
@@ -336,12 +361,27 @@ def _looks_like_path(text: str) -> bool:
     return text.endswith((".json", ".yaml", ".yml")) or os.path.exists(text)
 
 
+class _DuplicateJsonKey(ValueError):
+    pass
+
+
+def _json_object_without_duplicates(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
+    result: Dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateJsonKey(key)
+        result[key] = value
+    return result
+
+
 def _parse_text(text: str, path: Optional[str]) -> Mapping[str, Any]:
     where = path or "<text>"
     stripped = text.lstrip()
     if stripped.startswith("{") or (path or "").endswith(".json"):
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_json_object_without_duplicates)
+        except _DuplicateJsonKey as exc:
+            raise SpecError("", "%s: the key %r appears twice in one object (the second would silently win)" % (where, exc.args[0]))
         except ValueError as exc:
             raise SpecError("", "%s is not valid JSON: %s" % (where, exc))
     else:
@@ -350,12 +390,34 @@ def _parse_text(text: str, path: Optional[str]) -> Mapping[str, Any]:
         except ImportError:
             raise SpecError("", "%s is YAML but PyYAML is not installed (pip install pyyaml), or pass the spec as JSON" % where)
         try:
+            _refuse_duplicate_yaml_keys(yaml.compose(text, Loader=yaml.SafeLoader), "", where)
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise SpecError("", "%s is not valid YAML: %s" % (where, exc))
     if not isinstance(data, Mapping):
         raise SpecError("", "the spec must be a mapping at the top level")
     return data
+
+
+def _refuse_duplicate_yaml_keys(node: Any, path: str, where: str) -> None:
+    """Refuse a mapping that repeats a key: YAML loaders keep the last value silently."""
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        seen: Dict[Tuple[str, str], Any] = {}
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                key = (key_node.tag, key_node.value)
+                if key in seen and key_node.value != "<<":
+                    raise SpecError(_join(path, key_node.value), "%s repeats this key on line %d (first on line %d); a spec key may appear once" % (
+                        where, key_node.start_mark.line + 1, seen[key].start_mark.line + 1))
+                seen[key] = key_node
+                _refuse_duplicate_yaml_keys(value_node, _join(path, key_node.value), where)
+            else:
+                _refuse_duplicate_yaml_keys(value_node, path, where)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _refuse_duplicate_yaml_keys(item, "%s[%d]" % (path, index), where)
 
 
 # --------------------------------------------------------------------------- validation helpers
@@ -396,11 +458,13 @@ def _bool(value: Any, path: str) -> bool:
     return value
 
 
-def _int(value: Any, path: str, minimum: Optional[int] = None) -> int:
+def _int(value: Any, path: str, minimum: Optional[int] = None, maximum: Optional[int] = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise SpecError(path, "must be an integer")
     if minimum is not None and value < minimum:
         raise SpecError(path, "must be >= %d" % minimum)
+    if maximum is not None and value > maximum:
+        raise SpecError(path, "must be <= %d" % maximum)
     return value
 
 
@@ -557,13 +621,116 @@ def _validate_timestamp(value: Any, path: str) -> TimestampFormat:
     if not formats:
         raise SpecError(_join(path, "formats"), "must list at least one format")
     for index, fmt in enumerate(formats):
-        if fmt not in TIMESTAMP_KEYWORDS and not re.search(r"[yMdHhmsS]", fmt):
-            raise SpecError(
-                "%s.formats[%d]" % (path, index),
-                "must be iso8601, epoch_seconds, epoch_millis or a Spark datetime pattern like \"dd/MM/yyyy HH:mm\" (got %r)" % fmt,
-            )
+        if fmt not in TIMESTAMP_KEYWORDS:
+            _check_datetime_pattern(fmt, "%s.formats[%d]" % (path, index))
     timezone = _string(body.get("timezone", "UTC"), _join(path, "timezone"))
+    _check_timezone(timezone, _join(path, "timezone"))
     return TimestampFormat(formats=formats, timezone=timezone)
+
+
+# Spark 3.5 datetime pattern letters it parses with, and the letter counts it accepts
+# (https://spark.apache.org/docs/3.5.0/sql-ref-datetime-pattern.html; counts as Spark 3.5
+# refuses them, checked against Spark by tests/export/test_spec_on_spark.py).
+_PATTERN_LETTER_COUNTS: Dict[str, Tuple[int, ...]] = {
+    "G": (1, 2, 3, 4), "y": (1, 2, 3, 4, 5, 6), "D": (1, 2, 3), "M": (1, 2, 3, 4), "L": (1, 2, 3, 4),
+    "d": (1, 2), "a": (1,), "h": (1, 2), "K": (1, 2), "k": (1, 2), "H": (1, 2), "m": (1, 2), "s": (1, 2),
+    "S": tuple(range(1, 10)), "V": (2,), "v": (1, 4), "z": (1, 2, 3, 4), "O": (1, 4),
+    "X": (1, 2, 3, 4, 5), "x": (1, 2, 3, 4, 5), "Z": (1, 2, 3, 4, 5),
+}
+_WEEK_BASED_LETTERS = "YwWuec"
+_NOT_FOR_PARSING_LETTERS = "EFQqABnNp"
+_DATE_TIME_LETTERS = "yMLdDHhKkmsS"
+
+
+def _check_datetime_pattern(pattern: str, path: str) -> None:
+    """Refuse what Spark 3.5 would refuse when the first row is parsed with ``pattern``."""
+    def refuse(rule: str) -> None:
+        raise SpecError(path, "must be iso8601, epoch_seconds, epoch_millis or a Spark datetime pattern like "
+                              "\"dd/MM/yyyy HH:mm\": %s (got %r)" % (rule, pattern))
+
+    letters = []
+    index, depth = 0, 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "'":
+            end = index + 1
+            while True:  # a literal runs to the next lone quote; '' is a quote
+                end = pattern.find("'", end)
+                if end < 0:
+                    refuse("a quoted literal is not closed")
+                if pattern[end + 1:end + 2] == "'":
+                    end += 2
+                    continue
+                break
+            index = end + 1
+            continue
+        if char.isascii() and char.isalpha():
+            run = len(pattern[index:]) - len(pattern[index:].lstrip(char))
+            if char in _WEEK_BASED_LETTERS:
+                refuse("week-based pattern letter %r: Spark 3 does not parse week-based dates (use y for the year, d for the day)" % char)
+            if char in _NOT_FOR_PARSING_LETTERS:
+                refuse("pattern letter %r cannot be used to parse dates in Spark 3" % char)
+            if char == "g":
+                letters.append(char)
+            elif char not in _PATTERN_LETTER_COUNTS:
+                refuse("unknown pattern letter %r (quote literal text: 'T')" % char)
+            elif run not in _PATTERN_LETTER_COUNTS[char]:
+                refuse("pattern letter %r may repeat %s times, not %d" % (
+                    char, " or ".join(str(n) for n in _PATTERN_LETTER_COUNTS[char]), run))
+            letters.append(char)
+            index += run
+            continue
+        if char in "#{}":
+            refuse("%r is reserved in datetime patterns (quote it: '%s')" % (char, char))
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            if depth == 0:
+                refuse("']' closes no optional section")
+            depth -= 1
+        index += 1
+    if not any(letter in _DATE_TIME_LETTERS for letter in letters):
+        refuse("a datetime pattern needs at least one date or time letter")
+
+
+# Java's three-letter zone aliases that Spark accepts (java.time.ZoneId.SHORT_IDS).
+_SHORT_ZONE_IDS = frozenset(
+    "ACT AET AGT ART AST BET BST CAT CNT CST CTT EAT ECT IET IST JST MIT NET NST PLT PNT PRT PST SST VST EST MST HST".split()
+)
+# java.time.ZoneOffset.of: +h, +hh, +hh:mm, +hhmm, +hh:mm:ss, +hhmmss (optionally after UTC/GMT/UT).
+_ZONE_OFFSET = re.compile(r"^(?:UTC|GMT|UT)?[+-](?:([0-9])|([0-9]{2})(?:(?::([0-9]{2})(?::([0-9]{2}))?)|(?:([0-9]{2})([0-9]{2})?))?)$")
+_ZONE_REGION = re.compile(r"^[A-Za-z][A-Za-z0-9~/._+-]+$")
+_known_regions: Optional[Set[str]] = None
+
+
+def _check_timezone(timezone: str, path: str) -> None:
+    """Refuse a zone Spark's ``to_utc_timestamp`` would fail on: region ids of the tz
+    database (case-sensitive), Z/UTC/GMT/UT, Java's short ids, offsets up to +-18:00."""
+    global _known_regions
+    if timezone in ("Z", "UTC", "GMT", "UT") or timezone in _SHORT_ZONE_IDS:
+        return
+    # Spark pads one-digit hours and minutes ("+5:30" -> "+05:30") before asking Java.
+    padded = re.sub(r"([+-])([0-9]):", r"\g<1>0\2:", timezone, count=1)
+    padded = re.sub(r"([+-][0-9]{2}):([0-9])$", r"\1:0\2", padded, count=1)
+    offset = _ZONE_OFFSET.match(padded)
+    if offset:
+        one_digit, hours, minutes, seconds, bare_minutes, bare_seconds = (int(part or 0) for part in offset.groups())
+        hours, minutes, seconds = one_digit or hours, minutes or bare_minutes, seconds or bare_seconds
+        if minutes > 59 or seconds > 59 or hours * 3600 + minutes * 60 + seconds > 18 * 3600:
+            raise SpecError(path, "offset %r is out of range: offsets go from -18:00 to +18:00" % timezone)
+        return
+    if not _ZONE_REGION.match(timezone):
+        raise SpecError(path, "must be a tz database zone like Europe/Berlin, UTC or an offset like +05:30 (got %r)" % timezone)
+    if _known_regions is None:
+        try:
+            import zoneinfo
+
+            _known_regions = set(zoneinfo.available_timezones())
+        except ImportError:  # no zoneinfo: the region is checked by Spark only
+            _known_regions = set()
+    if _known_regions and timezone not in _known_regions:
+        raise SpecError(path, "unknown time zone %r: use a tz database zone like Europe/Berlin (names are case-sensitive), UTC "
+                              "or an offset like +05:30" % timezone)
 
 
 def _validate_field(dataset: str, name: Any, value: Any, path: str) -> FieldSpec:
@@ -683,17 +850,35 @@ def _validate_event_types(dataset: str, value: Any, names: Set[str], path: str) 
     target = _string(body.get("field", "EVENT_TYPE"), _join(path, "field"))
     if target not in names:
         raise SpecError(_join(path, "field"), "names no field of the dataset (map the source status to %s first)" % target)
-    mapping = {}
-    for source_value, event in _mapping(body.get("map") or {}, _join(path, "map")).items():
-        mapping[str(source_value)] = _string(event, _join(_join(path, "map"), source_value))
-    drop = _string_list(body.get("drop") or [], _join(path, "drop"))
     case_sensitive = _bool(body.get("case_sensitive", False), _join(path, "case_sensitive"))
-    norm = (lambda s: s) if case_sensitive else (lambda s: s.strip().lower())
+    mapping = {}
+    matched_as: Dict[str, str] = {}
+    for source_value, event in _mapping(body.get("map") or {}, _join(path, "map")).items():
+        status = str(source_value)
+        key = status_key(status, case_sensitive)
+        if key in matched_as:
+            # Both would match the same source values: one mapping would silently win.
+            raise SpecError(_join(_join(path, "map"), status), "collides with %r: statuses are matched %s, so both match the same values" % (
+                matched_as[key], "after trimming" if case_sensitive else "after trimming and ignoring case"))
+        matched_as[key] = status
+        event = _string(event, _join(_join(path, "map"), source_value))
+        if trim_text(event) != event or any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in event):
+            raise SpecError(_join(_join(path, "map"), source_value),
+                            "the event type %r is written to the CSV as is: no white space around it, no control characters" % event)
+        mapping[status] = event
+    drop = _string_list(body.get("drop") or [], _join(path, "drop"))
     for status in drop:
-        if norm(status) in {norm(k) for k in mapping}:
-            raise SpecError(_join(path, "drop"), "%r is both mapped and dropped" % status)
+        if status_key(status, case_sensitive) in matched_as:
+            raise SpecError(_join(path, "drop"), "%r is both mapped and dropped (mapped as %r)" % (
+                status, matched_as[status_key(status, case_sensitive)]))
     unmapped = _choice(body.get("unmapped", "keep"), _join(path, "unmapped"), UNMAPPED_EVENT_ACTIONS)
     return EventTypeRules(field=target, mapping=mapping, drop=drop, unmapped=unmapped, case_sensitive=case_sensitive)
+
+
+def status_key(status: str, case_sensitive: bool) -> str:
+    """The form a status is matched in: trimmed, and lower-cased unless matching is case-sensitive."""
+    trimmed = trim_text(status)
+    return trimmed if case_sensitive else trimmed.lower()
 
 
 def _validate_item_ids(value: Any, path: str) -> ItemIdReconciliation:
@@ -713,19 +898,28 @@ def _validate_item_ids(value: Any, path: str) -> ItemIdReconciliation:
             interactions_key=_string(fb["interactions_key"], _join(fpath, "interactions_key")),
             items_key=_string(fb["items_key"], _join(fpath, "items_key")),
             max_distance=max_distance,
-            block_prefix_length=_int(fb.get("block_prefix_length", 3), _join(fpath, "block_prefix_length"), minimum=1),
-            min_key_length=_int(fb.get("min_key_length", 4), _join(fpath, "min_key_length"), minimum=1),
+            block_prefix_length=_int(fb.get("block_prefix_length", 3), _join(fpath, "block_prefix_length"), 1, MAX_TITLE_KEY_LENGTH),
+            min_key_length=_int(fb.get("min_key_length", 4), _join(fpath, "min_key_length"), 1, MAX_TITLE_KEY_LENGTH),
         )
     unmatched = _choice(body.get("unmatched", "keep"), _join(path, "unmatched"), UNMATCHED_ITEM_ACTIONS)
     return ItemIdReconciliation(normalize=normalize, fuzzy=fuzzy, unmatched=unmatched)
 
 
+def _epoch_in_range(seconds: Any, path: str) -> int:
+    if isinstance(seconds, float) and not math.isfinite(seconds):
+        raise SpecError(path, "must be a finite number of epoch seconds (got %r)" % seconds)
+    if not MIN_EPOCH_SECONDS <= seconds <= MAX_EPOCH_SECONDS:
+        raise SpecError(path, "must lie between 0001-01-01 and 9999-12-31 (epoch seconds %d..%d, got %r)" % (
+            MIN_EPOCH_SECONDS, MAX_EPOCH_SECONDS, seconds))
+    return int(seconds)
+
+
 def parse_instant(value: Any, path: str) -> int:
-    """An ISO-8601 date/time (offset or UTC) or epoch seconds -> epoch seconds."""
+    """An ISO-8601 date/time (offset or UTC) or epoch seconds -> epoch seconds (years 1..9999)."""
     if isinstance(value, bool):
         raise SpecError(path, "must be an ISO-8601 date/time or epoch seconds")
     if isinstance(value, (int, float)):
-        return int(value)
+        return _epoch_in_range(value, path)
     if isinstance(value, _dt.datetime):
         moment = value
     elif isinstance(value, _dt.date):
@@ -740,7 +934,10 @@ def parse_instant(value: Any, path: str) -> int:
         raise SpecError(path, "must be an ISO-8601 date/time or epoch seconds")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=_dt.timezone.utc)
-    return int(moment.timestamp())
+    try:
+        return _epoch_in_range(int(moment.timestamp()), path)
+    except (OverflowError, ValueError):  # an offset pushing 0001-01-01 or 9999-12-31 past the calendar
+        raise SpecError(path, "must lie between 0001-01-01 and 9999-12-31 (got %r)" % (value,))
 
 
 def _validate_run(value: Any, path: str) -> RunSettings:
@@ -764,7 +961,7 @@ def _validate_run(value: Any, path: str) -> RunSettings:
     )
     return RunSettings(
         timestamp_floor=floor,
-        max_future_skew_seconds=_int(body.get("max_future_skew_seconds", 0), _join(path, "max_future_skew_seconds"), 0),
+        max_future_skew_seconds=_int(body.get("max_future_skew_seconds", 0), _join(path, "max_future_skew_seconds"), 0, MAX_FUTURE_SKEW_SECONDS),
         max_rejected_share=float(share),
         keep_exports=_int(body.get("keep_exports", DEFAULT_KEEP_EXPORTS), _join(path, "keep_exports"), 1),
         readiness=readiness,

@@ -20,11 +20,13 @@ from personalize_export.spec import (
     MAX_CATEGORICAL_LENGTH,
     MAX_ID_LENGTH,
     MAX_TEXTUAL_LENGTH,
+    TRIM_CHARACTERS,
     DatasetSpec,
     ExportSpec,
     FieldSpec,
     NormalizeRule,
     source_path_parts,
+    status_key,
 )
 
 # Rejection reasons, in priority order: a row gets the first one it breaks.
@@ -32,10 +34,13 @@ REASONS = (
     "malformed_record",
     "type_mismatch",
     "null_id",
+    "undecodable_value",
+    "control_character",
     "id_too_long",
     "missing_value",
     "invalid_number",
     "invalid_boolean",
+    "ambiguous_epoch",
     "unparseable_timestamp",
     "future_timestamp",
     "timestamp_before_floor",
@@ -93,7 +98,23 @@ _EXTENDED_JSON_KEYS = ("$oid", "$date", "$numberLong", "$numberInt", "$numberDou
 # The innermost `"$key": value }` of extended JSON kept as text (Spark infers a string
 # column when the same field holds a plain value in some documents and a wrapper in others).
 _EMBEDDED_JSON_VALUE = r'"\$[A-Za-z]+"\s*:\s*"?([^"{}]*?)"?\s*\}'
-_MILLIS_THRESHOLD = 10**11
+# With both epoch units allowed, the magnitude decides: below 10^11 seconds (up to the
+# year 5138), from 10^12 milliseconds (from 2001-09-09). Between the two a value reads as
+# a far-future second or as a millisecond of 1973..2001 (253402300799, the year 9999 in
+# seconds, would be 1978): it is rejected as ambiguous_epoch; the spec can name the unit.
+_SECONDS_BELOW = 10**11
+_MILLIS_FROM = 10**12
+# U+FFFD: what a reader puts where the source's bytes were not valid UTF-8. Two different
+# broken ids would both become the same text.
+_REPLACEMENT_CHARACTER = "\ufffd"
+# Characters no id (or category) may hold: controls (NUL, tab, CR, LF...), invisible
+# format characters (zero-width space, byte order mark, bidi marks) and line separators.
+_CONTROL_CHARACTERS = r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]"
+# Textual values may keep tabs and line breaks.
+_TEXTUAL_CONTROL_CHARACTERS = r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}&&[^\t\n\r\x{2028}\x{2029}]]"
+# Java regular-expression classes: the trimmed characters, and white space only.
+_TRIM_CLASS = "[%s]" % "".join("\\x{%x}" % ord(c) for c in TRIM_CHARACTERS)
+_WHITESPACE_CLASS = r"[\s\p{Z}\x{85}]"
 _WHOLE = 2**31 - 1  # a substring length meaning "to the end"
 # Reason codes are priority * 1000 + field position; this position means "the whole row".
 _NO_FIELD = 999
@@ -182,11 +203,24 @@ def _unwrap_extended_json(column: Column, dtype: T.DataType) -> Tuple[Column, T.
     return column, dtype, saw_date
 
 
-def _trimmed_text(column: Column, dtype: T.DataType) -> Column:
-    """Any source value as trimmed text (complex values as JSON)."""
+def unicode_trim(text: Column) -> Column:
+    """``text`` without ``TRIM_CHARACTERS`` (Unicode white space and invisible format
+    characters) at either end. A value that starts and ends with printable ASCII, as
+    almost all do, cannot start or end with one and skips the trim."""
+    plain = F.ascii(text).between(33, 126) & F.ascii(F.substring(text, -1, 1)).between(33, 126)
+    return F.when(plain, text).otherwise(F.call_function("btrim", text, F.lit(TRIM_CHARACTERS)))
+
+
+def _trimmed_text(column: Column, dtype: T.DataType, parsed: bool = False) -> Column:
+    """Any source value as trimmed text (complex values as JSON).
+
+    Text that is ``parsed`` (numbers, booleans, timestamps) is trimmed of spaces only: any
+    other white space left around it makes it unparseable, so it is rejected, never altered.
+    That keeps the per-row code small (see ``_Texts``)."""
+    trim = F.trim if parsed else unicode_trim
     if isinstance(dtype, (T.StructType, T.ArrayType, T.MapType)):
-        return F.trim(F.to_json(column))
-    return F.trim(column.cast("string"))
+        return trim(F.to_json(column))
+    return trim(column.cast("string"))
 
 
 def _embedded_json_value(trimmed: Column) -> Column:
@@ -200,7 +234,7 @@ def _clean_text(trimmed: Column, embedded: Optional[Column]) -> Column:
     """Trimmed text, or the extended JSON value it wraps; null when blank."""
     if embedded is None:
         return _blank_to_null(trimmed)
-    inner = F.trim(embedded)
+    inner = unicode_trim(embedded)
     return (
         F.when(trimmed == "", F.lit(None).cast("string"))
         .when(embedded.isNull() | (embedded == ""), trimmed)
@@ -242,12 +276,12 @@ class _Texts:
             self._layers.append({})
         return self._layers[index]
 
-    def _register(self, column: Column, dtype: T.DataType) -> str:
-        key = "%s %s" % (column._jc.toString(), dtype.simpleString())
+    def _register(self, column: Column, dtype: T.DataType, parsed: bool = False) -> str:
+        key = "%s %s %s" % (column._jc.toString(), dtype.simpleString(), parsed)
         if key not in self._names:
             name = "%stext%d" % (_P, len(self._names))
             self._names[key] = name
-            self._layers[0][name + "_t"] = _trimmed_text(column, dtype)
+            self._layers[0][name + "_t"] = _trimmed_text(column, dtype, parsed)
             embedded = None
             if self.may_wrap_json(dtype):
                 self._layers[1][name + "_e"] = _embedded_json_value(F.col(name + "_t"))
@@ -258,15 +292,19 @@ class _Texts:
     def may_wrap_json(self, dtype: T.DataType) -> bool:
         return self._text_may_wrap_json and _may_wrap_json(dtype)
 
-    def trimmed(self, column: Column, dtype: T.DataType) -> Column:
-        return F.col(self._register(column, dtype) + "_t")
+    def trimmed(self, column: Column, dtype: T.DataType, parsed: bool = False) -> Column:
+        return F.col(self._register(column, dtype, parsed) + "_t")
 
-    def clean(self, column: Column, dtype: T.DataType) -> Column:
-        return F.col(self._register(column, dtype))
+    def clean(self, column: Column, dtype: T.DataType, parsed: bool = False) -> Column:
+        """Clean text; ``parsed`` text is trimmed of spaces only (see ``_trimmed_text``)."""
+        return F.col(self._register(column, dtype, parsed))
 
     def normalized(self, column: Column, dtype: T.DataType, rules: Sequence[NormalizeRule]) -> Column:
         """Clean text with ``rules`` applied in order (blank results as null)."""
         current = self._register(column, dtype)
+        # Clean text is trimmed already: leading "trim" rules have nothing left to do.
+        while rules and rules[0].kind == "trim":
+            rules = rules[1:]
         key = (current, tuple(rules))
         if key not in self._normalized:
             prefix = "%s_n%d_" % (current, len(self._normalized))
@@ -319,9 +357,9 @@ def _blank_to_null(text: Column) -> Column:
 def apply_normalize(text: Column, rules: Sequence[NormalizeRule]) -> Column:
     for rule in rules:
         if rule.kind == "trim":
-            text = F.trim(text)
+            text = unicode_trim(text)
         elif rule.kind == "collapse_whitespace":
-            text = F.regexp_replace(text, r"\s+", " ")
+            text = F.regexp_replace(text, _WHITESPACE_CLASS + "+", " ")
         elif rule.kind == "lower":
             text = F.lower(text)
         elif rule.kind == "upper":
@@ -346,8 +384,8 @@ def apply_normalize(text: Column, rules: Sequence[NormalizeRule]) -> Column:
 
 
 def title_key(text: Column) -> Column:
-    """The form titles are compared in for the fuzzy match."""
-    return F.regexp_replace(F.lower(F.trim(text)), r"\s+", " ")
+    """The form clean (trimmed) titles are compared in for the fuzzy match."""
+    return F.regexp_replace(F.lower(text), _WHITESPACE_CLASS + "+", " ")
 
 
 # --------------------------------------------------------------------------- typed values
@@ -402,7 +440,7 @@ def _number(field: FieldSpec, column: Column, dtype: T.DataType, texts: _Texts) 
         else:
             number = F.col(_b(name))
     else:
-        base = texts.clean(column, dtype)
+        base = texts.clean(column, dtype, parsed=True)
         present = F.col(_b(name)).isNotNull()
         text = F.col(_b(name))
         if integral:
@@ -426,7 +464,7 @@ def _boolean(field: FieldSpec, column: Column, dtype: T.DataType, texts: _Texts)
         base, parsed = column, F.col(_b(name))
         present = F.col(_b(name)).isNotNull()
     else:
-        base = F.lower(texts.clean(column, dtype))
+        base = F.lower(texts.clean(column, dtype, parsed=True))
         text = F.col(_b(name))
         parsed = F.when(text.isin(*_TRUE), F.lit(True)).when(text.isin(*_FALSE), F.lit(False))
         present = text.isNotNull()
@@ -438,10 +476,10 @@ def _boolean(field: FieldSpec, column: Column, dtype: T.DataType, texts: _Texts)
 def _join_values(text: Column, separator_pattern: str) -> Column:
     """Values separated by ``separator_pattern`` -> trimmed, empty ones dropped, joined with ``|``.
 
-    Regular expressions instead of array lambdas: Spark compiles these, while higher-order
-    functions run interpreted, row by row.
+    ``text`` is trimmed already. Regular expressions instead of array lambdas: Spark
+    compiles these, while higher-order functions run interpreted, row by row.
     """
-    joined = F.regexp_replace(F.trim(text), r"\s*(?:%s)\s*" % separator_pattern, "|")
+    joined = F.regexp_replace(text, r"%s*(?:%s)%s*" % (_TRIM_CLASS, separator_pattern, _TRIM_CLASS), "|")
     joined = F.regexp_replace(joined, r"\|{2,}", "|")
     return F.regexp_replace(joined, r"^\||\|$", "")
 
@@ -456,7 +494,7 @@ def _categorical(field: FieldSpec, column: Column, dtype: T.DataType, texts: _Te
         base = F.when(array.isNotNull(), _join_values(F.array_join(array.cast("array<string>"), "|"), r"\|")).otherwise(split)
     elif isinstance(dtype, T.ArrayType):
         # array_join drops null elements; the separator is then cleaned like a delimited string.
-        base = _join_values(F.array_join(column.cast("array<string>"), "|"), r"\|")
+        base = _join_values(unicode_trim(F.array_join(column.cast("array<string>"), "|")), r"\|")
     elif field.delimiter is not None:
         base = _join_values(texts.clean(column, dtype), re.escape(field.delimiter) + r"|\|")
     else:
@@ -465,8 +503,16 @@ def _categorical(field: FieldSpec, column: Column, dtype: T.DataType, texts: _Te
     joined = F.col(_b(name))
     present = joined.isNotNull()
     too_long = present & _longer_than(joined, MAX_CATEGORICAL_LENGTH)
-    checks = _required(field, present) + [(too_long, "categorical_too_long")]
+    checks = _required(field, present) + _character_checks(joined, _CONTROL_CHARACTERS) + [(too_long, "categorical_too_long")]
     return _FieldPlan({_b(name): base}, {}, F.when(~too_long, joined), checks)
+
+
+_CHARACTER_REASONS = ("undecodable_value", "control_character")
+
+
+def _character_checks(text: Column, forbidden: str) -> List[Tuple[Column, str]]:
+    """A value the source's bytes could not be decoded into, or holding a forbidden character."""
+    return [(text.contains(_REPLACEMENT_CHARACTER), "undecodable_value"), (text.rlike(forbidden), "control_character")]
 
 
 def _string(field: FieldSpec, column: Column, dtype: T.DataType, texts: _Texts,
@@ -477,21 +523,27 @@ def _string(field: FieldSpec, column: Column, dtype: T.DataType, texts: _Texts,
         # Trimmed and normalised; the id rules run on the final id (after reconciliation).
         base = texts.normalized(column, dtype, tuple(extra_normalize) + tuple(field.normalize))
         return _FieldPlan({_b(name): base}, {}, F.col(_b(name)), [])
+    if not field.textual:
+        # Trimmed, extended JSON unwrapped, normalised, blank as null: as ids and statuses.
+        base = texts.normalized(column, dtype, field.normalize)
+        value = F.col(_b(name))
+        present = value.isNotNull()
+        checks = _required(field, present) + _character_checks(value, _CONTROL_CHARACTERS)
+        return _FieldPlan({_b(name): base}, {}, value, checks)
+    # Textual values keep their own spacing; only a blank one counts as missing.
     if isinstance(dtype, (T.StructType, T.ArrayType, T.MapType)):
         text = F.to_json(column)
     else:
         text = column.cast("string")
     if field.normalize:
         text = apply_normalize(text, field.normalize)
-    base = F.when(F.trim(text) == "", F.lit(None).cast("string")).otherwise(text)
+    base = F.when(unicode_trim(text) == "", F.lit(None).cast("string")).otherwise(text)
     value = F.col(_b(name))
     present = value.isNotNull()
-    checks = _required(field, present)
-    if field.textual:
-        too_long = present & _longer_than(value, MAX_TEXTUAL_LENGTH)
-        checks.append((too_long, "textual_too_long"))
-        value = F.when(~too_long, value)
-    return _FieldPlan({_b(name): base}, {}, value, checks)
+    checks = _required(field, present) + _character_checks(value, _TEXTUAL_CONTROL_CHARACTERS)
+    too_long = present & _longer_than(value, MAX_TEXTUAL_LENGTH)
+    checks.append((too_long, "textual_too_long"))
+    return _FieldPlan({_b(name): base}, {}, F.when(~too_long, value), checks)
 
 
 _ISO_TEXT = (
@@ -521,8 +573,9 @@ def _epoch_from_text(text: Column, number: Column, forced_millis: Column, format
                 continue
             epoch_added = True
             if has_seconds and has_millis:
-                in_millis = F.abs(number) >= F.lit(float(_MILLIS_THRESHOLD))
-                candidates.append(F.when(in_millis, F.floor(number / 1000)).otherwise(F.floor(number)))
+                magnitude = F.abs(number)
+                candidates.append(F.when(magnitude < F.lit(float(_SECONDS_BELOW)), F.floor(number))
+                                  .when(magnitude >= F.lit(float(_MILLIS_FROM)), F.floor(number / 1000)))
             elif fmt == "epoch_millis":
                 candidates.append(F.floor(number / 1000))
             else:
@@ -554,9 +607,9 @@ def _timestamp_base(column: Column, dtype: T.DataType, timezone: str, texts: _Te
     forced = F.lit(saw_date)
     if texts.may_wrap_json(dtype):
         # {"$date": {"$numberLong": "..."}} held as text: the number is epoch milliseconds.
-        raw = texts.trimmed(column, dtype)
+        raw = texts.trimmed(column, dtype, parsed=True)
         forced = forced | (raw.startswith("{") & raw.contains("$date"))
-    return texts.clean(column, dtype), forced, None
+    return texts.clean(column, dtype, parsed=True), forced, None
 
 
 def _timestamp(field: FieldSpec, column: Column, dtype: T.DataType, options: ClassifyOptions, texts: _Texts) -> _FieldPlan:
@@ -576,7 +629,13 @@ def _timestamp(field: FieldSpec, column: Column, dtype: T.DataType, options: Cla
     present = F.col(_b(name)).isNotNull()
     ok = seconds.isNotNull()
     future = ok & (seconds > F.lit(options.now_epoch + options.max_future_skew_seconds))
-    checks = _required(field, present) + [(present & ~ok, "unparseable_timestamp"), (future, "future_timestamp")]
+    checks = _required(field, present)
+    formats = field.timestamp.formats
+    if native is None and "epoch_seconds" in formats and "epoch_millis" in formats:
+        magnitude = F.abs(F.col(_n(name)))
+        ambiguous = ~ok & ~F.col(_x(name)) & (magnitude >= F.lit(float(_SECONDS_BELOW))) & (magnitude < F.lit(float(_MILLIS_FROM)))
+        checks.append((ambiguous, "ambiguous_epoch"))
+    checks += [(present & ~ok, "unparseable_timestamp"), (future, "future_timestamp")]
     ok = ok & ~future
     if options.timestamp_floor is not None:
         early = seconds < F.lit(options.timestamp_floor)
@@ -756,7 +815,9 @@ def classify(
         base[_P + "event_status"] = texts.clean(column, dtype)
         status_text = F.col(_P + "event_status")
         key = status_text if rules.case_sensitive else F.lower(status_text)
-        normalise = (lambda s: s) if rules.case_sensitive else (lambda s: s.strip().lower())
+        def normalise(status: str) -> str:
+            return status_key(status, rules.case_sensitive)
+
         mapping = {normalise(k): v for k, v in rules.mapping.items()}
         if mapping:
             mapped = _lookup(key, mapping)
@@ -770,7 +831,10 @@ def classify(
         if rules.unmapped == "reject":
             row_checks.append((unmapped, "unknown_event_type", field.name))
         old = plans[field.name]
-        plans[field.name] = _FieldPlan(old.base, old.parsed, F.coalesce(mapped, status_text), old.checks, old.mid)
+        checks = old.checks
+        if rules.unmapped != "keep":  # every written event type is then a value of the spec's map
+            checks = [check for check in checks if check[1] not in _CHARACTER_REASONS]
+        plans[field.name] = _FieldPlan(old.base, old.parsed, F.coalesce(mapped, status_text), checks, old.mid)
 
     if malformed:
         # A record that could not be read is rejected, whatever status it seems to hold.
@@ -815,7 +879,8 @@ def classify(
         checks = list(plans[field.name].checks)
         if field.is_id:
             final = F.col(out_col(field.name))
-            checks = ([] if field.nullable else [(final.isNull(), "null_id")]) + [(_longer_than(final, MAX_ID_LENGTH), "id_too_long")]
+            checks = (([] if field.nullable else [(final.isNull(), "null_id")]) + _character_checks(final, _CONTROL_CHARACTERS)
+                      + [(_longer_than(final, MAX_ID_LENGTH), "id_too_long")])
         for condition, reason in checks:
             codes.append((_REASON_CODE[reason] * 1000 + positions[field.name], condition))
     for condition, reason, field_name in row_checks:
