@@ -224,7 +224,7 @@ RESOURCE_ARNS: dict[str, Callable[["Scope", dict], dict]] = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Environment:
     """The concrete values a module tree is rendered with."""
     account: str = "111122223333"
