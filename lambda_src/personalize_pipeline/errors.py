@@ -48,6 +48,11 @@ class ConcurrentRun(PipelineError):
     not drive the same dataset group at once."""
 
 
+class SettingsMissing(PipelineError):
+    """An environment variable the Lambdas need (set by the training-pipeline
+    Terraform module) is missing or empty; the message names it."""
+
+
 class QuotaExceeded(PipelineError):
     """A fixed Personalize quota (how many resources may exist) is reached; the
     message names it. Not retried: no wait clears it."""

@@ -18,6 +18,7 @@ from .errors import (
     QualityGateRejected,
     ResourceConflict,
     ResourceFailed,
+    SettingsMissing,
     WaitTimedOut,
 )
 from .logs import get_logger
@@ -30,8 +31,22 @@ log = get_logger()
 PHASE_KINDS = {"imports": "dataset_import_job", "solution_versions": "solution_version", "campaigns": "campaign"}
 
 
+def _required_env(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise SettingsMissing(f"{name}: is required (set by the training-pipeline Terraform module)")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
+    """The Lambdas' environment (modules/training-pipeline/lambda.tf sets it).
+
+    Required: PERSONALIZE_ROLE_ARN (the role Personalize assumes to read the
+    exports) and SSM_PARAMETER_PREFIX (where runs keep their parameters).
+    Optional: PERSONALIZE_KMS_KEY_ARN, default "" (an AWS-owned key), and
+    LOG_LEVEL, default INFO (read by logs.get_logger)."""
+
     personalize_role_arn: str
     kms_key_arn: str
     ssm_prefix: str
@@ -39,9 +54,9 @@ class Settings:
     @classmethod
     def from_env(cls) -> "Settings":
         return cls(
-            personalize_role_arn=os.environ.get("PERSONALIZE_ROLE_ARN", ""),
-            kms_key_arn=os.environ.get("PERSONALIZE_KMS_KEY_ARN", ""),
-            ssm_prefix=os.environ.get("SSM_PARAMETER_PREFIX", "/personalize-pipeline"),
+            personalize_role_arn=_required_env("PERSONALIZE_ROLE_ARN"),
+            kms_key_arn=os.environ.get("PERSONALIZE_KMS_KEY_ARN", "").strip(),
+            ssm_prefix=_required_env("SSM_PARAMETER_PREFIX"),
         )
 
 
