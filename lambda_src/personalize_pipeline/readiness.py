@@ -8,6 +8,7 @@ import csv
 
 from . import storage
 from .errors import ReadinessFailed
+from .plan import ReadinessRules
 
 
 def count_per_solution(lines, solutions: list[dict]) -> dict[str, int]:
@@ -38,7 +39,7 @@ def count_per_solution(lines, solutions: list[dict]) -> dict[str, int]:
     return counts
 
 
-def check_readiness(export_summary: dict, rules: dict) -> dict:
+def check_readiness(export_summary: dict, rules: ReadinessRules) -> dict:
     """Raise ReadinessFailed naming every broken rule; return the verdict."""
     problems = []
     readiness = export_summary.get("readiness") or {}
