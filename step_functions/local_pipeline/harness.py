@@ -27,7 +27,8 @@ from unittest import mock
 import boto3
 
 from . import asl
-from .fake_personalize import FakePersonalize, SimClock
+from .fake_personalize import FakePersonalize
+from .sim_clock import SimClock
 
 REGISTRY_PATH = Path(__file__).resolve().parents[2] / "lambda_src" / "personalize_pipeline" / "functions.json"
 DEFAULT_REGION = "us-east-1"
