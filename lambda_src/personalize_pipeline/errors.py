@@ -13,7 +13,7 @@ class ParamsInvalid(PipelineError):
     breaks botocore's Personalize model. The message names the field."""
 
 
-class ReadinessFailed(PipelineError):
+class TrainingDataNotReady(PipelineError):
     """The export behind the params is not fit to train on (not enough data)."""
 
 

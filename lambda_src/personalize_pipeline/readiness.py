@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 
 from . import storage
-from .errors import ReadinessFailed
+from .errors import TrainingDataNotReady
 from .plan import ReadinessRules
 
 
@@ -40,7 +40,7 @@ def count_per_solution(lines, solutions: list[dict]) -> dict[str, int]:
 
 
 def check_readiness(export_summary: dict, rules: ReadinessRules) -> dict:
-    """Raise ReadinessFailed naming every broken rule; return the verdict."""
+    """Raise TrainingDataNotReady naming every broken rule; return the verdict."""
     problems = []
     readiness = export_summary.get("readiness") or {}
     if not readiness.get("passed", False):
@@ -67,5 +67,5 @@ def check_readiness(export_summary: dict, rules: ReadinessRules) -> dict:
                     f"are left after its {kept}, at least {minimum} are needed"
                 )
     if problems:
-        raise ReadinessFailed(f"run {export_summary.get('runId')}: " + "; ".join(problems))
+        raise TrainingDataNotReady(f"run {export_summary.get('runId')}: " + "; ".join(problems))
     return {"passed": True, "rows": rows, "perSolution": per_solution}
