@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping, Optional
 
 from botocore.exceptions import ClientError
 
@@ -22,7 +22,7 @@ from .errors import (
     WaitTimedOut,
 )
 from .logs import get_logger
-from .plan import CampaignPlan, DatasetPlan, FilterPlan, Plan, ReadinessRules, SolutionPlan, WaitPlan
+from .plan import DatasetPlan, Plan, ReadinessRules, SolutionPlan, WaitPlan
 from .personalize_ops import KIND_LABELS, call, call_or_defer, create, describe, is_failed, paginate, seconds_between
 from .readiness import check_readiness
 from .waiting import WaitPolicy, next_wait_seconds
@@ -32,8 +32,8 @@ log = get_logger()
 PHASE_KINDS = {"imports": "dataset_import_job", "solution_versions": "solution_version", "campaigns": "campaign"}
 
 
-def _required_env(name: str) -> str:
-    value = os.environ.get(name, "").strip()
+def _required_env(env: Mapping[str, str], name: str) -> str:
+    value = (env.get(name) or "").strip()
     if not value:
         raise SettingsMissing(f"{name}: is required (set by the training-pipeline Terraform module)")
     return value
@@ -53,11 +53,12 @@ class Settings:
     ssm_prefix: str
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
+        env = os.environ if env is None else env
         return cls(
-            personalize_role_arn=_required_env("PERSONALIZE_ROLE_ARN"),
-            kms_key_arn=os.environ.get("PERSONALIZE_KMS_KEY_ARN", "").strip(),
-            ssm_prefix=_required_env("SSM_PARAMETER_PREFIX"),
+            personalize_role_arn=_required_env(env, "PERSONALIZE_ROLE_ARN"),
+            kms_key_arn=(env.get("PERSONALIZE_KMS_KEY_ARN") or "").strip(),
+            ssm_prefix=_required_env(env, "SSM_PARAMETER_PREFIX"),
         )
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any, Dict, Optional
 
 from schema_drift import clients
@@ -23,9 +22,9 @@ def _default_clients() -> Clients:
 
 def handler(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
     request_id = getattr(context, "aws_request_id", None)
-    logger = get_logger(os.environ.get("LOG_LEVEL"))
+    logger = get_logger()
     try:
-        settings = Settings.from_env(os.environ)
+        settings = Settings.from_env()
         outcome = process_event(event, settings, _default_clients(), request_id=request_id, logger=logger)
     except Exception as error:
         # Raised again so the asynchronous invocation is retried and then dead-lettered.

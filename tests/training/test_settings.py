@@ -44,3 +44,11 @@ def test_the_kms_key_is_optional_and_means_an_aws_owned_key(monkeypatch):
     env.pop("PERSONALIZE_KMS_KEY_ARN")
     _set(monkeypatch, env)
     assert steps.Settings.from_env().kms_key_arn == ""
+
+
+def test_settings_read_a_given_mapping_as_the_drift_lambda_does():
+    """Both Lambda packages take the environment the same way: from_env(mapping), os.environ by default."""
+    given = {**FULL_ENV, "SSM_PARAMETER_PREFIX": "/given/prefix"}
+    assert steps.Settings.from_env(given).ssm_prefix == "/given/prefix"
+    with pytest.raises(SettingsMissing, match="^PERSONALIZE_ROLE_ARN: is required"):
+        steps.Settings.from_env({"SSM_PARAMETER_PREFIX": "/given/prefix"})
