@@ -12,6 +12,7 @@ from botocore.exceptions import ParamValidationError
 from botocore.validate import validate_parameters
 
 from .errors import ParamsInvalid
+from .plan import CampaignPlan, DatasetPlan, FilterPlan, Plan, SolutionPlan
 
 PLACEHOLDER_VERSION_SUFFIX = "/validation-placeholder"
 
@@ -35,11 +36,11 @@ def pattern_matches(pattern: str, value: str) -> bool:
     return compiled is None or compiled.fullmatch(value) is not None
 
 
-def _tags(plan: dict) -> list[dict]:
+def _tags(plan: Plan) -> list[dict]:
     return [{"tagKey": k, "tagValue": v} for k, v in sorted(plan.get("tags", {}).items())]
 
 
-def create_dataset_group(plan: dict, role_arn: str) -> dict:
+def create_dataset_group(plan: Plan, role_arn: str) -> dict:
     group = plan["datasetGroup"]
     request: dict[str, Any] = {"name": group["name"]}
     if group.get("kmsKeyArn"):
@@ -51,11 +52,11 @@ def create_dataset_group(plan: dict, role_arn: str) -> dict:
     return request
 
 
-def create_schema(dataset: dict) -> dict:
+def create_schema(dataset: DatasetPlan) -> dict:
     return {"name": dataset["schemaName"], "schema": dataset["schema"]}
 
 
-def create_dataset(plan: dict, dataset: dict) -> dict:
+def create_dataset(plan: Plan, dataset: DatasetPlan) -> dict:
     request = {
         "name": dataset["name"],
         "schemaArn": dataset["schemaArn"],
@@ -67,11 +68,11 @@ def create_dataset(plan: dict, dataset: dict) -> dict:
     return request
 
 
-def update_dataset(dataset: dict) -> dict:
+def update_dataset(dataset: DatasetPlan) -> dict:
     return {"datasetArn": dataset["arn"], "schemaArn": dataset["schemaArn"]}
 
 
-def create_import_job(plan: dict, dataset: dict, job_name: str, import_mode: str, role_arn: str) -> dict:
+def create_import_job(plan: Plan, dataset: DatasetPlan, job_name: str, import_mode: str, role_arn: str) -> dict:
     request: dict[str, Any] = {
         "jobName": job_name,
         "datasetArn": dataset["arn"],
@@ -84,7 +85,7 @@ def create_import_job(plan: dict, dataset: dict, job_name: str, import_mode: str
     return request
 
 
-def create_solution(plan: dict, solution: dict) -> dict:
+def create_solution(plan: Plan, solution: SolutionPlan) -> dict:
     request: dict[str, Any] = {
         "name": solution["name"],
         "recipeArn": solution["recipeArn"],
@@ -103,14 +104,14 @@ def create_solution(plan: dict, solution: dict) -> dict:
     return request
 
 
-def create_solution_version(plan: dict, solution: dict, version_name: str, training_mode: str) -> dict:
+def create_solution_version(plan: Plan, solution: SolutionPlan, version_name: str, training_mode: str) -> dict:
     request: dict[str, Any] = {"name": version_name, "solutionArn": solution["arn"], "trainingMode": training_mode}
     if plan.get("tags"):
         request["tags"] = _tags(plan)
     return request
 
 
-def create_campaign(campaign: dict, solution_version_arn: str, plan: dict | None = None) -> dict:
+def create_campaign(campaign: CampaignPlan, solution_version_arn: str, plan: Plan | None = None) -> dict:
     request: dict[str, Any] = {
         "name": campaign["name"],
         "solutionVersionArn": solution_version_arn,
@@ -123,7 +124,7 @@ def create_campaign(campaign: dict, solution_version_arn: str, plan: dict | None
     return request
 
 
-def update_campaign(campaign: dict, solution_version_arn: str) -> dict:
+def update_campaign(campaign: CampaignPlan, solution_version_arn: str) -> dict:
     request: dict[str, Any] = {
         "campaignArn": campaign["arn"],
         "solutionVersionArn": solution_version_arn,
@@ -134,21 +135,21 @@ def update_campaign(campaign: dict, solution_version_arn: str) -> dict:
     return request
 
 
-def create_filter(plan: dict, flt: dict) -> dict:
+def create_filter(plan: Plan, flt: FilterPlan) -> dict:
     request: dict[str, Any] = {"name": flt["name"], "datasetGroupArn": plan["datasetGroup"]["arn"], "filterExpression": flt["expression"]}
     if plan.get("tags"):
         request["tags"] = _tags(plan)
     return request
 
 
-def create_event_tracker(plan: dict) -> dict:
+def create_event_tracker(plan: Plan) -> dict:
     request: dict[str, Any] = {"name": plan["eventTracker"]["name"], "datasetGroupArn": plan["datasetGroup"]["arn"]}
     if plan.get("tags"):
         request["tags"] = _tags(plan)
     return request
 
 
-def update_solution(solution: dict, changes: dict) -> dict:
+def update_solution(solution: SolutionPlan, changes: dict) -> dict:
     """UpdateSolution can change automatic training (on/off, schedule) and the
     events configuration only:
     https://docs.aws.amazon.com/personalize/latest/dg/API_UpdateSolution.html"""
@@ -161,7 +162,7 @@ def update_solution(solution: dict, changes: dict) -> dict:
     return request
 
 
-def planned_requests(plan: dict, role_arn: str) -> Iterable[tuple[str, str, dict]]:
+def planned_requests(plan: Plan, role_arn: str) -> Iterable[tuple[str, str, dict]]:
     """(label, operation, request) for every create/update the run may send."""
     yield "dataset_group", "CreateDatasetGroup", create_dataset_group(plan, role_arn)
     for ds in plan["datasets"]:
@@ -235,7 +236,7 @@ def validate_request(label: str, operation: str, request: dict) -> None:
         raise ParamsInvalid(f"{label}: the {operation} request built from the params is invalid: " + "; ".join(problems))
 
 
-def validate_all(plan: dict, role_arn: str) -> int:
+def validate_all(plan: Plan, role_arn: str) -> int:
     count = 0
     for label, operation, request in planned_requests(plan, role_arn):
         validate_request(label, operation, request)

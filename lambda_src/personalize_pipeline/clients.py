@@ -2,7 +2,7 @@
 harness replace (``set_client_factory``) to inject fakes or moto clients."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import boto3
 from botocore.config import Config
@@ -19,7 +19,7 @@ def _default_factory(service: str) -> Any:
 _factory: Callable[[str], Any] = _default_factory
 
 
-def set_client_factory(factory: Callable[[str], Any] | None) -> None:
+def set_client_factory(factory: Optional[Callable[[str], Any]]) -> None:
     """Replace the factory; ``None`` restores the default boto3 one."""
     global _factory
     _factory = factory or _default_factory

@@ -13,7 +13,7 @@ class ParamsInvalid(PipelineError):
     breaks botocore's Personalize model. The message names the field."""
 
 
-class ReadinessFailed(PipelineError):
+class TrainingDataNotReady(PipelineError):
     """The export behind the params is not fit to train on (not enough data)."""
 
 
@@ -46,6 +46,11 @@ class PersonalizeRequestFailed(PipelineError):
 class ConcurrentRun(PipelineError):
     """Another execution of the state machine is still running: two runs must
     not drive the same dataset group at once."""
+
+
+class SettingsMissing(PipelineError):
+    """An environment variable the Lambdas need (set by the training-pipeline
+    Terraform module) is missing or empty; the message names it."""
 
 
 class QuotaExceeded(PipelineError):

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Optional
 
+from .plan import GatePlan
 
-def judge(new_metrics: dict[str, float], served_metrics: Optional[dict[str, float]], gate: dict) -> list[str]:
+
+def judge(new_metrics: dict[str, float], served_metrics: Optional[dict[str, float]], gate: GatePlan) -> list[str]:
     """Reasons for rejecting the new version; empty when it passes."""
     reasons = []
     for metric, threshold in sorted(gate["thresholds"].items()):

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from typing import Any, Callable
 
 from . import steps
-from .logs import correlation_id, function_name, get_logger
+from . import logs
 
-log = get_logger()
+log = logs.get_logger()
 
 
 def _partition_region_and_account(context: Any) -> tuple[str, str, str]:
@@ -28,9 +27,9 @@ def handler(func: Callable[[dict, Any], Any]) -> Callable[[dict, Any], Any]:
 
     @functools.wraps(func)
     def wrapper(event: dict, context: Any) -> Any:
-        correlation_id.set(str(event.get("executionName") or getattr(context, "aws_request_id", "")))
-        log.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
-        function_name.set(func.__name__)
+        logs.get_logger()  # picks up a changed LOG_LEVEL
+        logs.bind(correlation_id=str(event.get("executionName") or getattr(context, "aws_request_id", "")),
+                  function=func.__name__)
         try:
             result = func(event, context)
         except Exception as exc:

@@ -10,6 +10,7 @@ from typing import Any
 
 from . import filter_expressions, naming
 from .errors import ParamsInvalid
+from .plan import Plan
 
 DATASET_TYPES = {"interactions": "INTERACTIONS", "items": "ITEMS", "users": "USERS"}
 METRIC_NAMES = (
@@ -280,7 +281,7 @@ def _check_partition(arn: str, path: str, partition: str) -> None:
 
 
 def build_plan(params: dict, manifest: dict, manifest_uri: str, schemas: dict[str, str],
-               partition: str, region: str, account: str, expected: dict[str, int], ssm_prefix: str) -> dict:
+               partition: str, region: str, account: str, expected: dict[str, int], ssm_prefix: str) -> Plan:
     """Combine the normalised params and the export manifest into the plan."""
     name = params["name"]
     run_id = params["run_id"]

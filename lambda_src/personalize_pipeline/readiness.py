@@ -7,7 +7,8 @@ from __future__ import annotations
 import csv
 
 from . import storage
-from .errors import ReadinessFailed
+from .errors import TrainingDataNotReady
+from .plan import ReadinessRules
 
 
 def count_per_solution(lines, solutions: list[dict]) -> dict[str, int]:
@@ -38,8 +39,8 @@ def count_per_solution(lines, solutions: list[dict]) -> dict[str, int]:
     return counts
 
 
-def check_readiness(export_summary: dict, rules: dict) -> dict:
-    """Raise ReadinessFailed naming every broken rule; return the verdict."""
+def check_readiness(export_summary: dict, rules: ReadinessRules) -> dict:
+    """Raise TrainingDataNotReady naming every broken rule; return the verdict."""
     problems = []
     readiness = export_summary.get("readiness") or {}
     if not readiness.get("passed", False):
@@ -66,5 +67,5 @@ def check_readiness(export_summary: dict, rules: dict) -> dict:
                     f"are left after its {kept}, at least {minimum} are needed"
                 )
     if problems:
-        raise ReadinessFailed(f"run {export_summary.get('runId')}: " + "; ".join(problems))
+        raise TrainingDataNotReady(f"run {export_summary.get('runId')}: " + "; ".join(problems))
     return {"passed": True, "rows": rows, "perSolution": per_solution}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping, Optional
 
 from botocore.exceptions import ClientError
 
@@ -18,9 +18,11 @@ from .errors import (
     QualityGateRejected,
     ResourceConflict,
     ResourceFailed,
+    SettingsMissing,
     WaitTimedOut,
 )
 from .logs import get_logger
+from .plan import DatasetPlan, Plan, ReadinessRules, SolutionPlan, WaitPlan
 from .personalize_ops import KIND_LABELS, call, call_or_defer, create, describe, is_failed, paginate, seconds_between
 from .readiness import check_readiness
 from .waiting import WaitPolicy, next_wait_seconds
@@ -30,18 +32,33 @@ log = get_logger()
 PHASE_KINDS = {"imports": "dataset_import_job", "solution_versions": "solution_version", "campaigns": "campaign"}
 
 
+def _required_env(env: Mapping[str, str], name: str) -> str:
+    value = (env.get(name) or "").strip()
+    if not value:
+        raise SettingsMissing(f"{name}: is required (set by the training-pipeline Terraform module)")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
+    """The Lambdas' environment (modules/training-pipeline/lambda.tf sets it).
+
+    Required: PERSONALIZE_ROLE_ARN (the role Personalize assumes to read the
+    exports) and SSM_PARAMETER_PREFIX (where runs keep their parameters).
+    Optional: PERSONALIZE_KMS_KEY_ARN, default "" (an AWS-owned key), and
+    LOG_LEVEL, default INFO (read by logs.get_logger)."""
+
     personalize_role_arn: str
     kms_key_arn: str
     ssm_prefix: str
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
+        env = os.environ if env is None else env
         return cls(
-            personalize_role_arn=os.environ.get("PERSONALIZE_ROLE_ARN", ""),
-            kms_key_arn=os.environ.get("PERSONALIZE_KMS_KEY_ARN", ""),
-            ssm_prefix=os.environ.get("SSM_PARAMETER_PREFIX", "/personalize-pipeline"),
+            personalize_role_arn=_required_env(env, "PERSONALIZE_ROLE_ARN"),
+            kms_key_arn=(env.get("PERSONALIZE_KMS_KEY_ARN") or "").strip(),
+            ssm_prefix=_required_env(env, "SSM_PARAMETER_PREFIX"),
         )
 
 
@@ -141,12 +158,12 @@ def read_params(bucket: str, key: str, version_id: str | None, partition: str, r
     return {"plan": plan, "export": export_summary, "resources": {}, "progress": {phase: {} for phase in params.WAIT_PHASES}}
 
 
-def readiness(export_summary: dict, rules: dict) -> dict:
+def readiness(export_summary: dict, rules: ReadinessRules) -> dict:
     return check_readiness(export_summary, rules)
 
 
 # -------------------------------------------------------------- dataset group
-def ensure_dataset_group(plan: dict, settings: Settings) -> list[dict]:
+def ensure_dataset_group(plan: Plan, settings: Settings) -> list[dict]:
     group = plan["datasetGroup"]
     existing = describe("dataset_group", group["arn"])
     if existing is None:
@@ -158,7 +175,7 @@ def ensure_dataset_group(plan: dict, settings: Settings) -> list[dict]:
 
 
 # ------------------------------------------------------------------- datasets
-def ensure_dataset(plan: dict, dataset: dict) -> dict:
+def ensure_dataset(plan: Plan, dataset: DatasetPlan) -> dict:
     existing = describe("dataset", dataset["arn"])
     if existing is None:
         if describe("schema", dataset["schemaArn"]) is None:
@@ -203,7 +220,7 @@ def _has_bulk_import(dataset_arn: str) -> bool:
     return any(job.get("status") == "ACTIVE" for job in jobs)
 
 
-def start_import(plan: dict, dataset: dict, settings: Settings) -> dict:
+def start_import(plan: Plan, dataset: DatasetPlan, settings: Settings) -> dict:
     mode = dataset["importMode"]
     for job_name in naming.retry_names(dataset["importJobName"]):
         arn = naming.import_job_arn(plan["partition"], plan["region"], plan["account"], job_name)
@@ -244,7 +261,7 @@ def _contains(actual: Any, wanted: Any) -> bool:
     return actual == wanted
 
 
-def _fixed_setting_changes(existing: dict, solution: dict) -> list[str]:
+def _fixed_setting_changes(existing: dict, solution: SolutionPlan) -> list[str]:
     wanted_config = {k: v for k, v in (solution.get("solutionConfig") or {}).items() if k not in UPDATABLE_CONFIG}
     current_config = {k: v for k, v in (existing.get("solutionConfig") or {}).items() if k not in UPDATABLE_CONFIG}
     changes = []
@@ -263,7 +280,7 @@ def _fixed_setting_changes(existing: dict, solution: dict) -> list[str]:
     return changes
 
 
-def _updatable_changes(existing: dict, solution: dict) -> dict:
+def _updatable_changes(existing: dict, solution: SolutionPlan) -> dict:
     """The settings UpdateSolution must change, judged against the running
     update's target when one runs."""
     update = existing.get("latestSolutionUpdate") or {}
@@ -280,7 +297,7 @@ def _updatable_changes(existing: dict, solution: dict) -> dict:
     return changes
 
 
-def _update_solution(solution: dict, label: str, changes: dict) -> dict:
+def _update_solution(solution: SolutionPlan, label: str, changes: dict) -> dict:
     request = api_requests.update_solution(solution, changes)
     _, refused = call_or_defer("update_solution", solution["arn"], request, for_now={"ResourceInUseException"})
     res = resource("solution", solution["arn"], label, performAutoTraining=request.get("performAutoTraining", solution.get("performAutoTraining")))
@@ -290,7 +307,7 @@ def _update_solution(solution: dict, label: str, changes: dict) -> dict:
     return res
 
 
-def ensure_solution(plan: dict, solution: dict) -> dict:
+def ensure_solution(plan: Plan, solution: SolutionPlan) -> dict:
     existing = describe("solution", solution["arn"])
     if existing is None:
         create("create_solution", solution["name"], api_requests.create_solution(plan, solution))
@@ -308,7 +325,7 @@ def ensure_solution(plan: dict, solution: dict) -> dict:
     return resource("solution", solution["arn"], solution["key"])
 
 
-def stop_auto_training_of_other_solutions(plan: dict) -> list[dict]:
+def stop_auto_training_of_other_solutions(plan: Plan) -> list[dict]:
     """A solution the params no longer name (renamed or removed) would go on
     training every few days and billing for it: turn its automatic training off."""
     planned = {s["arn"] for s in plan["solutions"]}
@@ -324,7 +341,7 @@ def stop_auto_training_of_other_solutions(plan: dict) -> list[dict]:
     return out
 
 
-def ensure_extras(plan: dict) -> list[dict]:
+def ensure_extras(plan: Plan) -> list[dict]:
     """Filters and the event tracker (both optional); automatic training off on
     solutions the params no longer name."""
     out = stop_auto_training_of_other_solutions(plan)
@@ -343,7 +360,7 @@ def ensure_extras(plan: dict) -> list[dict]:
     return out
 
 
-def _ensure_event_tracker(plan: dict) -> str:
+def _ensure_event_tracker(plan: Plan) -> str:
     """Personalize allows one event tracker per dataset group and cannot rename
     one (https://docs.aws.amazon.com/personalize/latest/dg/API_CreateEventTracker.html).
     A tracker under another name is this group's tracker: replacing it would
@@ -396,7 +413,7 @@ def _find_versions_by_name(solution_arn: str, names: list[str]) -> dict[str, dic
     return found
 
 
-def start_solution_version(plan: dict, solution: dict) -> dict:
+def start_solution_version(plan: Plan, solution: SolutionPlan) -> dict:
     names = naming.retry_names(solution["versionName"])
     existing = _find_versions_by_name(solution["arn"], names)
     for name in names:
@@ -482,7 +499,7 @@ def flatten(resources: Any) -> list[dict]:
     return out
 
 
-def check_resources(phase: str, resources: Any, progress: dict, waits: dict, expected: dict) -> dict:
+def check_resources(phase: str, resources: Any, progress: dict, waits: WaitPlan, expected: dict[str, int]) -> dict:
     """One status check of every resource of a wait loop. Returns the loop's
     progress: done, or the seconds to wait before the next check. Raises
     ResourceFailed (naming the resource and Personalize's failureReason) or
@@ -551,7 +568,7 @@ def read_metrics(version: dict) -> dict:
     return {"solutionKey": version["label"], "solutionVersionArn": version["arn"], "metrics": response.get("metrics", {})}
 
 
-def _training_data_records(plan: dict) -> dict:
+def _training_data_records(plan: Plan) -> dict:
     """{solution version ARN: {runId, rows}} of the versions campaigns serve,
     stored by Finalize."""
     try:
@@ -563,7 +580,7 @@ def _training_data_records(plan: dict) -> dict:
     return json.loads(value)
 
 
-def quality_gate(plan: dict, evaluations: list[dict]) -> dict:
+def quality_gate(plan: Plan, evaluations: list[dict]) -> dict:
     """Judge each campaign's new version; all campaigns pass or none is touched.
     Each verdict says how much the training data changed since the served
     version, since metrics of versions trained on different data differ for
@@ -599,7 +616,7 @@ def quality_gate(plan: dict, evaluations: list[dict]) -> dict:
 
 
 # ----------------------------------------------------------------- campaigns
-def deploy_campaign(plan: dict, deployment: dict) -> dict:
+def deploy_campaign(plan: Plan, deployment: dict) -> dict:
     """Create the campaign, or update it when the version, minProvisionedTPS or
     campaignConfig differ from what it serves (or is being updated to)."""
     version_arn = deployment["solutionVersionArn"]
@@ -633,7 +650,7 @@ def deploy_campaign(plan: dict, deployment: dict) -> dict:
 
 
 # ------------------------------------------------------------------- finish
-def finalize(plan: dict, state: dict) -> dict:
+def finalize(plan: Plan, state: dict) -> dict:
     """Store the event tracker's id and this run's durations in SSM; return the
     success summary (ARNs and metrics) for the notification."""
     ssm = clients.client("ssm")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .plan import WaitPlan
+
 # Wait this share of the expected duration at once, then poll finely.
 HISTORY_FIRST_SHARE = 0.95
 HISTORY_STEP_SHARE = 0.03
@@ -21,7 +23,7 @@ class WaitPolicy:
     limit_seconds: int
 
     @classmethod
-    def from_plan(cls, waits: dict) -> "WaitPolicy":
+    def from_plan(cls, waits: WaitPlan) -> "WaitPolicy":
         return cls(waits["firstSeconds"], waits["maxSeconds"], waits["limitSeconds"])
 
 

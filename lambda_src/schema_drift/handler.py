@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any, Dict, Optional
 
+from schema_drift import clients
 from schema_drift.logs import get_logger, log
 from schema_drift.service import Clients, Settings, process_event
 
@@ -12,21 +12,19 @@ _clients: Optional[Clients] = None
 
 
 def _default_clients() -> Clients:
-    """boto3 clients, created once per container and reused across invocations."""
+    """The clients from ``clients.client``, made once per container and reused across invocations."""
     global _clients
     if _clients is None:
-        import boto3
-
-        _clients = Clients(glue=boto3.client("glue"), sns=boto3.client("sns"),
-                           dynamodb=boto3.client("dynamodb"), s3=boto3.client("s3"))
+        _clients = Clients(glue=clients.client("glue"), sns=clients.client("sns"),
+                           dynamodb=clients.client("dynamodb"), s3=clients.client("s3"))
     return _clients
 
 
 def handler(event: Dict[str, Any], context: Any) -> Dict[str, Any]:
     request_id = getattr(context, "aws_request_id", None)
-    logger = get_logger(os.environ.get("LOG_LEVEL", "INFO"))
+    logger = get_logger()
     try:
-        settings = Settings.from_env(os.environ)
+        settings = Settings.from_env()
         outcome = process_event(event, settings, _default_clients(), request_id=request_id, logger=logger)
     except Exception as error:
         # Raised again so the asynchronous invocation is retried and then dead-lettered.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
@@ -40,7 +41,8 @@ class Settings:
     log_level: str = "INFO"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> "Settings":
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
+        env = os.environ if env is None else env
         return cls(
             topic_arn=_required(env, "SNS_TOPIC_ARN"),
             spec_uri=_required(env, "EXPORT_SPEC_URI"),

@@ -26,8 +26,9 @@ from unittest import mock
 
 import boto3
 
-from . import asl
-from .fake_personalize import FakePersonalize, SimClock
+from . import asl, moto_internals
+from .fake_personalize import FakePersonalize
+from .sim_clock import SimClock
 
 REGISTRY_PATH = Path(__file__).resolve().parents[2] / "lambda_src" / "personalize_pipeline" / "functions.json"
 DEFAULT_REGION = "us-east-1"
@@ -143,6 +144,7 @@ class LocalPipeline:
         return self
 
     def _start(self) -> None:
+        moto_internals.check_moto_version()
         from moto import mock_aws
 
         from personalize_pipeline import clients
@@ -193,94 +195,12 @@ class LocalPipeline:
         self.state_machine_arn = self.create_state_machine("personalize-training", definition)
 
     def _patch_interpreter(self) -> None:
-        """Hook moto's interpreter (pinned at 5.2.5: these are internal APIs):
-        Lambda tasks run the real handlers in-process; Wait states and Retry
-        back-offs advance the simulated clock; every interpreter thread gets
-        its own simulated time (see SimClock)."""
-        from moto.awslambda_simple.models import LambdaSimpleBackend
-        from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-        from moto.stepfunctions.parser.asl.component.program.program import Program
-        from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
-        from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.inline_iteration_component import (
-            InlineIterationComponent,
-        )
-        from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.job import JobPool
-        from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
-
-        pipeline = self
-
-        def invoke(backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: dict) -> bytes:
-            return pipeline._invoke(function_name, body, response_headers)
-
-        def wait_interval(wait_self: Any, env: Any, wait_seconds: int) -> None:
-            pipeline.clock.advance(wait_seconds)
-
-        original_start = threading.Thread.start
-
-        def start_thread(thread: threading.Thread) -> None:
-            # Every interpreter thread (execution, task, Map worker) gets its own
-            # simulated time, forked from the thread that starts it.
-            pipeline.clock.fork(thread)
-            run = thread.run
-
-            def run_and_join() -> None:
-                try:
-                    run()
-                finally:
-                    pipeline.clock.join(thread)
-
-            thread.run = run_and_join  # type: ignore[method-assign]
-            original_start(thread)
-
-        self._enter(mock.patch.object(LambdaSimpleBackend, "invoke", invoke))
-        self._enter(mock.patch.object(WaitFunction, "_wait_interval", wait_interval))
-        # Retry back-offs advance the simulated clock too (the reference
-        # pipelines poll with them), and never sleep for real.
-        self._enter(mock.patch.object(retrier_decl, "time", SimpleNamespace(sleep=self.clock.advance, time=time.time)))
-        self._enter(mock.patch.object(threading.Thread, "start", start_thread))
-
-        original_close_job = JobPool.close_job
-        original_map_body = InlineIterationComponent._eval_body
-
-        def close_job(pool: Any, job: Any) -> None:
-            pipeline.clock.report()
-            original_close_job(pool, job)
-
-        def map_body(component: Any, env: Any) -> None:
-            try:
-                original_map_body(component, env)
-            finally:
-                pipeline.clock.fold()
-
-        original_program_eval = Program.eval
-
-        def program_eval(program: Any, env: Any) -> None:
-            try:
-                original_program_eval(program, env)
-            finally:
-                pipeline.clock.fold()
-
-        original_execution = ExecutionState._eval_execution
-        original_with_timeout = ExecutionState._evaluate_with_timeout
-
-        def eval_execution(state: Any, env: Any) -> None:
-            # Runs in the state's own thread; report before the state is seen as done.
-            try:
-                original_execution(state, env)
-            finally:
-                pipeline.clock.report()
-
-        def evaluate_with_timeout(state: Any, env: Any) -> None:
-            try:
-                original_with_timeout(state, env)
-            finally:
-                pipeline.clock.fold()
-
-        self._enter(mock.patch.object(ExecutionState, "_eval_execution", eval_execution))
-        self._enter(mock.patch.object(ExecutionState, "_evaluate_with_timeout", evaluate_with_timeout))
-        self._enter(mock.patch.object(JobPool, "close_job", close_job))
-        self._enter(mock.patch.object(InlineIterationComponent, "_eval_body", map_body))
-        self._enter(mock.patch.object(Program, "eval", program_eval))
+        """Hook moto's interpreter (see moto_internals): Lambda tasks run the
+        real handlers in-process; Wait states and Retry back-offs advance the
+        simulated clock; every interpreter thread gets its own simulated time
+        (see SimClock)."""
+        for patch in moto_internals.interpreter_patches(self.clock, self._invoke):
+            self._enter(patch)
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
@@ -293,17 +213,13 @@ class LocalPipeline:
     def close(self) -> None:
         """Stop running executions and join the interpreter's threads before the
         mocks go away, so nothing leaks into the next test."""
-        from moto.stepfunctions.parser.utils import TMP_THREADS
-
         try:
             if self.state_machine_arn:
                 for machine in self.sfn.list_state_machines()["stateMachines"]:
                     for execution in self.sfn.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")["executions"]:
                         self.sfn.stop_execution(executionArn=execution["executionArn"], error="Teardown", cause="test teardown")
         finally:
-            for thread in list(TMP_THREADS):
-                thread.join(timeout=30)
-            TMP_THREADS.clear()
+            moto_internals.join_interpreter_threads(forget_all=True)
             while self._stack:
                 self._stack.pop()()
 
@@ -408,7 +324,7 @@ class LocalPipeline:
 
     def execute(self, event: dict, state_machine_arn: Optional[str] = None) -> RunResult:
         machine = state_machine_arn or self.state_machine_arn
-        sent_before = len(self._topic().sent_notifications)
+        sent_before = len(moto_internals.sent_notifications(self.account, self.region, self.topic_arn))
         invocations_before = Counter(self.invocations)
         started_at = self.clock.elapsed()
         execution_arn = self.sfn.start_execution(stateMachineArn=machine, name=f"run-{uuid.uuid4().hex[:12]}", input=json.dumps(event))["executionArn"]
@@ -420,11 +336,11 @@ class LocalPipeline:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"execution {execution_arn} still RUNNING after {EXECUTION_REAL_TIME_LIMIT} s of real time")
             time.sleep(EXECUTION_STATUS_POLL)
-        self._join_interpreter_threads()
+        moto_internals.join_interpreter_threads()
         history = self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
         notifications = [
-            {"subject": n[2] or "", "message": json.loads(n[1]) if n[1].startswith("{") else n[1]}
-            for n in self._topic().sent_notifications[sent_before:]
+            {"subject": subject, "message": json.loads(message) if message.startswith("{") else message}
+            for subject, message in moto_internals.sent_notifications(self.account, self.region, self.topic_arn)[sent_before:]
         ]
         output = described.get("output")
         return RunResult(
@@ -438,20 +354,6 @@ class LocalPipeline:
             lambda_invocations=self.invocations - invocations_before,
             simulated_seconds=self.clock.elapsed() - started_at,
         )
-
-    @staticmethod
-    def _join_interpreter_threads() -> None:
-        from moto.stepfunctions.parser.utils import TMP_THREADS
-
-        for thread in list(TMP_THREADS):
-            thread.join(timeout=30)
-            if not thread.is_alive():
-                TMP_THREADS.remove(thread)
-
-    def _topic(self) -> Any:
-        from moto.sns.models import sns_backends
-
-        return sns_backends[self.account][self.region].topics[self.topic_arn]
 
     # ------------------------------------------------------------- results
     def parameter(self, name: str) -> Optional[str]:

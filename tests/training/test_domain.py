@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from personalize_pipeline import api_requests, filter_expressions, gate, naming, params
-from personalize_pipeline.errors import ParamsInvalid, ReadinessFailed, SchemaChangeNotAllowed
+from personalize_pipeline.errors import ParamsInvalid, SchemaChangeNotAllowed, TrainingDataNotReady
 from personalize_pipeline.readiness import check_readiness, count_per_solution
 from personalize_pipeline.schema_rules import check_schema_change, same_fields
 from personalize_pipeline.waiting import WaitPolicy, next_wait_seconds
@@ -263,7 +263,7 @@ def test_readiness_names_the_failed_rule():
     ok = {"runId": "r", "readiness": {"passed": True, "checks": []}, "rows": {"interactions": 1500}}
     assert check_readiness(ok, rules)["passed"] is True
     bad = {"runId": "r", "readiness": {"passed": False, "checks": [{"rule": "min_users", "passed": False, "detail": "12 users"}]}, "rows": {"interactions": 900}}
-    with pytest.raises(ReadinessFailed) as info:
+    with pytest.raises(TrainingDataNotReady) as info:
         check_readiness(bad, rules)
     assert "min_users: 12 users" in str(info.value)
     assert "not enough data: the interactions export has 900 rows" in str(info.value)
@@ -290,14 +290,14 @@ def test_handlers_log_json_with_the_execution_as_correlation_id(capsys):
     from personalize_pipeline import handlers
 
     context = SimpleNamespace(invoked_function_arn="arn:aws:lambda:eu-west-1:111122223333:function:f", aws_request_id="req-1")
-    with pytest.raises(ReadinessFailed):
+    with pytest.raises(TrainingDataNotReady):
         handlers.check_readiness({"executionName": "run-42", "export": {"readiness": {"passed": False, "checks": []}, "rows": {}},
                                   "rules": {"minInteractions": 1000}}, context)
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     (entry,) = [line for line in lines if line["message"] == "step failed"]
     assert entry["correlation_id"] == "run-42"
     assert entry["function"] == "check_readiness"
-    assert entry["error"] == "ReadinessFailed" and "not enough data" in entry["detail"]
+    assert entry["error"] == "TrainingDataNotReady" and "not enough data" in entry["detail"]
 
 
 def test_solution_settings_compare_only_what_the_params_set():

@@ -207,7 +207,7 @@ def test_schema_check_names_the_field(pipeline, tmp_path):
 def test_not_enough_data_fails_before_any_personalize_call(pipeline, tmp_path):
     result = pipeline.run(full_params(), make_export(tmp_path, interactions=400))
 
-    assert_failed_once(result, "CheckDataReadiness", "ReadinessFailed", "not enough data", "min_interactions")
+    assert_failed_once(result, "CheckDataReadiness", "TrainingDataNotReady", "not enough data", "min_interactions")
     assert pipeline.fake.calls == []
 
 

@@ -200,7 +200,7 @@ def test_readiness_counts_each_solutions_events(pipeline, tmp_path):
     params = full_params()
     params["solutions"][0]["event_type"] = "click"
     result = pipeline.run(params, make_export(tmp_path))
-    assert_failed_once(result, "CheckDataReadiness", "ReadinessFailed", "solutions.popular: 0 of 1200 interactions",
+    assert_failed_once(result, "CheckDataReadiness", "TrainingDataNotReady", "solutions.popular: 0 of 1200 interactions",
                        "event_type 'click'", "at least 1000")
     assert pipeline.fake.calls == []
 

@@ -1,0 +1,125 @@
+"""The plan: what one run creates, named deterministically, built once by
+params.build_plan and handed from state to state by the state machine.
+
+These are TypedDicts, not classes, because the plan crosses every Lambda
+boundary as JSON and the state machine reads it with JSONPath
+(``$.plan.datasets``, ``$.plan.waits`` ...): a dict keeps that wire shape
+exactly, and the types let every step read it by a declared key. A test checks
+that a built plan has exactly the keys declared here."""
+from typing import Any, Dict, List, NotRequired, Optional, TypedDict
+
+
+class DatasetGroupPlan(TypedDict):
+    name: str
+    arn: str
+    kmsKeyArn: Optional[str]  # None for an AWS-owned key
+
+
+class DatasetPlan(TypedDict):
+    key: str  # interactions | items | users
+    type: str  # Personalize's dataset type: Interactions | Items | Users
+    name: str
+    arn: str
+    schemaName: str  # carries a hash of the schema text, so a changed schema gets a new name
+    schemaArn: str
+    schema: str  # the Avro schema as JSON text
+    dataLocation: str  # s3://bucket/prefix/ of the export's files
+    importJobName: str
+    importMode: str  # FULL | INCREMENTAL | AUTO
+    # From the export manifest, when it counted them; read_params moves the
+    # counts to Plan.exportRows before the plan travels.
+    rows: NotRequired[Optional[int]]
+
+
+class SolutionPlan(TypedDict):
+    key: str
+    name: str
+    arn: str
+    recipeArn: str
+    trainingMode: str
+    performAutoTraining: bool
+    performHPO: bool
+    eventType: Optional[str]
+    solutionConfig: Optional[Dict[str, Any]]
+    versionName: str
+
+
+class CampaignPlan(TypedDict):
+    key: str
+    name: str
+    arn: str
+    solutionKey: str
+    minProvisionedTPS: int
+    campaignConfig: Optional[Dict[str, Any]]
+
+
+class FilterPlan(TypedDict):
+    key: str
+    name: str
+    arn: str
+    expression: str
+
+
+class EventTrackerPlan(TypedDict):
+    name: str
+
+
+class GatePlan(TypedDict):
+    thresholds: Dict[str, float]
+    compareWithServing: bool
+    tolerance: float
+    compareMetrics: List[str]
+
+
+class WaitPlan(TypedDict):
+    firstSeconds: int
+    maxSeconds: int
+    limitSeconds: int
+
+
+class SolutionReadiness(TypedDict):
+    key: str
+    eventType: Optional[str]
+    eventValueThreshold: Optional[Any]
+
+
+class ReadinessRules(TypedDict):
+    minInteractions: int
+    solutions: List[SolutionReadiness]
+
+
+class SsmParameters(TypedDict):
+    trackingIdParameter: str
+    durationsParameter: str
+    trainingDataParameter: str
+
+
+class ParamsObject(TypedDict):
+    bucket: str
+    key: str
+    versionId: Optional[str]
+
+
+class Plan(TypedDict):
+    name: str
+    runId: str
+    manifestUri: str
+    partition: str
+    region: str
+    account: str
+    datasetGroup: DatasetGroupPlan
+    datasets: List[DatasetPlan]
+    solutions: List[SolutionPlan]
+    campaigns: List[CampaignPlan]
+    filters: List[FilterPlan]
+    eventTracker: Optional[EventTrackerPlan]
+    gate: GatePlan
+    waits: Dict[str, WaitPlan]  # one per phase (params.WAIT_PHASES)
+    readinessRules: ReadinessRules
+    expected: Dict[str, int]  # observed durations of earlier runs, seconds by phase
+    ssm: SsmParameters
+    tags: Dict[str, str]
+    # Set by read_params: the params object version this run read, and the
+    # export's row counts per dataset (recorded with each deployed version).
+    paramsObject: NotRequired[ParamsObject]
+    exportRows: NotRequired[Dict[str, Optional[int]]]
