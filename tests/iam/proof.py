@@ -26,6 +26,12 @@ SUITE_BINDINGS: dict[str, str] = {
     # tests/drift: the catalog database the rule watches.
     "retail": "catalog_database_name",
 }
+# Local resource name -> the root output whose ARN ends in the deployed name.
+SUITE_NAMES_FROM_ARNS: dict[str, str] = {
+    # step_functions/local_pipeline/harness.py: the training state machine, whose
+    # running executions read_params lists.
+    "personalize-training": "state_machine_arn",
+}
 
 
 # Calls a test makes that the deployed wiring can never deliver, with the reason.
@@ -67,6 +73,8 @@ def bindings(call: Call, deployed_config: dict, stack: Stack) -> list[tuple[str,
             pairs[local] = deployed
     for local, output in SUITE_BINDINGS.items():
         pairs.setdefault(local, stack.outputs[output])
+    for local, output in SUITE_NAMES_FROM_ARNS.items():
+        pairs.setdefault(local, stack.outputs[output].rsplit(":", 1)[1])
     return sorted(pairs.items(), key=lambda p: -len(p[0]))
 
 

@@ -2,16 +2,18 @@
 rendered from the Terraform roots for concrete values.
 
 The roots are the complete example and envs/dev, rendered in moto's default
-account and region (the ones the suites' calls carry), partition ``aws``.
+account and region (the ones most of the suites' calls carry), partition ``aws``,
+and again for any other region a call was made in, with that region's partition.
 """
 from __future__ import annotations
 
-import boto3
-
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Optional
+
+import boto3
 
 from . import recorder, tfeval
 
@@ -24,6 +26,7 @@ ROOTS = {
 ENVIRONMENT = tfeval.Environment(account="123456789012", region="us-east-1", partition="aws")
 
 
+@functools.lru_cache(maxsize=None)
 def environment_of(region: str) -> tfeval.Environment:
     """The environment a call made in ``region`` is judged in: the same account,
     that region and its partition (a run in cn-north-1 is a deployment in aws-cn)."""

@@ -177,7 +177,7 @@ def test_imports_wait_for_a_free_import_slot(pipeline, tmp_path):
     pipeline.fake.clock.advance(60)
     pipeline.fake.durations["dataset_import_job"] = 2000
     for i in range(4):
-        client.create_dataset_import_job(jobName=f"other-{i}", datasetArn=dataset, dataSource={"dataLocation": "s3://personalize-data/none/"})
+        client.create_dataset_import_job(jobName=f"other-{i}", datasetArn=dataset, dataSource={"dataLocation": f"{pipeline.export_root}/exports/other/"})
     pipeline.fake.durations["dataset_import_job"] = 300
     result = succeeded(pipeline.run(full_params(), make_export(tmp_path)))
     refused = [c for c in pipeline.fake.calls_of("CreateDatasetImportJob") if c["jobName"].startswith("shop")]
