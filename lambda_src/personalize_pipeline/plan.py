@@ -5,8 +5,11 @@ These are TypedDicts, not classes, because the plan crosses every Lambda
 boundary as JSON and the state machine reads it with JSONPath
 (``$.plan.datasets``, ``$.plan.waits`` ...): a dict keeps that wire shape
 exactly, and the types let every step read it by a declared key. A test checks
-that a built plan has exactly the keys declared here."""
-from typing import Any, Dict, List, NotRequired, Optional, TypedDict
+that a built plan has exactly the keys declared here.
+
+Keys a plan may lack sit in a ``total=False`` base (not ``NotRequired``): the
+test suites import this module under Python 3.9 too."""
+from typing import Any, Dict, List, Optional, TypedDict
 
 
 class DatasetGroupPlan(TypedDict):
@@ -15,7 +18,13 @@ class DatasetGroupPlan(TypedDict):
     kmsKeyArn: Optional[str]  # None for an AWS-owned key
 
 
-class DatasetPlan(TypedDict):
+class _DatasetPlanOptional(TypedDict, total=False):
+    # From the export manifest, when it counted them; read_params moves the
+    # counts to Plan.exportRows before the plan travels.
+    rows: Optional[int]
+
+
+class DatasetPlan(_DatasetPlanOptional):
     key: str  # interactions | items | users
     type: str  # Personalize's dataset type: Interactions | Items | Users
     name: str
@@ -26,9 +35,6 @@ class DatasetPlan(TypedDict):
     dataLocation: str  # s3://bucket/prefix/ of the export's files
     importJobName: str
     importMode: str  # FULL | INCREMENTAL | AUTO
-    # From the export manifest, when it counted them; read_params moves the
-    # counts to Plan.exportRows before the plan travels.
-    rows: NotRequired[Optional[int]]
 
 
 class SolutionPlan(TypedDict):
@@ -100,7 +106,14 @@ class ParamsObject(TypedDict):
     versionId: Optional[str]
 
 
-class Plan(TypedDict):
+class _PlanSetByReadParams(TypedDict, total=False):
+    # Set by read_params: the params object version this run read, and the
+    # export's row counts per dataset (recorded with each deployed version).
+    paramsObject: ParamsObject
+    exportRows: Dict[str, Optional[int]]
+
+
+class Plan(_PlanSetByReadParams):
     name: str
     runId: str
     manifestUri: str
@@ -119,7 +132,3 @@ class Plan(TypedDict):
     expected: Dict[str, int]  # observed durations of earlier runs, seconds by phase
     ssm: SsmParameters
     tags: Dict[str, str]
-    # Set by read_params: the params object version this run read, and the
-    # export's row counts per dataset (recorded with each deployed version).
-    paramsObject: NotRequired[ParamsObject]
-    exportRows: NotRequired[Dict[str, Optional[int]]]
