@@ -6,12 +6,12 @@ account and region (the ones the suites' calls carry), partition ``aws``.
 """
 from __future__ import annotations
 
-import boto3
-
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Optional
+
+import boto3
 
 from . import recorder, tfeval
 

