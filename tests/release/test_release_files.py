@@ -102,3 +102,14 @@ def test_pre_commit_fmt_runs_what_make_fmt_check_runs():
 def test_readme_states_the_ruff_pin_of_the_hook():
     [ruff] = [version for name, version in python_pins(pre_commit_hooks()["ruff"]).items() if name == "ruff"]
     assert f"ruff=={ruff}" in (REPO_ROOT / "README.md").read_text()
+
+
+def test_make_test_runs_the_hooks_ruff_over_the_tree_before_pytest():
+    hook = pre_commit_hooks()["ruff"]
+    dry = subprocess.run(["make", "-n", "--no-print-directory", "test"], cwd=REPO_ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert dry.returncode == 0, dry.stderr
+    commands = dry.stdout.splitlines()
+    [lint] = [i for i, line in enumerate(commands) if line.endswith(f"/{hook['entry']} .")]
+    [pytest] = [i for i, line in enumerate(commands) if line.endswith("-m pytest")]
+    assert lint < pytest, commands
