@@ -18,7 +18,7 @@ export PYTHONPATH := $(CURDIR)/glue:$(CURDIR)/lambda_src:$(CURDIR)/step_function
 export PYSPARK_PYTHON := $(CURDIR)/$(PY)
 export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(PY)
 
-.PHONY: help deps system-deps test test-py39 demo bench-export bench-pipeline fmt fmt-check plan apply version clean
+.PHONY: help deps system-deps lint generate generate-iam-docs test test-py39 demo bench-export bench-pipeline fmt fmt-check plan apply version clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -49,7 +49,20 @@ deps: $(VENV)/.installed $(VENV39)/.installed $(CHECKOV)/.installed node_modules
 system-deps: ## Java 17, PostgreSQL and its JDBC driver (Debian packages)
 	@./.ci/system-deps.sh
 
-test: deps ## run every test and offline check
+lint: $(VENV)/.installed ## ruff (pinned in requirements.lock; rules in pyproject.toml)
+	$(VENV)/bin/ruff check .
+
+# The generators live in tools/; a test fails when any file they write is stale.
+generate: $(VENV)/.installed ## rewrite the generated files: ASL template, module README tables, drift docs' rules and sample alert
+	$(PY) -m tools.asl_source
+	$(PY) -m tools.readme_tables
+	$(PY) -m tools.sample_alert --write
+
+generate-iam-docs: $(VENV)/.installed ## rewrite docs/terraform.md's table of IAM calls (runs the recording suites: minutes)
+	$(PY) -m tools.iam_docs_table
+
+test: deps ## lint, then run every test and offline check
+	$(MAKE) --no-print-directory lint
 	$(VENV)/bin/python -m pytest
 	$(MAKE) --no-print-directory test-py39
 

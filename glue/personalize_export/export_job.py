@@ -14,8 +14,7 @@ import time
 from typing import Any, Callable, Dict, Optional, Union
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import DataFrame, SparkSession, functions as F
 
 from personalize_export import layout
 from personalize_export.sources import SourceFrame, as_source_frame

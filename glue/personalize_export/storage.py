@@ -12,7 +12,7 @@ import json
 import os
 import posixpath
 import shutil
-from typing import Any, Callable, Iterator, List, Optional, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 
 def is_s3(uri: str) -> bool:
@@ -46,18 +46,7 @@ def relative(path: str, base: str) -> str:
     return posixpath.relpath(strip(path), strip(base.rstrip("/")))
 
 
-_client_factory: Optional[Callable[[], Any]] = None
-
-
-def set_s3_client_factory(factory: Optional[Callable[[], Any]]) -> None:
-    """Override how the S3 client is made (tests hand in a moto-backed client)."""
-    global _client_factory
-    _client_factory = factory
-
-
 def _s3():
-    if _client_factory is not None:
-        return _client_factory()
     import boto3  # only S3 URIs need it
 
     return boto3.client("s3")

@@ -12,11 +12,10 @@ import re
 from dataclasses import dataclass, field as dc_field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from pyspark.sql import Column, DataFrame, Window
-from pyspark.sql import functions as F
-from pyspark.sql import types as T
+from pyspark.sql import Column, DataFrame, Window, functions as F, types as T
 
 from personalize_export.spec import (
+    ID_FIELD,
     MAX_CATEGORICAL_LENGTH,
     MAX_ID_LENGTH,
     MAX_TEXTUAL_LENGTH,
@@ -950,7 +949,7 @@ def _reconcile(frame: DataFrame, source: DataFrame, dataset: DatasetSpec, spec: 
 
 def _dedupe_key(dataset: DatasetSpec) -> Tuple[List[Column], Optional[str]]:
     """The columns that make two written rows duplicates, and the id field (items/users)."""
-    id_name = "ITEM_ID" if dataset.name == "items" else "USER_ID" if dataset.name == "users" else None
+    id_name = ID_FIELD[dataset.name]
     if id_name is None:
         return [F.col(out_col(f.name)) for f in dataset.fields], None
     return [F.col(out_col(id_name))], id_name

@@ -71,7 +71,6 @@ CHANNEL_TIMESTAMP_FORMATS = {
     "store": "custom",  # 05/03/2024 14:22:11, UTC, written by the till software
 }
 CUSTOM_TIMESTAMP_FORMAT = "%d/%m/%Y %H:%M:%S"
-CUSTOM_TIMESTAMP_SPARK_PATTERN = "dd/MM/yyyy HH:mm:ss"
 CATALOG_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 # The catalog writes SKUs as SKU-<5 digits>; orders write the same SKU in several ways.

@@ -9,8 +9,7 @@ import functools
 import json
 from typing import Any, Callable
 
-from . import steps
-from . import logs
+from . import logs, steps
 
 log = logs.get_logger()
 

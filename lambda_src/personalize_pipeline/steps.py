@@ -22,8 +22,8 @@ from .errors import (
     WaitTimedOut,
 )
 from .logs import get_logger
-from .plan import DatasetPlan, Plan, ReadinessRules, SolutionPlan, WaitPlan
 from .personalize_ops import KIND_LABELS, call, call_or_defer, create, describe, is_failed, paginate, seconds_between
+from .plan import DatasetPlan, Plan, ReadinessRules, SolutionPlan, WaitPlan
 from .readiness import check_readiness
 from .waiting import WaitPolicy, next_wait_seconds
 

@@ -213,7 +213,6 @@ def build_alert(assessment: Assessment, pause: Optional[PauseOutcome], max_findi
 
 def _render_text(assessment: Assessment, label: str, findings: List[Dict[str, Any]], omitted: int,
                  payload: Dict[str, Any], pause: Optional[PauseOutcome]) -> str:
-    event = assessment.event
     severity = assessment.severity
     lines = ["%s: schema change in Glue Data Catalog %s (%s)" % (severity, label, payload["event"]["type_of_change"]), "",
              _HEADLINES[severity], ""]

@@ -28,9 +28,6 @@ class ReadMap:
     def jobs_for_table(self, database: str, table: str) -> Dict[str, FrozenSet[str]]:
         return dict(self._tables.get((database.lower(), table.lower()), {}))
 
-    def is_read(self, database: str, table: str) -> bool:
-        return (database.lower(), table.lower()) in self._tables
-
     def read_columns(self, database: str, table: str) -> FrozenSet[str]:
         columns: FrozenSet[str] = frozenset()
         for job_columns in self.jobs_for_table(database, table).values():

@@ -14,17 +14,17 @@ import json
 import re
 import threading
 import uuid
-from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Callable, Optional, Protocol
 
 import boto3
 import botocore.session
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
-from botocore.validate import validate_parameters
 from botocore.exceptions import ParamValidationError
+from botocore.validate import validate_parameters
 
 from .sim_clock import EPOCH, SimClock
 

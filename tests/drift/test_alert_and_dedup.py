@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from schema_drift.alert import MESSAGE_LIMIT, SUBJECT_LIMIT, build_alert, subject_line, fit_alert
+from schema_drift.alert import MESSAGE_LIMIT, SUBJECT_LIMIT, build_alert, fit_alert, subject_line
 from schema_drift.assess import Assessment
 from schema_drift.dedup import Deduplicator
 from schema_drift.events import parse_event

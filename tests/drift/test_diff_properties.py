@@ -1,11 +1,9 @@
 """Whatever two versions look like, the diff accounts for every column exactly once."""
 from __future__ import annotations
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from schema_drift.catalog import (COLUMN_ADDED, COLUMN_REMOVED, COLUMN_RENAMED, TYPE_CHANGED, Column, TableSnapshot,
-                                  diff_tables)
+from schema_drift.catalog import COLUMN_ADDED, COLUMN_REMOVED, COLUMN_RENAMED, TYPE_CHANGED, Column, TableSnapshot, diff_tables
 
 NAMES = st.sampled_from(["user_id", "userid", "item_id", "sku", "ts", "event_ts", "amount", "price", "status", "state"])
 TYPES = st.sampled_from(["string", "int", "bigint", "float", "double"])

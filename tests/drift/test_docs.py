@@ -1,9 +1,9 @@
 """docs/schema-drift.md shows the rules and a sample alert exactly as the code produces them."""
 from __future__ import annotations
 
-from .sample_alert import BLOCKS, DOC, README, README_BLOCKS, current_blocks, render_blocks
+from tools.sample_alert import BLOCKS, DOC, README, README_BLOCKS, current_blocks, render_blocks
 
-REGENERATE = "regenerate with: PYTHONPATH=glue:lambda_src:. .venv/bin/python -m tests.drift.sample_alert --write"
+REGENERATE = "regenerate with: make generate"
 
 
 def test_generated_blocks_of_the_doc_are_current():

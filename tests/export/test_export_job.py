@@ -7,9 +7,9 @@ import io
 import json
 import os
 
+import export_golden as g
 import pytest
 
-import export_golden as g
 from personalize_export import layout
 from personalize_export.export_job import run_export
 from personalize_export.sources import read_source

@@ -15,10 +15,10 @@ import sys
 import types
 
 import boto3
+import export_golden as g
 import pytest
 from moto import mock_aws
 
-import export_golden as g
 from personalize_export import layout
 from personalize_export.glue_entry import export_main
 from personalize_export.sources import read_source

@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 import os
 
+import export_golden as g
 import pytest
 
-import export_golden as g
 from personalize_export.finalize import HandOffRefused
 from personalize_export.local_workflow import main, run_local_workflow
 

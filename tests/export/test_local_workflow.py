@@ -5,9 +5,9 @@ import copy
 import json
 import os
 
+import export_golden as g
 import pytest
 
-import export_golden as g
 from personalize_export import layout
 from personalize_export.finalize import ReadinessFailed
 from personalize_export.local_workflow import run_local_workflow

@@ -1,9 +1,9 @@
 """Golden tests: each quirk of real retail history, classified by the pure transforms."""
 from __future__ import annotations
 
+import export_golden as g
 import pytest
 
-import export_golden as g
 from personalize_export.sources import read_source
 from personalize_export.spec import load_spec
 from personalize_export.transform import (

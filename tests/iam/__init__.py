@@ -9,6 +9,8 @@ render.py      roles, their policies and the role each component runs as
 policy.py      IAM's evaluation logic
 proof.py       renames the suites' resources to the deployed ones and decides
 checks.py      static checks of the rendered policies (parliament included)
-docs_table.py  the table of calls per role in docs/terraform.md
 plugin.py      the pytest hooks (installed by tests/conftest.py)
+
+tools/iam_docs_table.py writes the table of calls per role in docs/terraform.md
+from the proof.
 """

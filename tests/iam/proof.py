@@ -12,9 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from . import actions, policy
+from . import actions, policy, render
 from .recorder import Call
-from . import render
 from .render import Stack
 
 # Local name -> the root module output it stands for.

@@ -8,7 +8,9 @@ import os
 
 import pytest
 
-from . import docs_table, proof, recordings, render
+from tools import iam_docs_table as docs_table
+
+from . import proof, recordings, render
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +38,7 @@ def test_docs_table_of_calls_is_current(calls):
     if os.environ.get("IAM_PROOF_UPDATE_DOCS") == "1":  # snapshot-style update, as docs_table.main()
         docs_table.DOC.write_text(docs_table.rendered_doc(verdicts), encoding="utf-8")
     assert docs_table.DOC.read_text(encoding="utf-8") == docs_table.rendered_doc(verdicts), (
-        "docs/terraform.md's table of IAM calls is stale: run `.venv/bin/python -m tests.iam.docs_table`")
+        "docs/terraform.md's table of IAM calls is stale: run `.venv/bin/python -m tools.iam_docs_table`")
 
 
 def test_every_call_is_judged_in_some_root(calls):

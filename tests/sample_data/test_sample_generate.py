@@ -14,8 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from sample_data.generate import (
     CUSTOM_TIMESTAMP_FORMAT,

@@ -5,9 +5,9 @@ import os
 
 import boto3
 import pytest
+from export_fixtures import REGION, SPEC
 from moto import mock_aws
 
-from export_fixtures import REGION, SPEC
 from personalize_export.spec import load_spec
 
 

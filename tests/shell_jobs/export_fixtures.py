@@ -5,7 +5,6 @@ export jobs write, so manifest, readiness, retention and hand-off are tested alo
 """
 from __future__ import annotations
 
-
 from personalize_export import layout
 from personalize_export.spec import avro_schema
 from personalize_export.storage import join, relative

@@ -5,8 +5,8 @@ import json
 import os
 
 import pytest
-
 from export_fixtures import GOOD_INTERACTIONS, GOOD_ITEMS, write_dataset, write_good_export
+
 from personalize_export import layout
 from personalize_export.finalize import (
     HandOffRefused,

@@ -3,8 +3,8 @@ a record, and lines merged into rejected records stay within the rejected share.
 from __future__ import annotations
 
 import pytest
-
 from export_fixtures import SPEC, write_good_export
+
 from personalize_export import layout
 from personalize_export.finalize import build_manifest
 from personalize_export.spec import load_spec

@@ -10,8 +10,8 @@ import json
 import os
 
 import pytest
-
 from export_fixtures import SPEC, write_good_export
+
 from personalize_export import layout
 from personalize_export.finalize import HandOffRefused, check_keep_exports, finalize_export
 from personalize_export.glue_entry import prepare_main, start_training_main

@@ -9,8 +9,8 @@ import subprocess
 import sys
 
 import pytest
-
 from export_fixtures import SPEC
+
 from personalize_export.spec import SpecError, avro_schema, load_spec
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

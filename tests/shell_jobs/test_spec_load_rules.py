@@ -6,8 +6,8 @@ import copy
 import math
 
 import pytest
-
 from export_fixtures import SPEC
+
 from personalize_export.spec import SpecError, load_spec, status_key, trim_text
 
 _YAML = """\

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import pytest
-
 from export_fixtures import SPEC
+
 from personalize_export.spec import SpecError, load_spec, source_path_parts
 
 

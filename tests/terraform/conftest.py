@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from tools import tfmodel, tfschema
+
 HERE = Path(__file__).resolve().parent
+# tfeval.py sits beside the tests that import it.
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-import tfcheck  # noqa: E402
-import tfschema  # noqa: E402
-from tfcheck import FIXTURES  # noqa: E402
+FIXTURES = Path(__file__).resolve().parent / "fixtures"  # broken code each check must reject
 
 
 @pytest.fixture(scope="session")
@@ -24,14 +25,14 @@ def aws_schema() -> dict:
 
 
 @pytest.fixture(scope="session")
-def terraform_modules() -> list[tfcheck.Module]:
-    dirs = tfcheck.module_dirs()
+def terraform_modules() -> list[tfmodel.Module]:
+    dirs = tfmodel.module_dirs()
     assert dirs, "no .tf files found under modules/ or envs/"
-    return [tfcheck.load_module(d) for d in dirs]
+    return [tfmodel.load_module(d) for d in dirs]
 
 
 @pytest.fixture
 def fixture_module():
-    def load(name: str) -> tfcheck.Module:
-        return tfcheck.load_module(FIXTURES / name)
+    def load(name: str) -> tfmodel.Module:
+        return tfmodel.load_module(FIXTURES / name)
     return load

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tfcheck import REPO_ROOT
 from tools import terraform_cli
 from tools.terraform_cli import TerraformCliError
+from tools.tfmodel import REPO_ROOT
 
 FAKE_TERRAFORM = """#!{python}
 import json, os, sys

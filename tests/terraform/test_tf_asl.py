@@ -4,19 +4,20 @@ Step Functions interpreter; every Lambda it names is one Terraform creates."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
-
-import tfasl
-import tfcheck
 import tfeval
-from tfcheck import FIXTURES
-from tfcheck import REPO_ROOT
+
+from tools import tfasl, tfmodel
+from tools.tfmodel import REPO_ROOT
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"  # broken code each check must reject
 
 
 @pytest.fixture(scope="module")
 def training_module():
-    return tfcheck.load_module(REPO_ROOT / "modules" / "training-pipeline")
+    return tfmodel.load_module(REPO_ROOT / "modules" / "training-pipeline")
 
 
 @pytest.fixture(scope="module")

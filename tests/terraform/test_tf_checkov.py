@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tfcheck import FIXTURES
-from tfcheck import REPO_ROOT, TERRAFORM_ROOTS
+from tools.tfmodel import REPO_ROOT, TERRAFORM_ROOTS
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"  # broken code each check must reject
 
 CHECKOV = REPO_ROOT / ".tools" / "checkov" / "bin" / "checkov"
 

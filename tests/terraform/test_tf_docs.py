@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-import readme_tables
-from tfcheck import REPO_ROOT
+from tools import readme_tables
+from tools.tfmodel import REPO_ROOT
 
 MODULE_DIRS = sorted(p for p in (REPO_ROOT / "modules").iterdir() if p.is_dir())
 
@@ -25,8 +25,8 @@ def test_readme_table_matches_the_code_and_shows_usage(module_dir):
     readme = module_dir / "README.md"
     current = readme.read_text(encoding="utf-8")
     assert current == readme_tables.rendered_readme(readme), (
-        f"{readme.relative_to(REPO_ROOT)} is out of date: run `.venv/bin/python tests/terraform/readme_tables.py`")
-    assert "```hcl" in current and f'source = "' in current, f"{readme.name} of {module_dir.name} has no usage example"
+        f"{readme.relative_to(REPO_ROOT)} is out of date: run `make generate`")
+    assert "```hcl" in current and 'source = "' in current, f"{readme.name} of {module_dir.name} has no usage example"
 
 
 @pytest.mark.parametrize("example", ["complete", "minimal"])

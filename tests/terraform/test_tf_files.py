@@ -2,36 +2,39 @@
 templates; every Lambda handler is a function defined in its module."""
 from __future__ import annotations
 
-import tfcheck
-from tfcheck import FIXTURES
-from tfcheck import REPO_ROOT
+from pathlib import Path
+
+from tools import tfchecks
+from tools.tfmodel import REPO_ROOT
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"  # broken code each check must reject
 
 SOURCE_ROOTS = [REPO_ROOT / "lambda_src", REPO_ROOT / "glue"]
 
 
 def test_files_named_by_the_modules_exist(terraform_modules):
-    named = [p for m in terraform_modules for _, p in tfcheck.referenced_paths(m)]
+    named = [p for m in terraform_modules for _, p in tfchecks.referenced_paths(m)]
     names = {p.relative_to(REPO_ROOT).as_posix() for p in named if p.is_relative_to(REPO_ROOT)}
     for script in ("prepare", "export_interactions", "export_items", "export_users", "start_training"):
         assert f"glue/jobs/{script}.py" in names, f"glue/jobs/{script}.py is not named by any module"
     assert "lambda_src/personalize_pipeline/functions.json" in names
     assert "step_functions/training.asl.json.tftpl" in names
-    problems = [p for m in terraform_modules for p in tfcheck.check_referenced_files(m)]
+    problems = [p for m in terraform_modules for p in tfchecks.check_referenced_files(m)]
     assert not problems, "\n".join(problems)
 
 
 def test_every_lambda_handler_exists(terraform_modules):
     lambdas = [b for m in terraform_modules for b in m.of("resource") if b.labels[0] == "aws_lambda_function"]
     assert len(lambdas) >= 2, "expected the training Lambdas and the drift Lambda"
-    problems = [p for m in terraform_modules for p in tfcheck.check_lambda_handlers(m, SOURCE_ROOTS)]
+    problems = [p for m in terraform_modules for p in tfchecks.check_lambda_handlers(m, SOURCE_ROOTS)]
     assert not problems, "\n".join(problems)
 
 
 def test_missing_files_and_handlers_are_reported(fixture_module):
     module = fixture_module("missing_files")
-    handler_problems = tfcheck.check_lambda_handlers(module, [FIXTURES / "missing_files" / "src"])
+    handler_problems = tfchecks.check_lambda_handlers(module, [FIXTURES / "missing_files" / "src"])
     assert len(handler_problems) == 2, handler_problems
     assert any("defines no function 'absent'" in p for p in handler_problems)
     assert any("no file app/nowhere.py" in p for p in handler_problems)
-    file_problems = tfcheck.check_referenced_files(module)
+    file_problems = tfchecks.check_referenced_files(module)
     assert len(file_problems) == 1 and "jobs/export.py does not exist" in file_problems[0], file_problems

@@ -4,12 +4,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from tfcheck import FIXTURES
-from tfcheck import REPO_ROOT, TERRAFORM_ROOTS
 from tools import terraform_cli
+from tools.tfmodel import REPO_ROOT, TERRAFORM_ROOTS
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"  # broken code each check must reject
 
 
 @pytest.mark.parametrize("root", TERRAFORM_ROOTS)

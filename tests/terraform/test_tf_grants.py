@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-import tfcheck
-from tfcheck import REPO_ROOT, body_items, unquote
+from tools import tfchecks, tfmodel
+from tools.tfmodel import REPO_ROOT, unquote
 
 MODULES = REPO_ROOT / "modules"
 
@@ -43,11 +43,11 @@ def literal_list(value) -> list:
     return [plain(v) for v in value] if isinstance(value, list) else [plain(value)]
 
 
-def statements(module: tfcheck.Module, document: str) -> dict[str, dict]:
+def statements(module: tfmodel.Module, document: str) -> dict[str, dict]:
     """{sid: statement} of one aws_iam_policy_document, static and dynamic statements alike."""
     block = module.resources("data")[("aws_iam_policy_document", document)]
     out = {}
-    for statement, _ in tfcheck._statements(block.body):
+    for statement, _ in tfchecks._statements(block.body):
         sid = unquote(statement.get("sid", '""'))
         assert sid not in out, f"{block.where}: two statements with sid {sid!r}"
         out[sid] = statement
@@ -67,7 +67,7 @@ def conditions_of(statement: dict) -> list[tuple]:
     return [(unquote(c["test"]), unquote(c["variable"]), tuple(literal_list(c["values"]))) for c in statement.get("condition", [])]
 
 
-def granted(module: tfcheck.Module, document: str) -> dict[str, set[str]]:
+def granted(module: tfmodel.Module, document: str) -> dict[str, set[str]]:
     """{action: resources expressions} over the document's statements."""
     out: dict[str, set[str]] = {}
     for statement in statements(module, document).values():
@@ -80,30 +80,30 @@ def granted(module: tfcheck.Module, document: str) -> dict[str, set[str]]:
 
 @pytest.fixture(scope="module")
 def export_module():
-    return tfcheck.load_module(MODULES / "dataset-export")
+    return tfmodel.load_module(MODULES / "dataset-export")
 
 
 @pytest.fixture(scope="module")
 def training_module():
-    return tfcheck.load_module(MODULES / "training-pipeline")
+    return tfmodel.load_module(MODULES / "training-pipeline")
 
 
 ################################################################################
 # Every action is a real permission
 ################################################################################
 
-def literal_actions(module: tfcheck.Module) -> list[tuple[str, str]]:
+def literal_actions(module: tfmodel.Module) -> list[tuple[str, str]]:
     """(action, where) for every literal action in the module's policy documents and locals."""
     found = []
     for block in module.of("data"):
         if block.labels[0] != "aws_iam_policy_document":
             continue
-        for statement, kind in tfcheck._statements(block.body):
+        for statement, kind in tfchecks._statements(block.body):
             for action in literal_list(statement.get("actions", [])):
                 if isinstance(action, str) and "${" not in action:
                     found.append((action, f"{block.where} {kind} {unquote(statement.get('sid', '')) or ''}".rstrip()))
     for name, value in module.locals.items():
-        for actions, where in tfcheck._walk_action_lists(value, f"{module.path.name}: local.{name}"):
+        for actions, where in tfchecks._walk_action_lists(value, f"{module.path.name}: local.{name}"):
             for action in literal_list(actions):
                 if isinstance(action, str) and "${" not in action:
                     found.append((action, where))
@@ -135,7 +135,7 @@ def unknown_actions(actions: list[tuple[str, str]]) -> list[str]:
 def test_every_policy_action_is_a_real_permission(terraform_modules):
     actions = [a for m in terraform_modules for a in literal_actions(m)]
     assert len(actions) >= 100, "expected the modules' policy actions to be found"
-    registry = tfcheck.registry_path_of(tfcheck.load_module(MODULES / "training-pipeline"))
+    registry = tfchecks.registry_path_of(tfmodel.load_module(MODULES / "training-pipeline"))
     import json
 
     for key, function in json.loads(registry.read_text(encoding="utf-8"))["functions"].items():
@@ -154,7 +154,7 @@ data "aws_iam_policy_document" "typo" {
   }
 }
 ''')
-    problems = unknown_actions(literal_actions(tfcheck.load_module(tmp_path)))
+    problems = unknown_actions(literal_actions(tfmodel.load_module(tmp_path)))
     assert len(problems) == 3, problems
     assert any("'personalize:ListSolutionVersion' is not a personalize action" in p for p in problems)
     assert any("'glue:GetWorkflowRunProperty' is not a glue action" in p for p in problems)
@@ -405,7 +405,7 @@ def test_start_rule_passes_the_whole_event_for_the_exact_params_key(training_mod
 def test_lambda_capabilities_cover_what_the_registry_functions_call(training_module):
     import json
 
-    registry = json.loads(tfcheck.registry_path_of(training_module).read_text(encoding="utf-8"))["functions"]
+    registry = json.loads(tfchecks.registry_path_of(training_module).read_text(encoding="utf-8"))["functions"]
     capabilities = training_module.locals["capabilities"]
     [parameter] = capabilities["write_event_tracker_parameter"]
     assert set(literal_list(parameter["actions"])) == {"ssm:PutParameter", "ssm:GetParameter"}
@@ -446,7 +446,7 @@ def test_personalize_role_reads_the_exports_prefix_only(training_module):
     assert "kms:Decrypt" in actions_of(found["UseKeys"])
     assert resources_of(found["UseKeys"]) == ["${local.personalize_key_arns}"]
     assert "var.kms_key_arn" in training_module.locals["personalize_key_arns"]
-    composition = tfcheck.load_module(MODULES / "personalize-pipeline")
+    composition = tfmodel.load_module(MODULES / "personalize-pipeline")
     call = {b.labels[0]: b.body for b in composition.of("module")}["training_pipeline"]
     assert call["exports_prefix"] == "${module.dataset_export.exports_prefix}"
     assert call["kms_key_arn"] == "${local.kms_key_arn}"

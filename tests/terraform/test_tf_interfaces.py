@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-import tfcheck
 import tfeval
-from tfcheck import REPO_ROOT, body_items, strings_in, unquote
+
+from tools import tfmodel
+from tools.tfmodel import REPO_ROOT, body_items, strings_in, unquote
 
 MODULES = REPO_ROOT / "modules"
 
@@ -43,7 +43,7 @@ def example_literal(value: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def export_module():
-    return tfcheck.load_module(MODULES / "dataset-export")
+    return tfmodel.load_module(MODULES / "dataset-export")
 
 
 def _resource(module, type_name, name):
@@ -115,7 +115,7 @@ def test_scripts_and_package_are_uploaded_with_content_hashes(export_module):
 
 
 def test_training_lambdas_get_the_documented_environment():
-    module = tfcheck.load_module(MODULES / "training-pipeline")
+    module = tfmodel.load_module(MODULES / "training-pipeline")
     assert set(module.locals["lambda_environment"]) == {
         "PERSONALIZE_ROLE_ARN", "PERSONALIZE_KMS_KEY_ARN", "SSM_PARAMETER_PREFIX", "LOG_LEVEL"}
     function = _resource(module, "aws_lambda_function", "this")
@@ -126,7 +126,7 @@ def test_training_lambdas_get_the_documented_environment():
 
 
 def test_start_rule_matches_new_versions_of_the_params_object():
-    module = tfcheck.load_module(MODULES / "training-pipeline")
+    module = tfmodel.load_module(MODULES / "training-pipeline")
     pattern = _resource(module, "aws_cloudwatch_event_rule", "start")["event_pattern"]
     assert '"detail-type" = ["Object Created"]' in pattern
     assert "key = [var.params_key]" in pattern and "name = [var.params_bucket_name]" in pattern
@@ -138,7 +138,7 @@ def test_start_rule_matches_new_versions_of_the_params_object():
 
 
 def test_drift_lambda_gets_the_documented_environment_and_events():
-    module = tfcheck.load_module(MODULES / "schema-drift-alerts")
+    module = tfmodel.load_module(MODULES / "schema-drift-alerts")
     function = _resource(module, "aws_lambda_function", "this")
     assert literal(function["handler"]) == "schema_drift.handler.handler"
     assert set(function["environment"][0]["variables"]) == {
@@ -175,9 +175,9 @@ def _params_from_training(training: dict, name: str) -> dict:
 def test_params_template_is_accepted_by_the_training_lambdas():
     from personalize_pipeline.params import parse_params
 
-    composition = tfcheck.load_module(MODULES / "personalize-pipeline")
+    composition = tfmodel.load_module(MODULES / "personalize-pipeline")
     type_text = composition.variables["training"]["type"]
-    example = tfcheck.load_module(MODULES / "personalize-pipeline" / "examples" / "complete")
+    example = tfmodel.load_module(MODULES / "personalize-pipeline" / "examples" / "complete")
     call = example.of("module")[0].body
     training = example_literal(call["training"])
     used = set()
@@ -279,11 +279,11 @@ def test_every_argument_a_job_resolves_is_passed_by_terraform(export_module):
 def _rendered_params_template(example: str) -> dict:
     """local.params_template of the composition module for an example's call, with
     Terraform's optional() defaults applied to var.training first."""
-    import tftypes
+    from tools import tftypes
 
-    composition = tfcheck.load_module(MODULES / "personalize-pipeline")
+    composition = tfmodel.load_module(MODULES / "personalize-pipeline")
     training_type = tftypes.parse_type(composition.variables["training"]["type"])
-    call = tfcheck.load_module(MODULES / "personalize-pipeline" / "examples" / example).of("module")[0].body
+    call = tfmodel.load_module(MODULES / "personalize-pipeline" / "examples" / example).of("module")[0].body
     name = literal(call["name"])
     training_input = example_literal(call.get("training", {}))
     training = tftypes.convert(training_input, training_type, "training")
@@ -312,7 +312,7 @@ def _rendered_params_template(example: str) -> dict:
 
 def test_params_template_mirror_matches_the_module_locals():
     """The rendering above follows local.params_template: same keys, same null handling."""
-    template = tfcheck.load_module(MODULES / "personalize-pipeline").locals["params_template"]
+    template = tfmodel.load_module(MODULES / "personalize-pipeline").locals["params_template"]
     for key in ("name", "import_mode", "local.training_solutions", "campaigns", "quality_gate", "filters", "readiness",
                 "dataset_group", "event_tracker", "var.params_overrides", "if v != null"):
         assert key in template, f"local.params_template no longer mentions {key}: update _rendered_params_template"
@@ -331,7 +331,7 @@ def test_rendered_params_template_with_defaults_is_accepted_by_the_training_lamb
 
 
 def test_type_conversion_fills_optional_defaults_and_rejects_unknown_attributes():
-    import tftypes
+    from tools import tftypes
 
     type_ = tftypes.parse_type('${object({a = optional(number, 1), b = optional(list(object({x = string, y = optional(bool, true)})), [{ x = "d" }]), c = optional(string)})}')
     assert tftypes.convert({}, type_) == {"a": 1, "b": [{"x": "d", "y": True}], "c": None}

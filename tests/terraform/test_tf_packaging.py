@@ -9,15 +9,15 @@ import zipfile
 
 import pytest
 
-import tfcheck
-from tfcheck import REPO_ROOT
+from tools import tfmodel
+from tools.tfmodel import REPO_ROOT
 
 PYTHON39 = REPO_ROOT / ".venv39" / "bin" / "python"
 
 
 def _evaluate(text: str, values: dict[str, str]) -> str:
     """A quoted HCL string with ${local.x}/${var.x} interpolations and \\n escapes."""
-    text = tfcheck.unquote(text) if not text.startswith('"') else text[1:-1]
+    text = tfmodel.unquote(text) if not text.startswith('"') else text[1:-1]
     text = re.sub(r"\$\{((?:local|var)\.\w+)\}", lambda m: values[m.group(1)], text)
     return text.replace("\\n", "\n")
 
@@ -25,10 +25,10 @@ def _evaluate(text: str, values: dict[str, str]) -> str:
 def test_wheel_packed_like_the_module_installs_and_imports_on_python39(tmp_path):
     if not PYTHON39.exists():
         pytest.fail(f"{PYTHON39} is missing: run `make deps` (creates .venv39 with Python 3.9)")
-    module = tfcheck.load_module(REPO_ROOT / "modules" / "dataset-export")
+    module = tfmodel.load_module(REPO_ROOT / "modules" / "dataset-export")
     locals_ = module.locals
     assert "fileset(local.package_dir, \"**/*.py\")" in locals_["package_files"]
-    values = {"local.package_version": tfcheck.unquote(locals_["package_version"]), "var.name": "test"}
+    values = {"local.package_version": tfmodel.unquote(locals_["package_version"]), "var.name": "test"}
     values["local.dist_info"] = _evaluate(locals_["dist_info"], values)
     wheel_name = _evaluate(locals_["wheel_name"], values)
     assert re.fullmatch(r"personalize_export-[0-9.]+-py3-none-any\.whl", wheel_name)

@@ -7,10 +7,10 @@ import json
 import re
 
 import pytest
-
-import tfcheck
 import tfeval
-from tfcheck import REPO_ROOT
+
+from tools import tfmodel
+from tools.tfmodel import REPO_ROOT
 
 MODULES = REPO_ROOT / "modules"
 PARTITIONS = ["aws", "aws-cn", "aws-us-gov"]
@@ -18,11 +18,11 @@ _LITERAL_PARTITION = re.compile(r"arn:aws(-[a-z]+)*:")
 
 
 @pytest.fixture(scope="module")
-def composition() -> tfcheck.Module:
-    return tfcheck.load_module(MODULES / "personalize-pipeline")
+def composition() -> tfmodel.Module:
+    return tfmodel.load_module(MODULES / "personalize-pipeline")
 
 
-def _partition_check(composition: tfcheck.Module) -> str:
+def _partition_check(composition: tfmodel.Module) -> str:
     body = composition.resources()[("terraform_data", "validation")].body
     [rule] = [p for lifecycle in body["lifecycle"] for p in lifecycle["precondition"] if "local.training_arns" in p["condition"]]
     return rule["condition"]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import tfcheck
-import tfschema
+from tools import tfchecks, tfschema
 
 
 def test_compact_schema_reads_the_provider(aws_schema):
@@ -35,31 +34,31 @@ def _all(terraform_modules, check):
 
 
 def test_modules_and_envs_match_the_provider_schema(terraform_modules, aws_schema):
-    problems = _all(terraform_modules, lambda m: tfcheck.check_provider_schema(m, aws_schema))
+    problems = _all(terraform_modules, lambda m: tfchecks.check_provider_schema(m, aws_schema))
     assert not problems, "\n".join(problems)
 
 
 def test_every_reference_is_declared(terraform_modules, aws_schema):
-    problems = _all(terraform_modules, lambda m: tfcheck.check_references(m, aws_schema))
+    problems = _all(terraform_modules, lambda m: tfchecks.check_references(m, aws_schema))
     assert not problems, "\n".join(problems)
 
 
 def test_module_calls_match_module_variables(terraform_modules):
     calls = [b for m in terraform_modules for b in m.of("module")]
     assert len(calls) >= 7, "expected the composition, its three submodule calls, two examples and two envs"
-    problems = _all(terraform_modules, tfcheck.check_module_calls)
+    problems = _all(terraform_modules, tfchecks.check_module_calls)
     assert not problems, "\n".join(problems)
 
 
 def test_variables_and_outputs_are_described_and_typed(terraform_modules):
-    problems = _all(terraform_modules, tfcheck.check_interface_docs)
+    problems = _all(terraform_modules, tfchecks.check_interface_docs)
     assert not problems, "\n".join(problems)
 
 
 # Broken fixtures: each check must fail.
 
 def test_unknown_argument_is_reported(fixture_module, aws_schema):
-    problems = tfcheck.check_provider_schema(fixture_module("unknown_argument"), aws_schema)
+    problems = tfchecks.check_provider_schema(fixture_module("unknown_argument"), aws_schema)
     text = "\n".join(problems)
     assert 'unknown argument or block "kms_master_key"' in text
     assert 'aws_s3_bucket_lifecycle_configuration.this.rule.expiration: unknown argument or block "days_after"' in text
@@ -69,7 +68,7 @@ def test_unknown_argument_is_reported(fixture_module, aws_schema):
 
 
 def test_missing_required_argument_is_reported(fixture_module, aws_schema):
-    problems = tfcheck.check_provider_schema(fixture_module("missing_required"), aws_schema)
+    problems = tfchecks.check_provider_schema(fixture_module("missing_required"), aws_schema)
     text = "\n".join(problems)
     assert 'aws_glue_job.this: missing required argument "role_arn"' in text
     assert 'aws_glue_job.this: missing required block "command"' in text
@@ -77,7 +76,7 @@ def test_missing_required_argument_is_reported(fixture_module, aws_schema):
 
 
 def test_undeclared_references_are_reported(fixture_module, aws_schema):
-    problems = tfcheck.check_references(fixture_module("undeclared_reference"), aws_schema)
+    problems = tfchecks.check_references(fixture_module("undeclared_reference"), aws_schema)
     text = "\n".join(problems)
     for expected in ("undeclared variable var.missing_variable", "undeclared local local.missing_local",
                      "undeclared resource aws_sns_topic.missing",
@@ -89,7 +88,7 @@ def test_undeclared_references_are_reported(fixture_module, aws_schema):
 
 def test_module_input_mismatches_are_reported(fixture_module, aws_schema):
     module = fixture_module("module_inputs")
-    text = "\n".join(tfcheck.check_module_calls(module) + tfcheck.check_references(module, aws_schema))
+    text = "\n".join(tfchecks.check_module_calls(module) + tfchecks.check_references(module, aws_schema))
     assert 'input "not_an_input" is not a variable' in text
     assert 'required input "name" is not set' in text
     assert 'module.child.not_an_output: the module declares no output "not_an_output"' in text
@@ -97,30 +96,30 @@ def test_module_input_mismatches_are_reported(fixture_module, aws_schema):
 
 
 def test_counted_resources_are_indexed_and_single_ones_are_not(terraform_modules):
-    problems = _all(terraform_modules, tfcheck.check_indexing)
+    problems = _all(terraform_modules, tfchecks.check_indexing)
     assert not problems, "\n".join(problems)
 
 
 def test_validations_refer_only_to_their_own_variable(terraform_modules):
-    problems = _all(terraform_modules, tfcheck.check_validation_scope)
+    problems = _all(terraform_modules, tfchecks.check_validation_scope)
     assert not problems, "\n".join(problems)
 
 
 def test_indexing_and_validation_mistakes_are_reported(fixture_module):
     module = fixture_module("bad_indexing")
-    indexing = tfcheck.check_indexing(module)
+    indexing = tfchecks.check_indexing(module)
     assert len(indexing) == 2, indexing
     assert any("aws_sns_topic.counted has count, so it must be indexed" in p for p in indexing)
     assert any("aws_sns_topic.single has neither count nor for_each" in p for p in indexing)
-    scope = tfcheck.check_validation_scope(module)
+    scope = tfchecks.check_validation_scope(module)
     assert len(scope) == 1 and "refers to ['other']" in scope[0], scope
 
 
 def test_only_terraform_functions_are_called(terraform_modules):
-    problems = _all(terraform_modules, tfcheck.check_function_names)
+    problems = _all(terraform_modules, tfchecks.check_function_names)
     assert not problems, "\n".join(problems)
 
 
 def test_unknown_function_is_reported(fixture_module):
-    problems = tfcheck.check_function_names(fixture_module("bad_function"))
+    problems = tfchecks.check_function_names(fixture_module("bad_function"))
     assert len(problems) == 1 and "jsonecode() is not a Terraform function" in problems[0], problems

@@ -13,10 +13,10 @@ import re
 from pathlib import Path
 
 import pytest
-
-import tfcheck
 import tfeval
-from tfcheck import REPO_ROOT
+
+from tools import tfmodel
+from tools.tfmodel import REPO_ROOT
 
 MODULES = REPO_ROOT / "modules"
 PROVIDER_DEFAULT_ENABLED = True
@@ -55,11 +55,11 @@ def provider_next_apply(trigger_type: str, configured: bool, state: str, prior_e
 
 # ------------------------------------------------------------- the module, evaluated
 @pytest.fixture(scope="module")
-def export_module() -> tfcheck.Module:
-    return tfcheck.load_module(MODULES / "dataset-export")
+def export_module() -> tfmodel.Module:
+    return tfmodel.load_module(MODULES / "dataset-export")
 
 
-def start_trigger_arguments(module: tfcheck.Module, workflow_start: dict, workdir: Path) -> dict:
+def start_trigger_arguments(module: tfmodel.Module, workflow_start: dict, workdir: Path) -> dict:
     body = module.resources()[("aws_glue_trigger", "start")].body
     arguments = {name: body.get(name) for name in ("type", "enabled", "start_on_creation")}
     values = tfeval.evaluate(module, {k: v for k, v in arguments.items() if v is not None}, {"workflow_start": workflow_start}, workdir)
@@ -92,9 +92,9 @@ def test_a_scheduled_workflow_is_active_after_the_first_apply(export_module, tmp
 
 def _trigger_the_drift_lambda_stops(export_module) -> tuple[str, str]:
     """The aws_glue_trigger behind the outputs the drift alerts get as schedule_trigger."""
-    pipeline = tfcheck.load_module(MODULES / "personalize-pipeline")
+    pipeline = tfmodel.load_module(MODULES / "personalize-pipeline")
     [drift_call] = [b for b in pipeline.of("module") if b.labels[0] == "schema_drift_alerts"]
-    wired = " ".join(tfcheck.strings_in(drift_call.body["schedule_trigger"]))
+    wired = " ".join(tfmodel.strings_in(drift_call.body["schedule_trigger"]))
     outputs = set(re.findall(r"module\.dataset_export\.(\w+)", wired))
     assert outputs == {"schedule_trigger_name", "schedule_trigger_arn"}, wired
     resources = {match for name in outputs

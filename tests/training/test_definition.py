@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from local_pipeline import asl, asl_source
+from local_pipeline import asl
 from local_pipeline.harness import load_registry
+from tools import asl_source
 
 ROOT = Path(__file__).resolve().parents[2]
 ALLOWED_PERMISSIONS = {"read_params", "read_exports", "pass_personalize_role", "write_event_tracker_parameter", "use_kms", "list_own_executions"}
@@ -22,8 +23,8 @@ def rendered() -> dict:
 
 
 def test_committed_template_matches_its_source():
-    assert asl.TEMPLATE_PATH.read_text(encoding="utf-8") == asl_source.render_template_text(), \
-        "run: PYTHONPATH=step_functions python -m local_pipeline.asl_source"
+    assert asl_source.TEMPLATE_PATH == asl.TEMPLATE_PATH, "the generator writes the template the harness renders"
+    assert asl.TEMPLATE_PATH.read_text(encoding="utf-8") == asl_source.render_template_text(), "run: make generate"
 
 
 def test_registry_matches_template_and_uses_only_known_capabilities():

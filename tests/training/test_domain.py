@@ -4,8 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from personalize_pipeline import api_requests, filter_expressions, gate, naming, params
 from personalize_pipeline.errors import ParamsInvalid, SchemaChangeNotAllowed, TrainingDataNotReady

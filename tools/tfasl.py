@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-from tfcheck import REPO_ROOT, Module, unquote
+from .tfmodel import REPO_ROOT, Module, unquote
 
 ASL_VALIDATOR = REPO_ROOT / "node_modules" / ".bin" / "asl-validator"
 TEMPLATE_VARIABLES = {"function_arns", "notification_topic_arn", "partition", "map_max_concurrency"}

@@ -2,8 +2,10 @@
 
 The state machine repeats a few patterns (a wait loop per phase, a failure
 recorder per step, the same Retry rules on every Lambda task), so the template
-is generated from this module: `python -m local_pipeline.asl_source` rewrites
-it, and a test checks the committed template matches.
+is generated from this module: `.venv/bin/python -m tools.asl_source` (or
+`make generate`) rewrites it, and tests/training/test_definition.py checks the
+committed template matches. The local harness renders the template with
+step_functions/local_pipeline/asl.py, as Terraform's templatefile() does.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "training.asl.json.tftpl"
+TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "step_functions" / "training.asl.json.tftpl"
 
 RETRY = [
     {
@@ -254,7 +256,7 @@ def main() -> None:
     text = render_template_text()
     if args.check:
         if TEMPLATE_PATH.read_text(encoding="utf-8") != text:
-            raise SystemExit(f"{TEMPLATE_PATH} is out of date: run python -m local_pipeline.asl_source")
+            raise SystemExit(f"{TEMPLATE_PATH} is out of date: run make generate")
         return
     TEMPLATE_PATH.write_text(text, encoding="utf-8")
     print(f"wrote {TEMPLATE_PATH}")

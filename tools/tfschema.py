@@ -24,7 +24,7 @@ import os
 import re
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 PROVIDER_PACKAGE = REPO_ROOT / "node_modules" / "@cdktf" / "provider-aws"
 JSII_PATH = PROVIDER_PACKAGE / ".jsii"
 CACHE_DIR = REPO_ROOT / ".tools" / "tf-schema"

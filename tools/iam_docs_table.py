@@ -1,13 +1,16 @@
 """The table in docs/terraform.md of the calls each role makes and the statement
-that allows each, generated from the IAM proof of the complete example.
-`.venv/bin/python -m tests.iam.docs_table` (from the repository root) rewrites
-it; test_iam_proof.py fails when it is stale."""
+that allows each, generated from the IAM proof (tests/iam) of the complete example.
+`.venv/bin/python -m tools.iam_docs_table` (from the repository root, with the
+Makefile's PYTHONPATH) rewrites it; tests/iam/test_iam_proof.py fails when it is
+stale. It is not part of `make generate`: the proof needs the calls of the recording
+suites (drift, export with Spark, shell jobs, training), which it runs in a subprocess
+for several minutes."""
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 DOC = REPO_ROOT / "docs" / "terraform.md"
 BEGIN, END = "<!-- BEGIN_IAM_CALLS -->", "<!-- END_IAM_CALLS -->"
 ROOT = "complete"
@@ -34,7 +37,7 @@ def rendered_doc(verdicts) -> str:
 
 
 def main() -> int:
-    from . import proof, recorder, recordings, render
+    from tests.iam import proof, recorder, recordings, render
 
     recorder.install()
     calls = recordings.calls_to_prove(set())

@@ -1,23 +1,20 @@
 """Inputs/outputs tables of the module READMEs, generated from variables.tf and
-outputs.tf between the markers below. `python tests/terraform/readme_tables.py`
-rewrites them; the tests fail when a README is out of date."""
+outputs.tf between the markers below. `.venv/bin/python -m tools.readme_tables`
+(or `make generate`) rewrites them; tests/terraform/test_tf_docs.py fails when a
+README is out of date."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-
-import tfcheck  # noqa: E402
+from .tfmodel import REPO_ROOT, body_items, load_module, unquote
 
 BEGIN, END = "<!-- BEGIN_TF_DOCS -->", "<!-- END_TF_DOCS -->"
 
 
 def _text(value) -> str:
     if isinstance(value, str):
-        value = tfcheck.unquote(value)
+        value = unquote(value)
         if value.startswith("${") and value.endswith("}"):
             value = value[2:-1]
         return value.replace('\\"', '"')
@@ -26,7 +23,7 @@ def _text(value) -> str:
 
 def _plain(value):
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in tfcheck.body_items(value)}
+        return {k: _plain(v) for k, v in body_items(value)}
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if isinstance(value, str):
@@ -39,7 +36,7 @@ def _cell(text: str) -> str:
 
 
 def tables(module_dir: Path) -> str:
-    module = tfcheck.load_module(module_dir)
+    module = load_module(module_dir)
     lines = ["## Inputs", "", "| Name | Description | Type | Default | Required |", "|------|-------------|------|---------|:--------:|"]
     for name, body in sorted(module.variables.items(), key=lambda kv: ("default" in kv[1], kv[0])):
         default = f"`{_cell(_text(body['default']))}`" if "default" in body else "n/a"
@@ -60,10 +57,14 @@ def rendered_readme(readme: Path) -> str:
 
 
 def module_readmes() -> list[Path]:
-    return sorted(p / "README.md" for p in (tfcheck.REPO_ROOT / "modules").iterdir() if p.is_dir())
+    return sorted(p / "README.md" for p in (REPO_ROOT / "modules").iterdir() if p.is_dir())
+
+
+def main() -> None:
+    for readme in module_readmes():
+        readme.write_text(rendered_readme(readme), encoding="utf-8")
+        print(f"updated {readme.relative_to(REPO_ROOT)}")
 
 
 if __name__ == "__main__":
-    for readme in module_readmes():
-        readme.write_text(rendered_readme(readme), encoding="utf-8")
-        print(f"updated {readme.relative_to(tfcheck.REPO_ROOT)}")
+    main()

@@ -1,8 +1,10 @@
-"""Generates the rules table and the sample alert in docs/schema-drift.md from the real code.
+"""Generates the rules table and the sample alert in docs/schema-drift.md (and the
+README's sample email) from the real code, run against the drift tests' moto stand-ins.
 
-    PYTHONPATH=glue:lambda_src:. .venv/bin/python -m tests.drift.sample_alert --write
+    PYTHONPATH=glue:lambda_src:. .venv/bin/python -m tools.sample_alert --write
 
-rewrites the generated blocks; tests/drift/test_docs.py fails when they are stale.
+(or `make generate`) rewrites the generated blocks; tests/drift/test_docs.py fails
+when they are stale.
 """
 from __future__ import annotations
 
@@ -15,9 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "schema-drift.md"
+DOC = Path(__file__).resolve().parents[1] / "docs" / "schema-drift.md"
 # The README shows the sample email alert too; it holds only that block.
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[1] / "README.md"
 README_BLOCKS = ("sample-email",)
 BLOCKS = ("rules", "sample-email", "sample-sqs", "sample-message")
 SAMPLE_EVENT_ID = "5f3e2a7c-9d41-4b8e-a0c2-6e1f7b9d3c84"
@@ -50,7 +52,7 @@ class _RecordingSns:
 def sample_alert() -> Dict[str, str]:
     """A crawler renamed orders.customer_id, widened amount and added coupon_code; pausing is on."""
     from schema_drift.service import Clients, Settings, process_event
-    from .conftest import AWS_TEST_ENV, ORDERS_COLUMNS, moto_drift_aws, table_event
+    from tests.drift.conftest import AWS_TEST_ENV, ORDERS_COLUMNS, moto_drift_aws, table_event
 
     saved_env = dict(os.environ)
     os.environ.update(AWS_TEST_ENV)
