@@ -14,9 +14,9 @@ NOW = 1_700_000_000
 FIELDS = ("USER_ID", "ITEM_ID", "TIMESTAMP", "EVENT_TYPE", "CHANNEL")
 
 
-def _spec(formats=("iso8601", "epoch_seconds", "epoch_millis"), path="orders.csv"):
+def _spec(formats=("iso8601", "epoch_seconds", "epoch_millis"), path="orders.csv", source_format="csv"):
     return load_spec({
-        "sources": {"orders": {"format": "csv", "path": path}},
+        "sources": {"orders": {"format": source_format, "path": path}},
         "datasets": {"interactions": {
             "source": "orders",
             "fields": {
@@ -44,6 +44,13 @@ def _classify(spark, rows, spec=None):
         else:
             outcomes[row["oid"]] = (row[REASON], row[REASON_FIELD])
     return outcomes
+
+
+def _outcomes_read_from(spark, spec):
+    """{oid: (status, reason, field)} of the rows read from the spec's source file."""
+    frame = read_source(spark, spec.sources["orders"])
+    result = classify(frame, spec.datasets["interactions"], spec, ClassifyOptions(now_epoch=NOW, text_may_wrap_json=False))
+    return {row["oid"]: (row[STATUS], row[REASON], row[REASON_FIELD]) for row in result.collect()}
 
 
 def _row(oid, user="U1", item="I1", ts="1600000000", status="completed", channel="web"):
@@ -98,11 +105,7 @@ def test_undecodable_bytes_in_a_csv_are_rejected_and_never_merge_two_ids(spark, 
              b"c,U\xc3\x28916,I2,1600000000,completed,web", b"d,U916,I\xed\xa0\x80,1600000000,completed,web",
              b"e,U916,I1,1600000000,completed,w\xffeb", b"f,U916,I1,1600000000,completed,web"]
     (tmp_path / "orders.csv").write_bytes(b"\n".join(lines) + b"\n")
-    spec = _spec(path=str(tmp_path / "orders.csv"))
-    frame = read_source(spark, spec.sources["orders"])
-    result = classify(frame, spec.datasets["interactions"], spec, ClassifyOptions(now_epoch=NOW, text_may_wrap_json=False)).collect()
-    outcomes = {row["oid"]: (row[STATUS], row[REASON], row[REASON_FIELD]) for row in result}
-    assert outcomes == {
+    assert _outcomes_read_from(spark, _spec(path=str(tmp_path / "orders.csv"))) == {
         "a": ("rejected", "undecodable_value", "USER_ID"),
         "b": ("rejected", "undecodable_value", "USER_ID"),
         "c": ("rejected", "undecodable_value", "USER_ID"),
@@ -166,21 +169,7 @@ def test_undecodable_bytes_in_json_lines_are_rejected_and_never_merge_two_ids(sp
              b'{"oid":"c","user":"U916","item":"I\xed\xa0\x80","ts":"1600000000","status":"completed","channel":"web"}',
              b'{"oid":"d","user":"U916","item":"I1","ts":"1600000000","status":"completed","channel":"web"}']
     (tmp_path / "orders.jsonl").write_bytes(b"\n".join(lines) + b"\n")
-    spec = load_spec({
-        "sources": {"orders": {"format": "jsonl", "path": str(tmp_path / "orders.jsonl")}},
-        "datasets": {"interactions": {
-            "source": "orders",
-            "fields": {"USER_ID": "user", "ITEM_ID": "item",
-                       "TIMESTAMP": {"from": "ts", "timestamp": {"formats": ["epoch_seconds"]}},
-                       "EVENT_TYPE": "status",
-                       "CHANNEL": {"from": "channel", "categorical": True, "nullable": True}},
-            "event_types": {"map": {"completed": "purchase"}, "unmapped": "keep"},
-        }},
-    })
-    frame = read_source(spark, spec.sources["orders"])
-    result = classify(frame, spec.datasets["interactions"], spec, ClassifyOptions(now_epoch=NOW, text_may_wrap_json=False)).collect()
-    outcomes = {row["oid"]: (row[STATUS], row[REASON], row[REASON_FIELD]) for row in result}
-    assert outcomes == {
+    assert _outcomes_read_from(spark, _spec(path=str(tmp_path / "orders.jsonl"), source_format="jsonl")) == {
         "a": ("rejected", "undecodable_value", "USER_ID"),
         "b": ("rejected", "undecodable_value", "USER_ID"),
         "c": ("rejected", "undecodable_value", "ITEM_ID"),
