@@ -15,7 +15,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Dict, List, Optional
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "schema-drift.md"
 # The README shows the sample email alert too; it holds only that block.
@@ -37,22 +37,10 @@ def rules_table() -> str:
     return "\n".join(rows)
 
 
-class _RecordingSns:
-    """Passes calls to the real (moto) SNS client and keeps what was published."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.published: List[Dict[str, Any]] = []
-
-    def publish(self, **kwargs: Any) -> Dict[str, Any]:
-        self.published.append(kwargs)
-        return self.client.publish(**kwargs)
-
-
 def sample_alert() -> Dict[str, str]:
     """A crawler renamed orders.customer_id, widened amount and added coupon_code; pausing is on."""
     from schema_drift.service import Clients, Settings, process_event
-    from tests.drift.conftest import AWS_TEST_ENV, ORDERS_COLUMNS, moto_drift_aws, table_event
+    from tests.drift.conftest import AWS_TEST_ENV, ORDERS_COLUMNS, RecordingSns, moto_drift_aws, table_event
 
     saved_env = dict(os.environ)
     os.environ.update(AWS_TEST_ENV)
@@ -68,7 +56,7 @@ def sample_alert() -> Dict[str, str]:
             changed["StorageDescriptor"]["Columns"].append({"Name": "coupon_code", "Type": "string"})
             aws.update_table(changed)
 
-            sns = _RecordingSns(aws.sns)
+            sns = RecordingSns(aws.sns)
             settings = Settings.from_env(aws.env(PAUSE_ON_BREAKING="true"))
             clients = Clients(glue=aws.glue, sns=sns, dynamodb=aws.dynamodb, s3=aws.s3)
             process_event(table_event("UpdateTable", "orders", event_id=SAMPLE_EVENT_ID), settings, clients)

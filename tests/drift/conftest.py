@@ -79,6 +79,18 @@ CUSTOMERS_COLUMNS = [("customer_id", "string"), ("profile", "struct<age:int,city
 
 _event_ids = itertools.count(1)
 
+
+class RecordingSns:
+    """Passes calls to the real (moto) SNS client and keeps what was published."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.published: List[Dict[str, Any]] = []
+
+    def publish(self, **kwargs: Any) -> Dict[str, Any]:
+        self.published.append(kwargs)
+        return self.client.publish(**kwargs)
+
 # What Amazon SNS refuses in Publish and moto 5 lets through: moto counts characters
 # rather than UTF-8 bytes, leaves message attributes out of the size and accepts any
 # subject. Rules from https://docs.aws.amazon.com/sns/latest/api/API_Publish.html

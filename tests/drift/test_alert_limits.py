@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Dict, List
 
 import pytest
 
@@ -17,22 +16,12 @@ from schema_drift.events import parse_event
 from schema_drift.rules import Finding
 from schema_drift.service import Clients, process_event
 
-from .conftest import DATABASE, database_event, sns_publish_problems, table_event
-
-
-class _RecordingSns:
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.published: List[Dict[str, Any]] = []
-
-    def publish(self, **kwargs: Any) -> Dict[str, Any]:
-        self.published.append(kwargs)
-        return self.client.publish(**kwargs)
+from .conftest import DATABASE, RecordingSns, database_event, sns_publish_problems, table_event
 
 
 def _publish(aws, event, **settings):
     """Handle one event; returns the outcome, the SNS request and the SQS delivery (if any)."""
-    sns = _RecordingSns(aws.sns)
+    sns = RecordingSns(aws.sns)
     clients = Clients(glue=aws.glue, sns=sns, dynamodb=aws.dynamodb, s3=aws.s3)
     outcome = process_event(event, aws.settings(**settings), clients)
     [request] = sns.published
