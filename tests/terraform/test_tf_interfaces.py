@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tools import tfeval, tfmodel
-from tools.tfmodel import REPO_ROOT, body_items, strings_in, unquote
+from tools.tfmodel import REPO_ROOT, body_items, unquote
 
 MODULES = REPO_ROOT / "modules"
 
