@@ -143,7 +143,7 @@ def _last_state(states: Sequence[dict], name: str) -> Optional[dict]:
 def execution_outcome(history: Any) -> dict:
     """Status, start, end and (on failure) the error and cause of the execution."""
     events = _events(history)
-    outcome = {"status": "RUNNING", "started": None, "stopped": None, "error": None, "cause": None}
+    outcome = {"status": "RUNNING", "started": None, "stopped": None, "error": None, "cause": None, "failed_step": None}
     if not events:
         return outcome
     outcome["started"] = _as_datetime(events[0]["timestamp"]).isoformat()
@@ -153,8 +153,19 @@ def execution_outcome(history: Any) -> dict:
             outcome["status"] = kind[len("Execution"):].upper().replace("TIMEDOUT", "TIMED_OUT")
             outcome["stopped"] = _as_datetime(event["timestamp"]).isoformat()
             details = event.get("executionFailedEventDetails") or {}
-            outcome["error"], outcome["cause"] = details.get("error"), details.get("cause")
+            outcome["error"], outcome["cause"] = details.get("error"), _readable_cause(details.get("cause"))
+    failed = [s["name"] for s in top_level_states(events) if s["failed"] and s["name"] != "Failed"]
+    outcome["failed_step"] = failed[0] if failed and outcome["status"] != "SUCCEEDED" else None
     return outcome
+
+
+def _readable_cause(cause: Optional[str]) -> Optional[str]:
+    """A Lambda error's cause is its JSON error object: keep the message, not the stack."""
+    try:
+        parsed = json.loads(cause) if cause else None
+    except ValueError:
+        return cause
+    return parsed.get("errorMessage", cause) if isinstance(parsed, dict) else cause
 
 
 def training_metrics(history: Any, summary: Optional[dict] = None) -> dict:
@@ -198,14 +209,18 @@ def collect(manifest: dict, history: Any, summary: Optional[dict] = None) -> dic
     matches = manifest.get("item_id_reconciliation") or {}
     ordered = [c for c in MATCH_CLASSES if c in matches] + sorted(c for c in matches if c not in MATCH_CLASSES)
     readiness = manifest.get("readiness") or {}
+    execution = execution_outcome(history)
+    training = training_metrics(history, summary)
+    if execution["failed_step"] == "QualityGate":
+        training["rejection"] = execution["cause"]
     return {
         "run_id": manifest.get("run_id"),
         "exported_at": manifest.get("created_at"),
         "datasets": datasets,
         "item_ids": {c: int(matches[c]) for c in ordered},
         "readiness": {"passed": bool(readiness.get("passed")), "checks": list(readiness.get("checks") or [])},
-        "execution": execution_outcome(history),
-        "training": training_metrics(history, summary),
+        "execution": execution,
+        "training": training,
         "timeline": timeline(history),
     }
 
@@ -355,11 +370,11 @@ STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5rem auto; max-width: 72rem; color: #222; padding: 0 1rem; }
 h1 { font-size: 1.5rem; } h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
 .pair { display: flex; flex-wrap: wrap; gap: 1.5rem; align-items: flex-start; }
-figure { margin: 0; flex: 1 1 32rem; } figure img { width: 100%; height: auto; }
+figure { margin: 0; flex: 1 1 32rem; } figure img { max-width: 100%; height: auto; }
 figcaption { font-size: .85rem; color: #555; }
 table { border-collapse: collapse; font-size: .85rem; flex: 1 1 20rem; }
 th, td { border: 1px solid #ccc; padding: .2rem .5rem; text-align: left; vertical-align: top; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .passed { color: #0b6b3a; font-weight: bold; } .failed { color: #b00020; font-weight: bold; }
 dl { display: grid; grid-template-columns: max-content auto; gap: .2rem 1rem; } dt { font-weight: bold; }
 """
@@ -466,12 +481,14 @@ def _metrics_section(training: dict) -> str:
         " (serves %s)" % _e(v.get("solutionVersionArn")) if v.get("passed") else "",
         ": " + _e("; ".join(v.get("reasons") or [])) if v.get("reasons") else "") for v in training["verdicts"])
     gate = training["gate"]
-    settings = "<p>Gate: every threshold met%s.</p>" % (
+    settings = "<p>The gate promotes a new version only if it meets every threshold%s.</p>" % (
         ", and no worse than the served version on %s (tolerance %s)" % (_e(", ".join(gate.get("compareMetrics") or [])), _e(gate.get("tolerance")))
         if gate.get("compareWithServing") else "")
     alt = "Offline metrics per metric: " + "; ".join("%s %s" % (metric, ", ".join(
         "%s %.4f" % (label, values[metric]) for label, values in columns if metric in values)
         + (", threshold %.4f" % thresholds[metric] if metric in thresholds else "")) for metric in metrics)
+    if not verdicts and training.get("rejection"):
+        verdicts = '<li class="failed">%s</li>' % _e(training["rejection"])
     return _section("Offline metrics and the quality gate", "metrics", settings,
                     "<ul>%s</ul>" % verdicts if verdicts else "",
                     '<div class="pair">%s%s</div>' % (_chart(metrics_chart(training), "chart-metrics", alt,
@@ -492,12 +509,9 @@ def _timeline_section(phases: list[dict], execution: dict) -> str:
         "failed" if p["failed"] else "") for p in phases)
     table = ('<table id="timeline-table"><caption>Phases</caption><thead><tr><th scope="col">phase</th>'
              '<th scope="col">started after</th><th scope="col">took</th><th scope="col"></th></tr></thead><tbody>%s</tbody></table>' % rows)
-    failure = ""
-    if execution.get("error"):
-        failure = '<p class="failed">%s: %s</p>' % (_e(execution["error"]), _e(execution.get("cause")))
     alt = "Timeline of the state machine's phases: " + "; ".join(
         "%s from %s for %s" % (p["phase"], _duration(p["start"]), _duration(p["end"] - p["start"])) for p in phases)
-    return _section("The state machine's phases", "timeline", failure, '<div class="pair">%s%s</div>' % (
+    return _section("The state machine's phases", "timeline", '<div class="pair">%s%s</div>' % (
         _chart(timeline_chart(phases), "chart-timeline", alt,
                "Steps in blue, wait loops in grey, a failed step in red; times from the execution history."), table))
 
@@ -507,7 +521,9 @@ def render_html(data: dict) -> str:
     title = "Personalize pipeline run %s" % (data.get("run_id") or "")
     facts = [("export run", data.get("run_id")), ("exported at", data.get("exported_at")),
              ("pipeline", training.get("name")), ("training execution", execution["status"]),
-             ("started", execution.get("started")), ("stopped", execution.get("stopped"))]
+             ("started", execution.get("started")), ("stopped", execution.get("stopped")),
+             ("failed at", execution.get("failed_step")),
+             ("error", "%s: %s" % (execution["error"], execution.get("cause")) if execution.get("error") else None)]
     overview = "<dl>%s</dl>" % "".join("<dt>%s</dt><dd>%s</dd>" % (_e(k), _e(v)) for k, v in facts if v)
     return "\n".join([
         "<!DOCTYPE html>",

@@ -1,7 +1,7 @@
-"""A run of the real state machine in the local harness, and its report.
+"""Runs of the real state machine in the local harness, and the report of one.
 
-Two exports are trained in turn, so the second run's gate compares its new version with
-the one the campaign served; the manifest carries rejections, filtered event types and
+Three exports are trained in turn: the second run's gate compares its new version with
+the one the campaign served (the run reported), the third's gate rejects its version; the manifest carries rejections, filtered event types and
 item-id match classes shaped like the demo's."""
 from __future__ import annotations
 
@@ -56,5 +56,11 @@ def harness_run(tmp_path_factory):
         manifest = with_export_quirks(run_dir)
         second = pipeline.run(full_params(), run_dir)
         assert second.status == "SUCCEEDED", (second.error, second.cause)
+        # A third export whose version falls below the gate's precision_at_10 threshold.
+        trainer.metrics = {"*": metrics(precision_at_10=0.01)}
+        rejected_dir = make_export(root / "third", run_id="20260103T000000Z", interactions=1300)
+        rejected = pipeline.run(full_params(), rejected_dir)
+        assert rejected.status == "FAILED"
     out = report.write_report(root / "report.html", manifest, second.history, second.summary)
-    return {"manifest": manifest, "result": second, "first": first, "report": out, "root": root}
+    return {"manifest": manifest, "result": second, "first": first, "report": out, "root": root,
+            "rejected": rejected, "rejected_manifest": json.loads((rejected_dir / "manifest.json").read_text(encoding="utf-8"))}
