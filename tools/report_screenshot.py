@@ -46,13 +46,20 @@ def launch_chromium() -> Iterator[object]:
             context.close()
 
 
-def screenshot(report: Path, out: Path, height: int = VIEWPORT["height"]) -> Path:
-    """The top of the report (its first charts and tables) as a PNG."""
+def screenshot(report: Path, out: Path, height: Optional[int] = None) -> Path:
+    """The report as a PNG: the whole page, or its top ``height`` pixels."""
     out.parent.mkdir(parents=True, exist_ok=True)
     with launch_chromium() as context:
         page = context.new_page()
         page.goto(report.resolve().as_uri(), wait_until="load")
-        page.screenshot(path=str(out), full_page=True, clip={"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height})
+        clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height} if height else None
+        page.screenshot(path=str(out), full_page=True, clip=clip)
+    # A palette of 32 colours keeps the PNG small enough for the repository; the charts use a handful.
+    from PIL import Image
+
+    with Image.open(out) as image:
+        small = image.convert("RGB").quantize(colors=32)
+    small.save(out, optimize=True)
     return out
 
 
@@ -60,7 +67,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.report_screenshot", description=__doc__.split("\n")[0])
     parser.add_argument("report", nargs="?", default="out/demo/report.html", help="the report to photograph (make demo writes it)")
     parser.add_argument("--out", default=str(ROOT / "docs" / "img" / "report.png"), help="the PNG to write")
-    parser.add_argument("--height", type=int, default=VIEWPORT["height"], help="pixels from the top of the page")
+    parser.add_argument("--height", type=int, help="only this many pixels from the top of the page (default: all of it)")
     args = parser.parse_args(argv)
     report = Path(args.report)
     if not report.is_file():
