@@ -283,6 +283,8 @@ class ExportSpec:
     version: int = SPEC_VERSION
     # Relative source paths are read from here (the spec file's folder when loaded from a file).
     base_dir: Optional[str] = None
+    # The Domain dataset group the export feeds (ECOMMERCE, VIDEO_ON_DEMAND), None for a custom one.
+    domain: Optional[str] = None
 
     def dataset(self, name: str) -> DatasetSpec:
         if name not in self.datasets:
@@ -489,7 +491,7 @@ def _string_list(value: Any, path: str) -> Tuple[str, ...]:
 
 
 def _validate(data: Mapping[str, Any]) -> ExportSpec:
-    _check_keys(data, "", ("version", "sources", "datasets", "item_ids", "run"), ("sources", "datasets"))
+    _check_keys(data, "", ("version", "domain", "sources", "datasets", "item_ids", "run"), ("sources", "datasets"))
     version = data.get("version", SPEC_VERSION)
     if version != SPEC_VERSION:
         raise SpecError("version", "must be %d (got %r)" % (SPEC_VERSION, version))
@@ -508,8 +510,54 @@ def _validate(data: Mapping[str, Any]) -> ExportSpec:
     if item_ids.fuzzy is not None and "items" not in datasets:
         raise SpecError("item_ids.fuzzy", "needs an items dataset to match against")
     run = _validate_run(data.get("run") or {}, "run")
+    domain = _validate_domain(data.get("domain"), datasets)
     raw = json.loads(json.dumps(data, default=_json_default))
-    return ExportSpec(sources=sources, datasets=datasets, item_ids=item_ids, run=run, raw=raw, version=version)
+    return ExportSpec(sources=sources, datasets=datasets, item_ids=item_ids, run=run, raw=raw, version=version, domain=domain)
+
+
+# ------------------------------------------------------------------ domains
+# What a Domain dataset group's schemas must hold beyond every schema's own
+# requirements: {domain: {dataset: {field: (type, categorical)}}}.
+# https://docs.aws.amazon.com/personalize/latest/dg/ECOMMERCE-datasets-and-schemas.html
+# https://docs.aws.amazon.com/personalize/latest/dg/ECOMMERCE-interactions-dataset.html
+# https://docs.aws.amazon.com/personalize/latest/dg/ECOMMERCE-items-dataset.html
+# https://docs.aws.amazon.com/personalize/latest/dg/VIDEO-ON-DEMAND-datasets-and-schemas.html
+# https://docs.aws.amazon.com/personalize/latest/dg/VIDEO-ON-DEMAND-items-dataset.html
+DOMAINS = ("ECOMMERCE", "VIDEO_ON_DEMAND")
+DOMAIN_REQUIRED_FIELDS: Dict[str, Dict[str, Dict[str, Tuple[str, bool]]]] = {
+    "ECOMMERCE": {
+        "interactions": {"EVENT_TYPE": ("string", False)},
+        "items": {"PRICE": ("float", False), "CATEGORY_L1": ("string", True)},
+        "users": {},
+    },
+    "VIDEO_ON_DEMAND": {
+        "interactions": {"EVENT_TYPE": ("string", False)},
+        "items": {"GENRES": ("string", True), "CREATION_TIMESTAMP": ("long", False)},
+        "users": {},
+    },
+}
+
+
+def _validate_domain(value: Any, datasets: Mapping[str, DatasetSpec]) -> Optional[str]:
+    """The export feeds a Domain dataset group: each dataset it exports holds
+    the fields the domain's schema requires, with their types."""
+    if value is None:
+        return None
+    domain = _choice(value, "domain", DOMAINS)
+    for name, dataset in datasets.items():
+        path = _join(_join("datasets", name), "fields")
+        for field_name, (ftype, categorical) in DOMAIN_REQUIRED_FIELDS[domain][name].items():
+            found = dataset.field(field_name)
+            kind = "%s%s" % ("categorical " if categorical else "", ftype)
+            if found is None:
+                raise SpecError(_join(path, field_name), "is required by the %s domain (a %s field)" % (domain, kind))
+            if found.type != ftype:
+                raise SpecError(_join(_join(path, field_name), "type"), 'must be "%s" in the %s domain' % (ftype, domain))
+            if categorical and not found.categorical:
+                raise SpecError(_join(_join(path, field_name), "categorical"), "must be true in the %s domain" % domain)
+            if found.nullable:
+                raise SpecError(_join(_join(path, field_name), "nullable"), "must be false: %s is a required field of the %s domain" % (field_name, domain))
+    return domain
 
 
 def _json_default(value: Any) -> Any:

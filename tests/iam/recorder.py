@@ -205,6 +205,9 @@ def install() -> None:
     from local_pipeline.fake_personalize import FakePersonalize
 
     _wrap(FakePersonalize, "_read_csv_objects", "service:personalize")
+    # And a batch job's input and output, as Personalize reads and writes them with that role.
+    _wrap(FakePersonalize, "_read_batch_input", "service:personalize")
+    _wrap(FakePersonalize, "_write_batch_output", "service:personalize")
 
 
 def dump(path: str) -> None:
