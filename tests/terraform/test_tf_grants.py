@@ -195,20 +195,27 @@ def test_job_role_names_fit_iam_for_the_longest_module_name(export_module):
         assert len(rendered) <= 64, f"role {rendered} is {len(rendered)} characters; IAM allows 64"
 
 
-def test_every_job_gets_the_package_and_exports_run_without_bookmarks(export_module):
-    spark = export_module.resources()[("aws_glue_job", "export")].body
-    shell = export_module.resources()[("aws_glue_job", "python_shell")].body
-    assert '"--extra-py-files" = local.package_zip_uri' in spark["default_arguments"]
-    assert '"--extra-py-files" = local.package_wheel_uri' in shell["default_arguments"]
-    assert '"--job-bookmark-option" = "job-bookmark-disable"' in spark["default_arguments"]
-    # Both archives pack every .py file of the package the jobs import.
-    assert plain(export_module.locals["package_dir"]) == "${path.module}/../../glue/personalize_export"
-    assert export_module.locals["package_files"] == '${sort(tolist(fileset(local.package_dir, "**/*.py")))}'
-    data = export_module.resources("data")
-    for archive in ("package_zip", "package_wheel"):
-        [source] = [d for d in data[("archive_file", archive)].body["dynamic"] if '"source"' in d and
-                    d['"source"']["for_each"] == "${local.package_files}"]
-        assert plain(source['"source"']["content"][0]["filename"]) == "personalize_export/${source.value}"
+def test_every_job_gets_the_package_and_exports_run_without_bookmarks(complete_stack):
+    package_dir = REPO_ROOT / "glue" / "personalize_export"
+    package = {f"personalize_export/{p.relative_to(package_dir).as_posix()}": p.read_text(encoding="utf-8")
+               for p in package_dir.rglob("*.py") if "__pycache__" not in p.parts}
+    archives = {a["output_path"]: complete_stack.archive_files(a) for a in complete_stack.data_instances("archive_file")}
+    uploaded = {}
+    for upload in complete_stack.instances("aws_s3_object"):
+        if upload["key"].startswith("packages/"):
+            uploaded[f"s3://{upload['bucket']}/{upload['key']}"] = archives[upload["source"]]
+    assert len(uploaded) == 2
+    for job in complete_stack.instances("aws_glue_job"):
+        arguments = job["default_arguments"]
+        archive = uploaded[arguments["--extra-py-files"]]
+        # Every .py file of the package the jobs import, as it is in the repository.
+        assert {name: archive[name] for name in package} == package, job["name"]
+        kind = complete_stack.block_attribute(job, "command", "name")
+        if kind == "glueetl":
+            assert arguments["--extra-py-files"].endswith(".zip") and arguments["--job-bookmark-option"] == "job-bookmark-disable"
+        else:  # Python-shell jobs on Python 3.9 install only wheels
+            assert kind == "pythonshell" and arguments["--extra-py-files"].endswith("-py3-none-any.whl"), job["name"]
+            assert any(name.endswith(".dist-info/WHEEL") for name in archive)
 
 
 def _entry_calls() -> dict[str, set[str]]:
