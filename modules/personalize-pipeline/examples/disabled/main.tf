@@ -11,12 +11,7 @@ module "personalize_pipeline" {
   create = false
   name   = "retail-recs-disabled"
 
-  sources = {
-    events = {
-      type = "s3"
-      path = "s3://retail-clickstream/events/"
-    }
-  }
+  sources = { events = { type = "s3", path = "s3://retail-clickstream/events/" } }
 
   export_spec_path   = "${path.module}/export_spec.yaml"
   notification_email = "recs-team@example.com"
