@@ -53,10 +53,11 @@ lint: $(VENV)/.installed ## ruff (pinned in requirements.lock; rules in pyprojec
 	$(VENV)/bin/ruff check .
 
 # The generators live in tools/; a test fails when any file they write is stale.
-generate: $(VENV)/.installed ## rewrite the generated files: ASL template, module README tables, drift docs' rules and sample alert
+generate: $(VENV)/.installed ## rewrite the generated files: ASL template, module README tables, drift docs' rules and sample alert, env export specs
 	$(PY) -m tools.asl_source
 	$(PY) -m tools.readme_tables
 	$(PY) -m tools.sample_alert --write
+	$(PY) -m tools.env_specs
 
 generate-iam-docs: $(VENV)/.installed ## rewrite docs/terraform.md's table of IAM calls (runs the recording suites: minutes)
 	$(PY) -m tools.iam_docs_table
