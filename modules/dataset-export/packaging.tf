@@ -1,10 +1,13 @@
 ################################################################################
-# The shared package of the jobs (glue/personalize_export), packed twice
+# The shared packages of the jobs (glue/personalize_export, glue/export_spec), packed twice
 ################################################################################
 
 locals {
   package_dir   = "${path.module}/../../glue/personalize_export"
   package_files = sort(tolist(fileset(local.package_dir, "**/*.py")))
+  # The spec package the jobs import beside it (also bundled by the schema-drift Lambda).
+  spec_package_dir   = "${path.module}/../../glue/export_spec"
+  spec_package_files = sort(tolist(fileset(local.spec_package_dir, "**/*.py")))
 
   # Spark jobs take a plain zip on --extra-py-files; Python-shell jobs on
   # Python 3.9 only install wheels, so the same sources are also packed as one.
@@ -14,10 +17,10 @@ locals {
   wheel_metadata = {
     "${local.dist_info}/METADATA" = "Metadata-Version: 2.1\nName: personalize-export\nVersion: ${local.package_version}\nSummary: Shared code of the ${var.name} export jobs\n"
     "${local.dist_info}/WHEEL"    = "Wheel-Version: 1.0\nGenerator: terraform\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    "${local.dist_info}/RECORD"   = join("", concat([for f in local.package_files : "personalize_export/${f},,\n"], ["${local.dist_info}/METADATA,,\n", "${local.dist_info}/WHEEL,,\n", "${local.dist_info}/RECORD,,\n"]))
+    "${local.dist_info}/RECORD"   = join("", concat([for f in local.package_files : "personalize_export/${f},,\n"], [for f in local.spec_package_files : "export_spec/${f},,\n"], ["${local.dist_info}/METADATA,,\n", "${local.dist_info}/WHEEL,,\n", "${local.dist_info}/RECORD,,\n"]))
   }
 
-  # Both archives hold every file of the package; the wheel adds its metadata.
+  # Both archives hold every file of both packages; the wheel adds its metadata.
   packages = {
     zip   = { key = "packages/personalize_export.zip", metadata = {} }
     wheel = { key = "packages/${local.wheel_name}", metadata = local.wheel_metadata }
@@ -36,6 +39,15 @@ data "archive_file" "package" {
     content {
       content  = file("${local.package_dir}/${source.value}")
       filename = "personalize_export/${source.value}"
+    }
+  }
+
+  dynamic "source" {
+    for_each = local.spec_package_files
+
+    content {
+      content  = file("${local.spec_package_dir}/${source.value}")
+      filename = "export_spec/${source.value}"
     }
   }
 

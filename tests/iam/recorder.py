@@ -178,8 +178,8 @@ def install() -> None:
         module_name, function = dotted.rsplit(".", 1)
         _wrap(importlib.import_module(module_name), function, component)
 
+    from export_spec import EXPORT_JOB_BY_DATASET
     from personalize_export import glue_entry, local_workflow
-    from personalize_export.spec import EXPORT_JOB_BY_DATASET
 
     by_entry: dict[str, dict[tuple, str]] = {}
     for component, (function, args) in glue_entry_points().items():
@@ -205,6 +205,9 @@ def install() -> None:
     from local_pipeline.fake_personalize import FakePersonalize
 
     _wrap(FakePersonalize, "_read_csv_objects", "service:personalize")
+    # And a batch job's input and output, as Personalize reads and writes them with that role.
+    _wrap(FakePersonalize, "_read_batch_input", "service:personalize")
+    _wrap(FakePersonalize, "_write_batch_output", "service:personalize")
 
 
 def dump(path: str) -> None:

@@ -20,7 +20,7 @@ def test_env_spec_is_the_template_rendered_with_its_tfvars(env):
 
 
 def test_env_spec_takes_the_values_of_its_own_tfvars():
-    from personalize_export.spec import load_spec
+    from export_spec import load_spec
 
     for env in env_specs.environments():
         values = env_specs.tfvars(env)

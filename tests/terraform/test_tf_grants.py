@@ -196,9 +196,10 @@ def test_job_role_names_fit_iam_for_the_longest_module_name(export_module):
 
 
 def test_every_job_gets_the_package_and_exports_run_without_bookmarks(complete_stack):
-    package_dir = REPO_ROOT / "glue" / "personalize_export"
-    package = {f"personalize_export/{p.relative_to(package_dir).as_posix()}": p.read_text(encoding="utf-8")
-               for p in package_dir.rglob("*.py") if "__pycache__" not in p.parts}
+    # The two packages the jobs import: the export code and the spec.
+    package = {f"{name}/{p.relative_to(REPO_ROOT / 'glue' / name).as_posix()}": p.read_text(encoding="utf-8")
+               for name in ("personalize_export", "export_spec")
+               for p in (REPO_ROOT / "glue" / name).rglob("*.py") if "__pycache__" not in p.parts}
     archives = {a["output_path"]: complete_stack.archive_files(a) for a in complete_stack.data_instances("archive_file")}
     uploaded = {}
     for upload in complete_stack.instances("aws_s3_object"):
@@ -208,7 +209,7 @@ def test_every_job_gets_the_package_and_exports_run_without_bookmarks(complete_s
     for job in complete_stack.instances("aws_glue_job"):
         arguments = job["default_arguments"]
         archive = uploaded[arguments["--extra-py-files"]]
-        # Every .py file of the package the jobs import, as it is in the repository.
+        # Every .py file of the packages the jobs import, as it is in the repository.
         assert {name: archive[name] for name in package} == package, job["name"]
         kind = complete_stack.block_attribute(job, "command", "name")
         if kind == "glueetl":
@@ -320,7 +321,7 @@ SPECS = sorted([*(REPO_ROOT / "envs").glob("*.export_spec.yaml"), *(MODULES / "p
 
 @pytest.mark.parametrize("spec_path", SPECS, ids=lambda p: str(p.relative_to(REPO_ROOT)))
 def test_terraform_grants_each_export_job_the_tables_the_export_code_reads(export_module, spec_path):
-    from personalize_export.spec import load_spec
+    from export_spec import load_spec
 
     assert export_module.locals["export_spec"] == "${yamldecode(file(var.export_spec_path))}"
     expected: dict[str, set[tuple[str, str]]] = {}

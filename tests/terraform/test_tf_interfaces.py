@@ -167,7 +167,8 @@ def test_drift_lambda_gets_the_documented_environment_and_events(complete_stack)
     target = complete_stack.one("aws_cloudwatch_event_target", rule=rule["name"])
     assert target["arn"] == function["arn"]
     module = tfmodel.load_module(MODULES / "schema-drift-alerts")
-    assert {key.strip('"') for key in module.locals["bundle_roots"]} == {"schema_drift", "personalize_export"}
+    # The handler and the spec package only: no export job (Spark) code in the Lambda.
+    assert {key.strip('"') for key in module.locals["bundle_roots"]} == {"schema_drift", "export_spec"}
     grants = complete_stack.grants(complete_stack.one("aws_iam_role", arn=function["role"])["name"])
     for action in ("glue:GetTable", "glue:GetTableVersions", "glue:StopTrigger", "sns:Publish", "dynamodb:PutItem", "s3:GetObject"):
         assert action in grants, f"the drift Lambda's policy lacks {action}"
@@ -223,7 +224,7 @@ def _spec_databases(spec) -> set[str]:
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_env_export_spec_loads_and_names_the_env_catalog_database(env):
-    from personalize_export.spec import load_spec
+    from export_spec import load_spec
 
     spec = load_spec(REPO_ROOT / "envs" / f"{env}.export_spec.yaml")
     tfvars = (REPO_ROOT / "envs" / f"{env}.tfvars").read_text(encoding="utf-8")
@@ -233,7 +234,7 @@ def test_env_export_spec_loads_and_names_the_env_catalog_database(env):
 
 @pytest.mark.parametrize("example,database", [("complete", "retail_recs"), ("minimal", "retail_recs_minimal")])
 def test_example_export_spec_loads_and_names_the_example_catalog_database(example, database):
-    from personalize_export.spec import load_spec
+    from export_spec import load_spec
 
     spec = load_spec(MODULES / "personalize-pipeline" / "examples" / example / "export_spec.yaml")
     assert _spec_databases(spec) == {database}
