@@ -87,3 +87,15 @@ def test_a_run_without_item_id_reconciliation_or_rejections_still_renders(harnes
     page = report.render_html(report.collect(manifest, harness_run["rejected"].history))
     assert "The export spec reconciles no item ids." in page
     assert 'id="chart-reasons"' not in page and 'id="chart-rows"' in page
+
+
+def test_a_recommenders_verdict_is_shown_under_its_own_name():
+    training = {
+        "name": "shop", "gate": {"thresholds": {"precision_at_10": 0.1}},
+        "solutions": {"top-picks": {"solutionVersionArn": None, "metrics": {"precision_at_10": 0.3}}},
+        "verdicts": [{"recommender": "top-picks", "passed": True, "reasons": [], "servedMetrics": {"precision_at_10": 0.2}}],
+    }
+    assert report.metric_rows(training) == (
+        ["precision_at_10"], [("new: top-picks", {"precision_at_10": 0.3}), ("served by recommender top-picks", {"precision_at_10": 0.2})])
+    section = report._metrics_section(training)
+    assert '<li data-verdict="recommender top-picks">recommender top-picks: <span class="passed">PASSED</span>' in section
