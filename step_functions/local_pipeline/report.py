@@ -184,11 +184,17 @@ def training_metrics(history: Any, summary: Optional[dict] = None) -> dict:
                  for e in evaluations}
     if not solutions and summary:
         solutions = {key: dict(value) for key, value in (summary.get("solutions") or {}).items()}
+    # Recommenders are gated on the metrics DescribeRecommender reports, before the solutions.
+    recommender_gate = _last_state(states, "GateRecommenders")
+    recommender_verdicts = ((recommender_gate or {}).get("output") or {}).get("recommenderGate") or []
+    if not plan:
+        plan = ((recommender_gate or {}).get("input") or {}).get("plan") or {}
     return {
         "name": plan.get("name") or (summary or {}).get("name"),
         "solutions": solutions,
+        "recommenders": {v["recommender"]: v.get("metrics") or {} for v in recommender_verdicts},
         "gate": plan.get("gate") or {},
-        "verdicts": list((summary or {}).get("gate") or []),
+        "verdicts": list(recommender_verdicts) + list((summary or {}).get("gate") or []),
     }
 
 
@@ -225,7 +231,7 @@ def collect(manifest: dict, history: Any, summary: Optional[dict] = None) -> dic
     readiness = manifest.get("readiness") or {}
     execution = execution_outcome(history)
     training = training_metrics(history, summary)
-    if execution["failed_step"] == "QualityGate":
+    if execution["failed_step"] in ("QualityGate", "GateRecommenders"):
         training["rejection"] = execution["cause"]
     return {
         "run_id": manifest.get("run_id"),
@@ -320,9 +326,12 @@ def item_ids_chart(item_ids: dict) -> Any:
 
 def metric_rows(training: dict) -> tuple[list[str], list[tuple[str, dict]]]:
     """The metric names and the columns of the metrics chart and table: each new
-    version, then the version each campaign served when the gate judged."""
-    metrics = sorted({m for s in training["solutions"].values() for m in s["metrics"]})
+    solution version, each recommender, then the version each campaign served when
+    the gate judged."""
+    metrics = sorted({m for s in training["solutions"].values() for m in s["metrics"]}
+                     | {m for values in training.get("recommenders", {}).values() for m in values})
     columns = [("new: " + key, s["metrics"]) for key, s in training["solutions"].items()]
+    columns += [("recommender: " + key, values) for key, values in training.get("recommenders", {}).items()]
     for verdict in training["verdicts"]:
         served = verdict.get("servedMetrics")
         if served:
