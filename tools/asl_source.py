@@ -51,6 +51,8 @@ LOOPS = {
     "solutions": ("Solutions", "States.Array($.resources.solutions, $.resources.extras)"),
     "solution_versions": ("SolutionVersions", "$.resources.solutionVersions"),
     "campaigns": ("Campaigns", "$.resources.campaigns"),
+    "recommenders": ("Recommenders", "$.resources.recommenders"),
+    "batch_jobs": ("BatchJobs", "$.resources.batchJobs"),
 }
 
 
@@ -152,7 +154,15 @@ def build_definition() -> dict:
     b.wait_loop("datasets", "StartImports")
     b.map("StartImports", "start_import", "$.plan.datasets", "dataset", "$.resources.imports", "CheckImports",
           "One import job per dataset, from the manifest's prefixes")
-    b.wait_loop("imports", "EnsureSolutions")
+    b.wait_loop("imports", "Recommenders?")
+    # Recommenders (Domain dataset groups) train as they are created, beside the solution versions.
+    b.add("Recommenders?", {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.plan.recommenders[0]", "IsPresent": True, "Next": "EnsureRecommenders"}],
+        "Default": "EnsureSolutions",
+    }, catch=False)
+    b.map("EnsureRecommenders", "ensure_recommender", "$.plan.recommenders", "recommender", "$.resources.recommenders",
+          "EnsureSolutions", "Describe, else create, each recommender; UpdateRecommender when its recommenderConfig changed")
     b.map("EnsureSolutions", "ensure_solution", "$.plan.solutions", "solution", "$.resources.solutions",
           "EnsureFiltersAndEventTracker", "Describe, else create, each solution")
     b.task("EnsureFiltersAndEventTracker", "ensure_extras", {"plan.$": "$.plan"}, "$.resources.extras", "CheckSolutions",
@@ -160,7 +170,15 @@ def build_definition() -> dict:
     b.wait_loop("solutions", "StartSolutionVersions")
     b.map("StartSolutionVersions", "start_solution_version", "$.plan.solutions", "solution", "$.resources.solutionVersions",
           "CheckSolutionVersions", "Train one solution version per solution (FULL or UPDATE)")
-    b.wait_loop("solution_versions", "ReadMetrics")
+    b.wait_loop("solution_versions", "Recommenders trained?")
+    b.add("Recommenders trained?", {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.plan.recommenders[0]", "IsPresent": True, "Next": "CheckRecommenders"}],
+        "Default": "ReadMetrics",
+    }, catch=False)
+    b.wait_loop("recommenders", "GateRecommenders")
+    b.task("GateRecommenders", "gate_recommenders", {"plan.$": "$.plan"}, "$.recommenderGate", "ReadMetrics",
+           "Each recommender's modelMetrics against the quality gate's thresholds")
     b.add("ReadMetrics", {
         "Type": "Map",
         "Comment": "Offline metrics of each new solution version",
@@ -179,7 +197,16 @@ def build_definition() -> dict:
            "Promote only versions that meet the thresholds and are no worse than what each campaign serves now")
     b.map("DeployCampaigns", "deploy_campaign", "$.gate.deployments", "deployment", "$.resources.campaigns", "CheckCampaigns",
           "Create or update each campaign (minProvisionedTPS from the params)")
-    b.wait_loop("campaigns", "Finalize")
+    b.wait_loop("campaigns", "Batch jobs?")
+    b.add("Batch jobs?", {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.plan.batchJobs[0]", "IsPresent": True, "Next": "StartBatchJobs"}],
+        "Default": "Finalize",
+    }, catch=False)
+    b.task("StartBatchJobs", "start_batch_jobs", {"plan.$": "$.plan", "evaluations.$": "$.evaluations"},
+           "$.resources.batchJobs", "CheckBatchJobs",
+           "Batch inference and batch segment jobs on the gated solution versions, output under the run id")
+    b.wait_loop("batch_jobs", "Finalize")
     b.task("Finalize", "finalize", {
         "plan.$": "$.plan",
         "state": {
@@ -188,6 +215,8 @@ def build_definition() -> dict:
             "evaluations.$": "$.evaluations",
             "deployments.$": "$.gate.deployments",
             "verdicts.$": "$.gate.verdicts",
+            "recommenders.$": "$.recommenderGate",
+            "batchJobs.$": "$.resources.batchJobs",
         },
     }, "$.summary", "NotifySuccess", "Store the event tracker id and this run's durations; build the summary")
     b.add("NotifySuccess", {

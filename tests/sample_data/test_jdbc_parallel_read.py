@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from personalize_export.sources import SourceReadError, plan_jdbc_split, read_source
-from personalize_export.spec import load_spec
+from export_spec import load_spec
 
 pytestmark = [pytest.mark.postgres, pytest.mark.spark]
 

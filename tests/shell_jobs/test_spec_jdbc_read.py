@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from personalize_export.spec import DEFAULT_JDBC_FETCH_SIZE, DEFAULT_JDBC_PARTITIONS, JdbcRead, SpecError, load_spec
+from export_spec import DEFAULT_JDBC_FETCH_SIZE, DEFAULT_JDBC_PARTITIONS, JdbcRead, SpecError, load_spec
 
 _JDBC = {"url": "jdbc:postgresql://db/shop", "table": "public.orders", "password_env": "PW"}
 
