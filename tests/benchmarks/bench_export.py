@@ -199,7 +199,7 @@ def _jdbc_read_spec(jdbc_read: dict) -> dict:
 def _jdbc_read(spark, jdbc_read: dict) -> dict:
     """Every column of every row through the export's JDBC reader, into the noop sink."""
     from personalize_export.sources import plan_jdbc_split, read_source
-    from personalize_export.spec import load_spec
+    from export_spec import load_spec
 
     source = load_spec(_jdbc_read_spec(jdbc_read)).sources["orders"]
     split = plan_jdbc_split(spark, source)
