@@ -12,9 +12,9 @@ import export_golden as g
 import pytest
 from moto import mock_aws
 
+from export_spec import load_spec
 from personalize_export.glue_entry import catalog_read_options, describe_catalog_read, export_main
 from personalize_export.sources import read_source
-from export_spec import load_spec
 
 RUN = "20240101T000000Z-0a1b2c"
 FIELDS = {"USER_ID": "customer_id", "ITEM_ID": "sku", "TIMESTAMP": "ordered_at"}

@@ -9,8 +9,8 @@ from collections import Counter
 
 import pytest
 
-from personalize_export.sources import SourceReadError, plan_jdbc_split, read_source
 from export_spec import load_spec
+from personalize_export.sources import SourceReadError, plan_jdbc_split, read_source
 
 pytestmark = [pytest.mark.postgres, pytest.mark.spark]
 
