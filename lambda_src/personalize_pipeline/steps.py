@@ -608,6 +608,7 @@ def quality_gate(plan: Plan, evaluations: list[dict]) -> dict:
             "campaign": camp["key"],
             "solutionVersionArn": new["solutionVersionArn"],
             "servedVersionArn": served_arn,
+            "servedMetrics": served_metrics,
             "passed": not reasons,
             "reasons": reasons,
             "dataChange": change,
