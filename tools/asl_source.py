@@ -134,6 +134,27 @@ class Builder:
         return check
 
 
+def add_gate_rejection_metrics(b: Builder) -> None:
+    """A rejected gate ends the run before Finalize, so its metrics (a verdict of
+    0 per campaign, one more rejection) are published on the failure path by the
+    Finalize function; a metrics error never replaces the failure notice."""
+    b.add("Gate rejected?", {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.failure.error", "StringEquals": "QualityGateRejected", "Next": "RecordGateRejection"}],
+        "Default": "NotifyFailure",
+    }, catch=False)
+    b.add("RecordGateRejection", {
+        "Type": "Task",
+        "Comment": "CloudWatch metrics of the rejected gate",
+        "Resource": fn("finalize"),
+        "Parameters": _with_execution({"plan.$": "$.plan", "gateRejected": True}),
+        "ResultPath": "$.gateRejectionMetrics",
+        "Retry": RETRY,
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.gateRejectionMetricsError", "Next": "NotifyFailure"}],
+        "Next": "NotifyFailure",
+    }, catch=False)
+
+
 def build_definition() -> dict:
     b = Builder()
     b.task("ReadParams", "read_params", {
@@ -188,6 +209,8 @@ def build_definition() -> dict:
             "evaluations.$": "$.evaluations",
             "deployments.$": "$.gate.deployments",
             "verdicts.$": "$.gate.verdicts",
+            "export.$": "$.export",
+            "imports.$": "$.resources.imports",
         },
     }, "$.summary", "NotifySuccess", "Store the event tracker id and this run's durations; build the summary")
     b.add("NotifySuccess", {
@@ -205,6 +228,7 @@ def build_definition() -> dict:
 
     # One recorder per step, so the notification names the step that failed.
     for step in list(b.catching):
+        recorded = "Gate rejected?" if step == "QualityGate" else "NotifyFailure"
         b.add(f"{step} failed", {
             "Type": "Pass",
             "Parameters": {
@@ -214,8 +238,9 @@ def build_definition() -> dict:
                 "execution.$": "$$.Execution.Id",
             },
             "ResultPath": "$.failure",
-            "Next": "NotifyFailure",
+            "Next": recorded,
         }, catch=False)
+    add_gate_rejection_metrics(b)
     b.add("NotifyFailure", {
         "Type": "Task",
         "Resource": SNS_PUBLISH,

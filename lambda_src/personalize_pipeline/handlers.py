@@ -9,7 +9,7 @@ import functools
 import json
 from typing import Any, Callable
 
-from . import logs, steps
+from . import cloudwatch_metrics, logs, steps
 
 log = logs.get_logger()
 
@@ -106,4 +106,7 @@ def deploy_campaign(event: dict, context: Any) -> dict:
 
 @handler
 def finalize(event: dict, context: Any) -> dict:
+    if event.get("gateRejected"):
+        # RecordGateRejection: the run stops at the gate, so Finalize's own path never runs.
+        return cloudwatch_metrics.publish(cloudwatch_metrics.rejection_metrics(event["plan"]))
     return steps.finalize(event["plan"], event["state"])

@@ -83,6 +83,29 @@ data "aws_iam_policy_document" "topic" {
       values   = [aws_cloudwatch_event_rule.execution_status[0].arn]
     }
   }
+
+  # The optional alarms (alarms.tf) publish here.
+  # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+  dynamic "statement" {
+    for_each = length([for alarm in values(local.alarms) : alarm if alarm.enabled]) > 0 ? [true] : []
+
+    content {
+      sid       = "CloudWatchAlarms"
+      actions   = ["sns:Publish"]
+      resources = [aws_sns_topic.this[0].arn]
+
+      principals {
+        type        = "Service"
+        identifiers = ["cloudwatch.amazonaws.com"]
+      }
+
+      condition {
+        test     = "ArnLike"
+        variable = "aws:SourceArn"
+        values   = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.name}-training-*"]
+      }
+    }
+  }
 }
 
 resource "aws_sns_topic_policy" "this" {

@@ -117,7 +117,7 @@ def test_scripts_and_package_are_uploaded_with_content_hashes(export_module):
 def test_training_lambdas_get_the_documented_environment():
     module = tfmodel.load_module(MODULES / "training-pipeline")
     assert set(module.locals["lambda_environment"]) == {
-        "PERSONALIZE_ROLE_ARN", "PERSONALIZE_KMS_KEY_ARN", "SSM_PARAMETER_PREFIX", "LOG_LEVEL"}
+        "PERSONALIZE_ROLE_ARN", "PERSONALIZE_KMS_KEY_ARN", "SSM_PARAMETER_PREFIX", "METRICS_NAMESPACE", "LOG_LEVEL"}
     function = _resource(module, "aws_lambda_function", "this")
     assert function["environment"][0]["variables"] == "${local.lambda_environment}"
     assert function["source_code_hash"] == "${data.archive_file.lambda[0].output_base64sha256}"
