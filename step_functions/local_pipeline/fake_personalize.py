@@ -26,6 +26,7 @@ from botocore.config import Config
 from botocore.exceptions import ParamValidationError
 from botocore.validate import validate_parameters
 
+from .fake_deletes import DeletesMixin
 from .sim_clock import EPOCH, SimClock
 
 DEFAULT_DURATIONS = {
@@ -208,7 +209,7 @@ def _json_default(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-class FakePersonalize:
+class FakePersonalize(DeletesMixin):
     """Holds Personalize's state for one region and account.
 
     Fault injection: ``fail_next(kind, reason)`` makes the next created resource
@@ -303,6 +304,7 @@ class FakePersonalize:
 
     def handle(self, operation: str, params: dict) -> dict:
         with self._lock:
+            self._purge_deleted()  # fake_deletes.py
             self.calls.append((operation, params))
             queue = self._throttles.get(operation)
             if queue:
@@ -437,6 +439,7 @@ class FakePersonalize:
             view["lastUpdatedDateTime"] = res.created_at
             return view
         status, changed = self._creation_status(res, now)
+        status = self._deletion_status(res) or status  # fake_deletes.py
         view.update(status=status, creationDateTime=res.created_at, lastUpdatedDateTime=changed)
         if status == "CREATE FAILED":
             view["failureReason"] = res.failure_reason
