@@ -16,9 +16,9 @@ from typing import Any, Callable, Dict, Optional, Union
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, functions as F
 
+from export_spec import DatasetSpec, ExportSpec, SourceSpec, avro_schema
 from personalize_export import layout
 from personalize_export.sources import SourceFrame, as_source_frame
-from personalize_export.spec import DatasetSpec, ExportSpec, SourceSpec, avro_schema
 from personalize_export.storage import Storage, relative
 from personalize_export.transform import (
     FILTER_KEY,

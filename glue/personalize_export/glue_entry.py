@@ -39,8 +39,8 @@ def prepare_main(argv: Optional[Sequence[str]] = None, glue_client_factory: Opti
 def start_training_main(argv: Optional[Sequence[str]] = None, glue_client_factory: Optional[Callable[[], Any]] = None,
                         storage: Any = None):
     """Python-shell job ``start_training``: manifest, readiness, ``latest``, cleanup, hand-off."""
+    from export_spec import load_spec
     from personalize_export.finalize import check_keep_exports, finalize_export
-    from personalize_export.spec import load_spec
     from personalize_export.storage import Storage
 
     argv = argv if argv is not None else sys.argv
@@ -73,8 +73,8 @@ def export_main(dataset: str, argv: Optional[Sequence[str]] = None) -> dict:
     from awsglue.job import Job
     from pyspark.context import SparkContext
 
+    from export_spec import load_spec
     from personalize_export.export_job import run_export
-    from personalize_export.spec import load_spec
     from personalize_export.storage import Storage
 
     argv = argv if argv is not None else sys.argv

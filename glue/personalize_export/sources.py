@@ -26,8 +26,8 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 from pyspark.sql import Column, DataFrame, SparkSession, functions as F, types as T
 
+from export_spec import ExportSpec, SourceSpec, source_path_parts
 from personalize_export.json_lines import merge_shapes, rows_of_partition, shapes_of_partition, spark_type
-from personalize_export.spec import ExportSpec, SourceSpec, source_path_parts
 from personalize_export.storage import Storage, is_s3
 from personalize_export.transform import CORRUPT_REASON, CORRUPT_RECORD, LINES
 

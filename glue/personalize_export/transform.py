@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from pyspark.sql import Column, DataFrame, Window, functions as F, types as T
 
-from personalize_export.spec import (
+from export_spec import (
     ID_FIELD,
     MAX_CATEGORICAL_LENGTH,
     MAX_ID_LENGTH,

@@ -7,6 +7,9 @@ locals {
 
   package_dir   = "${path.module}/../../glue/personalize_export"
   package_files = sort(tolist(fileset(local.package_dir, "**/*.py")))
+  # The spec package the jobs import beside it (also bundled by the schema-drift Lambda).
+  spec_package_dir   = "${path.module}/../../glue/export_spec"
+  spec_package_files = sort(tolist(fileset(local.spec_package_dir, "**/*.py")))
 
   job_scripts = {
     prepare             = "${path.module}/../../glue/jobs/prepare.py"
@@ -35,7 +38,7 @@ locals {
   wheel_metadata = {
     "${local.dist_info}/METADATA" = "Metadata-Version: 2.1\nName: personalize-export\nVersion: ${local.package_version}\nSummary: Shared code of the ${var.name} export jobs\n"
     "${local.dist_info}/WHEEL"    = "Wheel-Version: 1.0\nGenerator: terraform\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    "${local.dist_info}/RECORD"   = join("", concat([for f in local.package_files : "personalize_export/${f},,\n"], ["${local.dist_info}/METADATA,,\n", "${local.dist_info}/WHEEL,,\n", "${local.dist_info}/RECORD,,\n"]))
+    "${local.dist_info}/RECORD"   = join("", concat([for f in local.package_files : "personalize_export/${f},,\n"], [for f in local.spec_package_files : "export_spec/${f},,\n"], ["${local.dist_info}/METADATA,,\n", "${local.dist_info}/WHEEL,,\n", "${local.dist_info}/RECORD,,\n"]))
   }
 
   artifacts_bucket_arn = "arn:${local.partition}:s3:::${local.artifacts_bucket_name}"
@@ -83,6 +86,15 @@ data "archive_file" "package_zip" {
       filename = "personalize_export/${source.value}"
     }
   }
+
+  dynamic "source" {
+    for_each = local.spec_package_files
+
+    content {
+      content  = file("${local.spec_package_dir}/${source.value}")
+      filename = "export_spec/${source.value}"
+    }
+  }
 }
 
 data "archive_file" "package_wheel" {
@@ -97,6 +109,15 @@ data "archive_file" "package_wheel" {
     content {
       content  = file("${local.package_dir}/${source.value}")
       filename = "personalize_export/${source.value}"
+    }
+  }
+
+  dynamic "source" {
+    for_each = local.spec_package_files
+
+    content {
+      content  = file("${local.spec_package_dir}/${source.value}")
+      filename = "export_spec/${source.value}"
     }
   }
 

@@ -14,10 +14,11 @@ locals {
   function_name = "${var.name}-schema-drift"
   can_pause     = var.pause_on_breaking && var.schedule_trigger != null
 
-  # The Lambda bundles its handler and the export package (for the spec API).
+  # The Lambda bundles its handler and the export spec package (standard library
+  # only), not the export jobs' code: a change to the transforms does not redeploy it.
   bundle_roots = {
-    "schema_drift"       = "${path.module}/../../lambda_src/schema_drift"
-    "personalize_export" = "${path.module}/../../glue/personalize_export"
+    "schema_drift" = "${path.module}/../../lambda_src/schema_drift"
+    "export_spec"  = "${path.module}/../../glue/export_spec"
   }
   bundle_files = merge([
     for package, dir in local.bundle_roots : {

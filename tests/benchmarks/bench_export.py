@@ -136,9 +136,9 @@ def workload_bare(spark, data_dir: Path, out_dir: Path) -> dict:
 
 def workload_export(spark, data_dir: Path, out_dir: Path) -> dict:
     """What the export_interactions job does: classify, write CSV and rejects, count, report."""
+    from export_spec import load_spec
     from personalize_export.export_job import run_export
     from personalize_export.sources import read_source
-    from personalize_export.spec import load_spec
 
     spec = load_spec(bench_spec(data_dir))
     report = run_export(spark, spec, "interactions", str(out_dir / "export"), "20250101T000000Z-0be0c0",
@@ -147,10 +147,10 @@ def workload_export(spark, data_dir: Path, out_dir: Path) -> dict:
 
 
 def _classify_and_write_csv(spark, data_dir: Path, out_dir: Path, dedupe: bool) -> dict:
+    from export_spec import load_spec
     from personalize_export import transform
     from personalize_export.export_job import write_personalize_csv
     from personalize_export.sources import read_source
-    from personalize_export.spec import load_spec
 
     spec = load_spec(bench_spec(data_dir))
     options = transform.ClassifyOptions(now_epoch=HISTORY_START_EPOCH + HISTORY_SECONDS, timestamp_floor=spec.run.timestamp_floor,

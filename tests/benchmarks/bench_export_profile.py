@@ -50,10 +50,10 @@ def main(argv: List[str] = None) -> int:
     args = parser.parse_args(argv)
 
     data_dir = bench_export.ensure_data(args.rows, Path(args.work_dir))
+    from export_spec import load_spec
     from personalize_export import transform
     from personalize_export.sources import read_source
     from personalize_export.sparkutil import local_spark_session
-    from personalize_export.spec import load_spec
 
     spark = local_spark_session("bench-export-profile", driver_memory=bench_export.DRIVER_MEMORY)
     # Parquet sources, as in the export (no extended JSON kept as text).

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
+from export_spec import load_spec
 from personalize_export.export_job import persist_classified
-from personalize_export.spec import load_spec
 from personalize_export.transform import FILTER_KEY, ClassifyOptions, classify, item_catalog, narrow, with_key_hash
 from tests.benchmarks.bench_export import bench_spec
 

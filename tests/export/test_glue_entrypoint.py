@@ -19,10 +19,10 @@ import export_golden as g
 import pytest
 from moto import mock_aws
 
+from export_spec import load_spec
 from personalize_export import layout
 from personalize_export.glue_entry import export_main
 from personalize_export.sources import read_source
-from personalize_export.spec import load_spec
 from personalize_export.transform import is_choice
 
 pytestmark = pytest.mark.spark

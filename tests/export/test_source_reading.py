@@ -12,10 +12,10 @@ import os
 import pytest
 from pyspark.sql import types as T
 
+from export_spec import load_spec
 from personalize_export.export_job import run_export
 from personalize_export.finalize import build_manifest
 from personalize_export.sources import SourceReadError, columns_read, read_source, read_source_counted
-from personalize_export.spec import load_spec
 from personalize_export.transform import ClassifyOptions, is_choice, transform
 
 pytestmark = pytest.mark.spark

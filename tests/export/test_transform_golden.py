@@ -4,8 +4,8 @@ from __future__ import annotations
 import export_golden as g
 import pytest
 
+from export_spec import load_spec
 from personalize_export.sources import read_source
-from personalize_export.spec import load_spec
 from personalize_export.transform import (
     MATCH,
     REASON,

@@ -177,8 +177,8 @@ def install() -> None:
         module_name, function = dotted.rsplit(".", 1)
         _wrap(importlib.import_module(module_name), function, component)
 
+    from export_spec import EXPORT_JOB_BY_DATASET
     from personalize_export import glue_entry, local_workflow
-    from personalize_export.spec import EXPORT_JOB_BY_DATASET
 
     by_entry: dict[str, dict[tuple, str]] = {}
     for component, (function, args) in glue_entry_points().items():

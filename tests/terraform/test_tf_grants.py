@@ -201,14 +201,15 @@ def test_every_job_gets_the_package_and_exports_run_without_bookmarks(export_mod
     assert '"--extra-py-files" = local.package_zip_uri' in spark["default_arguments"]
     assert '"--extra-py-files" = local.package_wheel_uri' in shell["default_arguments"]
     assert '"--job-bookmark-option" = "job-bookmark-disable"' in spark["default_arguments"]
-    # Both archives pack every .py file of the package the jobs import.
-    assert plain(export_module.locals["package_dir"]) == "${path.module}/../../glue/personalize_export"
-    assert export_module.locals["package_files"] == '${sort(tolist(fileset(local.package_dir, "**/*.py")))}'
+    # Both archives pack every .py file of the two packages the jobs import.
     data = export_module.resources("data")
-    for archive in ("package_zip", "package_wheel"):
-        [source] = [d for d in data[("archive_file", archive)].body["dynamic"] if '"source"' in d and
-                    d['"source"']["for_each"] == "${local.package_files}"]
-        assert plain(source['"source"']["content"][0]["filename"]) == "personalize_export/${source.value}"
+    for prefix, package in (("package", "personalize_export"), ("spec_package", "export_spec")):
+        assert plain(export_module.locals[f"{prefix}_dir"]) == f"${{path.module}}/../../glue/{package}"
+        assert export_module.locals[f"{prefix}_files"] == f'${{sort(tolist(fileset(local.{prefix}_dir, "**/*.py")))}}'
+        for archive in ("package_zip", "package_wheel"):
+            [source] = [d for d in data[("archive_file", archive)].body["dynamic"] if '"source"' in d and
+                        d['"source"']["for_each"] == f"${{local.{prefix}_files}}"]
+            assert plain(source['"source"']["content"][0]["filename"]) == f"{package}/${{source.value}}"
 
 
 def _entry_calls() -> dict[str, set[str]]:
@@ -336,7 +337,7 @@ SPECS = sorted([*(REPO_ROOT / "envs").glob("*/export_spec.yaml"), *(MODULES / "p
 
 @pytest.mark.parametrize("spec_path", SPECS, ids=lambda p: str(p.relative_to(REPO_ROOT)))
 def test_terraform_grants_each_export_job_the_tables_the_export_code_reads(export_module, spec_path, tmp_path):
-    from personalize_export.spec import load_spec
+    from export_spec import load_spec
 
     assert export_module.locals["export_spec"] == "${yamldecode(file(var.export_spec_path))}"
     expected: dict[str, set[tuple[str, str]]] = {}

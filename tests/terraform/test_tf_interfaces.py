@@ -152,7 +152,8 @@ def test_drift_lambda_gets_the_documented_environment_and_events():
     assert "Glue Data Catalog Table State Change" in pattern and "Glue Data Catalog Database State Change" in pattern
     assert "databaseName = [var.database_name]" in pattern
     bundle = module.locals["bundle_roots"]
-    assert set(bundle) == {'"schema_drift"', '"personalize_export"'} or set(bundle) == {"schema_drift", "personalize_export"}
+    # The handler and the spec package only: no export job (Spark) code in the Lambda.
+    assert {name.strip('"') for name in bundle} == {"schema_drift", "export_spec"}
     policy = " ".join(strings_in(module.resources("data")[("aws_iam_policy_document", "this")].body))
     for action in ("glue:GetTable", "glue:GetTableVersions", "glue:StopTrigger", "sns:Publish", "dynamodb:PutItem", "s3:GetObject"):
         assert action in policy, f"the drift Lambda's policy lacks {action}"
@@ -207,7 +208,7 @@ def _spec_databases(spec) -> set[str]:
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_env_export_spec_loads_and_names_the_env_catalog_database(env):
-    from personalize_export.spec import load_spec
+    from export_spec import load_spec
 
     spec = load_spec(REPO_ROOT / "envs" / env / "export_spec.yaml")
     tfvars = (REPO_ROOT / "envs" / env / "terraform.tfvars").read_text(encoding="utf-8")
@@ -217,7 +218,7 @@ def test_env_export_spec_loads_and_names_the_env_catalog_database(env):
 
 @pytest.mark.parametrize("example,database", [("complete", "retail_recs"), ("minimal", "retail_recs_minimal")])
 def test_example_export_spec_loads_and_names_the_example_catalog_database(example, database):
-    from personalize_export.spec import load_spec
+    from export_spec import load_spec
 
     spec = load_spec(MODULES / "personalize-pipeline" / "examples" / example / "export_spec.yaml")
     assert _spec_databases(spec) == {database}

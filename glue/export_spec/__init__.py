@@ -1,7 +1,9 @@
 """The declarative export spec: load, validate, and describe what each job reads.
 
-Stdlib only and Python 3.9 compatible: the Python-shell jobs and the schema-drift
-Lambda import this module too. PyYAML is imported lazily, only for YAML text.
+Stdlib only and Python 3.9 compatible: a package of its own so the schema-drift Lambda
+bundles it without the export jobs' Spark code. The Python-shell jobs import it too.
+PyYAML is imported lazily, only for YAML text (local runs); the jobs and the Lambda read
+the JSON rendering that Terraform publishes.
 
 Every validation error is a ``SpecError`` whose message starts with the dotted path
 of the offending field and then states the rule, e.g.
