@@ -212,14 +212,16 @@ def build_definition() -> dict:
             "export.$": "$.export",
             "imports.$": "$.resources.imports",
         },
-    }, "$.summary", "NotifySuccess", "Store the event tracker id and this run's durations; build the summary")
+    }, "$.summary", "CleanUp", "Store the event tracker id and this run's durations; build the summary")
+    b.task("CleanUp", "clean_up", {"plan.$": "$.plan"}, "$.cleanup", "NotifySuccess",
+           "What the params no longer name: removed when cleanup.remove_unlisted, else listed while it bills")
     b.add("NotifySuccess", {
         "Type": "Task",
         "Resource": SNS_PUBLISH,
         "Parameters": {
             "TopicArn": "${notification_topic_arn}",
             "Subject.$": "States.Format('Personalize training succeeded: {}', $.plan.name)",
-            "Message.$": "States.JsonToString($.summary)",
+            "Message.$": "States.JsonToString(States.JsonMerge($.summary, $.cleanup, false))",
         },
         "ResultPath": None,
         "Next": "Succeeded",

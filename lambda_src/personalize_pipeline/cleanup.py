@@ -1,5 +1,7 @@
-"""Teardown: delete everything a pipeline created in Personalize, in the order
-Personalize's dependencies require, waiting for each deletion to finish.
+"""Removing what a pipeline created: after a run, what the params no longer
+name (``clean_up``, the CleanUp step); and teardown, everything a pipeline
+created in Personalize, in the order Personalize's dependencies require,
+waiting for each deletion to finish (``Teardown``).
 
 What the pipeline created is found from its naming and its tag: the dataset
 group is the params ``name``; every resource in it that takes tags carries
@@ -29,6 +31,11 @@ from typing import Any, Callable, Optional
 from botocore.exceptions import ClientError
 
 from . import naming, params
+from .logs import get_logger
+from .personalize_ops import call, call_or_defer, describe, paginate
+from .plan import Plan
+
+log = get_logger()
 
 # Deletions are polled like creations (waiting.py): growing waits, capped.
 FIRST_WAIT_SECONDS = 5
@@ -132,3 +139,87 @@ class Teardown:
 
     def _recommenders(self, group_arn: str) -> list[dict]:
         return self._list("list_recommenders", "recommenders", datasetGroupArn=group_arn)
+
+
+# ------------------------------------------------------------ after a run
+def _tagged_by_pipeline(arn: str) -> bool:
+    tags = call("list_tags_for_resource", arn, resourceArn=arn).get("tags", [])
+    return any(t["tagKey"] == params.RUN_ID_TAG for t in tags)
+
+
+def _entry(kind: str, arn: str, name: str, cost: Optional[str] = None, **extra: Any) -> dict:
+    out = {"kind": kind, "arn": arn, "name": name, **extra}
+    if cost:
+        out["costDriver"] = cost
+    return out
+
+
+def clean_up(plan: Plan) -> dict:
+    """What the dataset group holds that the params no longer name: with
+    ``cleanup.remove_unlisted`` the pipeline-made ones are deleted (campaigns,
+    recommenders and filters at once; a solution once no campaign uses it,
+    else by the next run); the rest that still bills is listed with its cost
+    driver. Runs after every step that can fail has passed (campaigns deployed)."""
+    group_arn = plan["datasetGroup"]["arn"]
+    remove = plan["cleanup"]["removeUnlisted"]
+    named = {s["arn"] for s in plan["solutions"]} | {c["arn"] for c in plan["campaigns"]} | {f["arn"] for f in plan["filters"]}
+    named |= {r["arn"] for r in plan.get("recommenders", [])}  # type: ignore[misc]
+    removed, pending, billing = [], [], []
+
+    def unlisted_and_ours(arn: str) -> bool:
+        return arn not in named and _tagged_by_pipeline(arn)
+
+    solutions = paginate("list_solutions", "solutions", datasetGroupArn=group_arn)
+    campaigns = [(s, c) for s in solutions for c in paginate("list_campaigns", "campaigns", solutionArn=s["solutionArn"])]
+    deleted_campaigns: dict[str, list[str]] = {}
+    for solution, campaign in campaigns:
+        arn = campaign["campaignArn"]
+        if arn in named or (campaign.get("status") or "").startswith("DELETE"):
+            continue
+        described = describe("campaign", arn) or {}
+        cost = f"minProvisionedTPS {described.get('minProvisionedTPS', 1)}"
+        if remove and unlisted_and_ours(arn):
+            call("delete_campaign", arn, campaignArn=arn)
+            removed.append(_entry("campaign", arn, campaign["name"], cost))
+            deleted_campaigns.setdefault(solution["solutionArn"], []).append(campaign["name"])
+        else:
+            billing.append(_entry("campaign", arn, campaign["name"], cost))
+    for recommender in paginate("list_recommenders", "recommenders", datasetGroupArn=group_arn):
+        arn = recommender["recommenderArn"]
+        if arn in named or (recommender.get("status") or "").startswith("DELETE"):
+            continue
+        rps = (recommender.get("recommenderConfig") or {}).get("minRecommendationRequestsPerSecond", 1)
+        cost = f"minRecommendationRequestsPerSecond {rps}"
+        if remove and unlisted_and_ours(arn):
+            call("delete_recommender", arn, recommenderArn=arn)
+            removed.append(_entry("recommender", arn, recommender["name"], cost))
+        else:
+            billing.append(_entry("recommender", arn, recommender["name"], cost))
+    if remove:
+        for flt in paginate("list_filters", "Filters", datasetGroupArn=group_arn):
+            arn = flt["filterArn"]
+            if not (flt.get("status") or "").startswith("DELETE") and unlisted_and_ours(arn):
+                call("delete_filter", arn, filterArn=arn)
+                removed.append(_entry("filter", arn, flt["name"]))
+    for solution in solutions:
+        arn = solution["solutionArn"]
+        if arn in named or (solution.get("status") or "").startswith("DELETE"):
+            continue
+        described = describe("solution", arn) or {}
+        cost = "performAutoTraining (a new version every 7 days or on its schedule)" if described.get("performAutoTraining") else None
+        if remove and unlisted_and_ours(arn):
+            if arn in deleted_campaigns:
+                # DeleteSolution refuses while a campaign of the solution exists, even one being deleted.
+                pending.append(_entry("solution", arn, solution["name"], cost,
+                                      reason=f"waits for the deletion of campaigns {', '.join(deleted_campaigns[arn])}; the next run removes it"))
+                continue
+            _, refused = call_or_defer("delete_solution", arn, {"solutionArn": arn}, for_now={"ResourceInUseException"})
+            if refused is None:
+                removed.append(_entry("solution", arn, solution["name"], cost))
+            else:
+                pending.append(_entry("solution", arn, solution["name"], cost, reason=f"{refused}; the next run tries again"))
+        elif cost:
+            billing.append(_entry("solution", arn, solution["name"], cost))
+    if removed:
+        log.info("removed what the params no longer name", extra={"removed": [r["arn"] for r in removed]})
+    return {"cleanup": {"removeUnlisted": remove, "removed": removed, "removalPending": pending, "stillBilling": billing}}

@@ -9,7 +9,7 @@ import functools
 import json
 from typing import Any, Callable
 
-from . import cloudwatch_metrics, logs, steps
+from . import cleanup, cloudwatch_metrics, logs, steps
 
 log = logs.get_logger()
 
@@ -110,3 +110,8 @@ def finalize(event: dict, context: Any) -> dict:
         # RecordGateRejection: the run stops at the gate, so Finalize's own path never runs.
         return cloudwatch_metrics.publish(cloudwatch_metrics.rejection_metrics(event["plan"]))
     return steps.finalize(event["plan"], event["state"])
+
+
+@handler
+def clean_up(event: dict, context: Any) -> dict:
+    return cleanup.clean_up(event["plan"])

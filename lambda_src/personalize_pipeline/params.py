@@ -46,7 +46,7 @@ KEY_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,39}$")
 
 TOP_LEVEL_KEYS = {
     "name", "dataset_group", "import_mode", "solutions", "campaigns", "quality_gate",
-    "filters", "event_tracker", "readiness", "waits", "tags", "export",
+    "filters", "event_tracker", "readiness", "waits", "tags", "export", "cleanup",
 }
 
 
@@ -243,6 +243,8 @@ def parse_params(params: Any) -> dict:
         tracker = {"name": _str(tracker, "name", "event_tracker", required=False, pattern=KEY_PATTERN) or "events"}
     readiness = _obj(params.get("readiness", {}), "readiness")
     _no_unknown(readiness, {"min_interactions"}, "readiness")
+    cleanup = _obj(params.get("cleanup", {}), "cleanup")
+    _no_unknown(cleanup, {"remove_unlisted"}, "cleanup")
     tags = _obj(params.get("tags", {}), "tags")
     for key, value in tags.items():
         if not isinstance(value, str):
@@ -263,6 +265,7 @@ def parse_params(params: Any) -> dict:
         "event_tracker": tracker,
         "gate": parse_gate(params.get("quality_gate")),
         "waits": parse_waits(params.get("waits")),
+        "cleanup": {"removeUnlisted": _bool(cleanup, "remove_unlisted", "cleanup", False)},
         # Personalize's own minimum is 1,000 interactions: lower values are
         # refused. Users with 2+ interactions are judged by the export's checks.
         "readiness": {
@@ -374,6 +377,7 @@ def build_plan(params: dict, manifest: dict, manifest_uri: str, schemas: dict[st
             "trainingDataParameter": f"{prefix}/{name}/training-data",
         },
         "tags": {**params["tags"], RUN_ID_TAG: run_id},
+        "cleanup": params["cleanup"],
     }
 
 

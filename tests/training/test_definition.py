@@ -104,7 +104,7 @@ def test_retries_only_throttling_and_lambda_service_errors_with_jitter():
                 yield from tasks(state["ItemProcessor"]["States"])
 
     found = list(tasks(rendered()["States"]))
-    assert len(found) == 19  # 6 step tasks, 6 wait-loop checks, 6 Map item tasks, RecordGateRejection
+    assert len(found) == 20  # 7 step tasks (CleanUp), 6 wait-loop checks, 6 Map item tasks, RecordGateRejection
     for state in found:
         for retrier in state["Retry"]:
             assert "States.ALL" not in retrier["ErrorEquals"] and "ResourcePending" not in retrier["ErrorEquals"]
