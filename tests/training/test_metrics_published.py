@@ -131,3 +131,23 @@ def test_more_than_a_request_of_metrics_is_sent_in_batches(monkeypatch):
 def test_an_unset_namespace_is_reported_in_the_summary():
     report = cw.publish([cw.datum("ok", 1.0, "Count")], namespace="")
     assert report["published"] == 0 and cw.NAMESPACE_ENV in report["error"]
+
+
+def test_every_datum_is_published_with_a_dimension_set_the_table_declares():
+    """cloudwatch_metrics.DIMENSIONS is what the dashboard test reads: it must be
+    what run_metrics and rejection_metrics actually send."""
+    plan = {"name": "shop", "campaigns": [{"key": "home", "minProvisionedTPS": 2}]}
+    state = {
+        "evaluations": [{"solutionKey": "personal", "metrics": metrics(0.2)}],
+        "verdicts": [{"campaign": "home", "passed": True}],
+        "export": {"rows": {"items": 10}, "rejected": {"items": 1}, "rejectedByReason": {"items": {"bad": 1}}},
+        "imports": [{"kind": "dataset_import_job", "label": "items"}],
+        "progress": {"campaigns": {"done": True, "waited": 60}},
+    }
+    sent = cw.run_metrics(plan, state) + cw.rejection_metrics(plan)
+    names = {d["MetricName"] for d in sent}
+    assert set(cw.DIMENSIONS) <= names
+    for item in sent:
+        dims = tuple(d["Name"] for d in item["Dimensions"])
+        allowed = cw.DIMENSIONS.get(item["MetricName"], [cw.OFFLINE_METRIC_DIMENSIONS])
+        assert dims in allowed, (item["MetricName"], dims)
