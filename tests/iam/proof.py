@@ -131,7 +131,8 @@ def prove(calls: Iterable[Call], root_stack: Stack) -> Proof:
                 continue
             resource = translate(request.resource, pairs, partition)
             # Condition values that are configured names are renamed like resources.
-            conditions = tuple((k, translate(v, pairs, partition) if k in TRANSLATED_CONDITION_KEYS else v) for k, v in request.context)
+            conditions = tuple((k, dict(pairs).get(v, translate(v, pairs, partition)) if k in TRANSLATED_CONDITION_KEYS else v)
+                               for k, v in request.context)
             if request.action == "s3:ListBucket" and "s3:prefix" in request.context_dict():
                 # A listing is bound by its bucket and prefix together.
                 listed = translate(f"{request.resource}/{request.context_dict()['s3:prefix']}", pairs, partition)
