@@ -89,11 +89,12 @@ fmt: $(VENV)/.installed ## format the Terraform code (bundled Terraform 1.0.3)
 fmt-check: $(VENV)/.installed ## fail if any Terraform file is unformatted
 	$(PY) -m tools.terraform_cli fmt-check
 
-plan: $(VENV)/.installed ## terraform plan for envs/$(ENV) (your Terraform >= 1.10 via TERRAFORM_BIN or PATH, AWS credentials, network)
-	$(PY) -m tools.terraform_cli plan --dir envs/$(ENV) --var-file terraform.tfvars --out tfplan
+# One root (envs/) for every environment: ENV picks envs/$(ENV).tfvars and envs/$(ENV).s3.tfbackend.
+plan: $(VENV)/.installed ## terraform plan of environment $(ENV) (your Terraform >= 1.10 via TERRAFORM_BIN or PATH, AWS credentials, network)
+	$(PY) -m tools.terraform_cli plan --dir envs --var-file $(ENV).tfvars --backend-config $(ENV).s3.tfbackend --out $(ENV).tfplan
 
-apply: $(VENV)/.installed ## terraform apply the plan made by `make plan`
-	$(PY) -m tools.terraform_cli apply --dir envs/$(ENV) --plan tfplan
+apply: $(VENV)/.installed ## terraform apply the plan of environment $(ENV) made by `make plan`
+	$(PY) -m tools.terraform_cli apply --dir envs --plan $(ENV).tfplan
 
 version: ## print the project version (pyproject.toml)
 	@sed -n '/^\[project\]/,/^\[/ s/^version = "\(.*\)"$$/\1/p' pyproject.toml

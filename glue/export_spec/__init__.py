@@ -165,6 +165,7 @@ class SourceSpec:
     jdbc: Optional[JdbcSettings] = None
     options: Mapping[str, str] = dc_field(default_factory=dict)
     catalog: Optional[CatalogTable] = None
+    jdbc_read: Optional["JdbcRead"] = None
 
     @property
     def text_may_wrap_json(self) -> bool:
@@ -282,6 +283,8 @@ class ExportSpec:
     version: int = SPEC_VERSION
     # Relative source paths are read from here (the spec file's folder when loaded from a file).
     base_dir: Optional[str] = None
+    # The Domain dataset group the export feeds (ECOMMERCE, VIDEO_ON_DEMAND), None for a custom one.
+    domain: Optional[str] = None
 
     def dataset(self, name: str) -> DatasetSpec:
         if name not in self.datasets:
@@ -488,7 +491,7 @@ def _string_list(value: Any, path: str) -> Tuple[str, ...]:
 
 
 def _validate(data: Mapping[str, Any]) -> ExportSpec:
-    _check_keys(data, "", ("version", "sources", "datasets", "item_ids", "run"), ("sources", "datasets"))
+    _check_keys(data, "", ("version", "domain", "sources", "datasets", "item_ids", "run"), ("sources", "datasets"))
     version = data.get("version", SPEC_VERSION)
     if version != SPEC_VERSION:
         raise SpecError("version", "must be %d (got %r)" % (SPEC_VERSION, version))
@@ -507,8 +510,54 @@ def _validate(data: Mapping[str, Any]) -> ExportSpec:
     if item_ids.fuzzy is not None and "items" not in datasets:
         raise SpecError("item_ids.fuzzy", "needs an items dataset to match against")
     run = _validate_run(data.get("run") or {}, "run")
+    domain = _validate_domain(data.get("domain"), datasets)
     raw = json.loads(json.dumps(data, default=_json_default))
-    return ExportSpec(sources=sources, datasets=datasets, item_ids=item_ids, run=run, raw=raw, version=version)
+    return ExportSpec(sources=sources, datasets=datasets, item_ids=item_ids, run=run, raw=raw, version=version, domain=domain)
+
+
+# ------------------------------------------------------------------ domains
+# What a Domain dataset group's schemas must hold beyond every schema's own
+# requirements: {domain: {dataset: {field: (type, categorical)}}}.
+# https://docs.aws.amazon.com/personalize/latest/dg/ECOMMERCE-datasets-and-schemas.html
+# https://docs.aws.amazon.com/personalize/latest/dg/ECOMMERCE-interactions-dataset.html
+# https://docs.aws.amazon.com/personalize/latest/dg/ECOMMERCE-items-dataset.html
+# https://docs.aws.amazon.com/personalize/latest/dg/VIDEO-ON-DEMAND-datasets-and-schemas.html
+# https://docs.aws.amazon.com/personalize/latest/dg/VIDEO-ON-DEMAND-items-dataset.html
+DOMAINS = ("ECOMMERCE", "VIDEO_ON_DEMAND")
+DOMAIN_REQUIRED_FIELDS: Dict[str, Dict[str, Dict[str, Tuple[str, bool]]]] = {
+    "ECOMMERCE": {
+        "interactions": {"EVENT_TYPE": ("string", False)},
+        "items": {"PRICE": ("float", False), "CATEGORY_L1": ("string", True)},
+        "users": {},
+    },
+    "VIDEO_ON_DEMAND": {
+        "interactions": {"EVENT_TYPE": ("string", False)},
+        "items": {"GENRES": ("string", True), "CREATION_TIMESTAMP": ("long", False)},
+        "users": {},
+    },
+}
+
+
+def _validate_domain(value: Any, datasets: Mapping[str, DatasetSpec]) -> Optional[str]:
+    """The export feeds a Domain dataset group: each dataset it exports holds
+    the fields the domain's schema requires, with their types."""
+    if value is None:
+        return None
+    domain = _choice(value, "domain", DOMAINS)
+    for name, dataset in datasets.items():
+        path = _join(_join("datasets", name), "fields")
+        for field_name, (ftype, categorical) in DOMAIN_REQUIRED_FIELDS[domain][name].items():
+            found = dataset.field(field_name)
+            kind = "%s%s" % ("categorical " if categorical else "", ftype)
+            if found is None:
+                raise SpecError(_join(path, field_name), "is required by the %s domain (a %s field)" % (domain, kind))
+            if found.type != ftype:
+                raise SpecError(_join(_join(path, field_name), "type"), 'must be "%s" in the %s domain' % (ftype, domain))
+            if categorical and not found.categorical:
+                raise SpecError(_join(_join(path, field_name), "categorical"), "must be true in the %s domain" % domain)
+            if found.nullable:
+                raise SpecError(_join(_join(path, field_name), "nullable"), "must be false: %s is a required field of the %s domain" % (field_name, domain))
+    return domain
 
 
 def _json_default(value: Any) -> Any:
@@ -527,7 +576,7 @@ def _validate_sources(value: Any) -> Dict[str, SourceSpec]:
         if not isinstance(name, str) or not _SOURCE_NAME.match(name):
             raise SpecError(path, "source names must match [A-Za-z_][A-Za-z0-9_-]*")
         body = _mapping(body, path)
-        _check_keys(body, path, ("format", "path", "jdbc", "options", "catalog"), ("format",))
+        _check_keys(body, path, ("format", "path", "jdbc", "options", "catalog", "jdbc_read"), ("format",))
         fmt = _choice(body["format"], _join(path, "format"), SOURCE_FORMATS)
         jdbc = None
         local_path = None
@@ -557,7 +606,9 @@ def _validate_sources(value: Any) -> Dict[str, SourceSpec]:
                 database=_string(cat["database"], _join(path, "catalog.database")),
                 table=_string(cat["table"], _join(path, "catalog.table")),
             )
-        result[name] = SourceSpec(name=name, format=fmt, path=local_path, jdbc=jdbc, options=options, catalog=catalog)
+        jdbc_read = _validate_jdbc_read_of_source(body, fmt, options, path)
+        result[name] = SourceSpec(name=name, format=fmt, path=local_path, jdbc=jdbc, options=options, catalog=catalog,
+                                  jdbc_read=jdbc_read)
     return result
 
 
@@ -583,6 +634,133 @@ def _validate_jdbc(value: Any, path: str) -> JdbcSettings:
         secret_id=_optional_string(body.get("secret_id"), _join(path, "secret_id")),
         driver=_optional_string(body.get("driver"), _join(path, "driver")),
     )
+
+
+# --------------------------------------------------------------------------- JDBC: parallel read and fetch size
+#
+# One JDBC query reads a whole table over one connection into one partition. ``jdbc_read``
+# splits the read into ranges (Spark's JDBC reader: partitionColumn, lowerBound,
+# upperBound, numPartitions) or hash buckets (Glue's from_catalog: hashfield or
+# hashexpression, hashpartitions; https://docs.aws.amazon.com/glue/latest/dg/run-jdbc-parallel-read-job.html),
+# and sets how many rows each round trip fetches.
+
+# Parallel queries when the spec names none: two per core of the default job's executor
+# (two G.1X workers: one driver, one 4-vCPU executor), so 8 connections to the database.
+DEFAULT_JDBC_PARTITIONS = 8
+# Each partition holds a database connection open for its whole read.
+MAX_JDBC_PARTITIONS = 256
+# Rows per round trip. Without it PostgreSQL's driver buffers the whole result in memory.
+DEFAULT_JDBC_FETCH_SIZE = 10000
+MAX_JDBC_FETCH_SIZE = 1000000
+# Reader options that jdbc_read owns: set in ``options`` they would be overridden unseen.
+JDBC_READ_OPTIONS = {
+    "partitioncolumn": "column", "lowerbound": "lower_bound", "upperbound": "upper_bound",
+    "numpartitions": "partitions", "hashfield": "column", "hashexpression": "hash_expression",
+    "hashpartitions": "partitions", "fetchsize": "fetch_size", "predicates": "column",
+}
+_BOUND_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_BOUND_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?$")
+
+
+@dataclass(frozen=True)
+class JdbcRead:
+    """How a JDBC source is read: split into ``partitions`` parallel queries on ``column``.
+
+    ``column`` None: the table's primary key when it is one numeric, date or timestamp
+    column. Bounds None: MIN and MAX of the column, read with one query before the split.
+    ``hash_expression`` replaces the column in Glue (``hashexpression``).
+    """
+
+    partitions: int = DEFAULT_JDBC_PARTITIONS
+    column: Optional[str] = None
+    lower_bound: Optional[Union[int, str]] = None
+    upper_bound: Optional[Union[int, str]] = None
+    hash_expression: Optional[str] = None
+    fetch_size: int = DEFAULT_JDBC_FETCH_SIZE
+
+
+def _validate_jdbc_read_of_source(body: Mapping[str, Any], fmt: str, options: Mapping[str, str], path: str) -> Optional[JdbcRead]:
+    """A JDBC source's read settings (defaults when absent); None for other formats."""
+    read_path = _join(path, "jdbc_read")
+    if fmt != "jdbc":
+        if body.get("jdbc_read") is not None:
+            raise SpecError(read_path, 'is only allowed for format "jdbc"')
+        return None
+    for key in options:
+        if key.lower() in JDBC_READ_OPTIONS:
+            raise SpecError(_join(_join(path, "options"), key), "is set by jdbc_read.%s (set it there, where both the local "
+                            "reader and Glue's read it)" % JDBC_READ_OPTIONS[key.lower()])
+    return _validate_jdbc_read(body.get("jdbc_read") or {}, read_path)
+
+
+def _validate_jdbc_read(value: Any, path: str) -> JdbcRead:
+    body = _mapping(value, path)
+    _check_keys(body, path, ("partitions", "column", "lower_bound", "upper_bound", "hash_expression", "fetch_size"))
+    partitions = _int(body.get("partitions", DEFAULT_JDBC_PARTITIONS), _join(path, "partitions"), 1, MAX_JDBC_PARTITIONS)
+    column = _optional_string(body.get("column"), _join(path, "column"))
+    if column is not None and column != column.strip():
+        raise SpecError(_join(path, "column"), "must be a column name without surrounding spaces")
+    lower = _jdbc_bound(body.get("lower_bound"), _join(path, "lower_bound"))
+    upper = _jdbc_bound(body.get("upper_bound"), _join(path, "upper_bound"))
+    if (lower is None) != (upper is None):
+        missing = "upper_bound" if upper is None else "lower_bound"
+        raise SpecError(_join(path, missing), "is required when %s is set (give both bounds, or neither to read "
+                        "MIN and MAX of the column)" % ("lower_bound" if upper is None else "upper_bound"))
+    if lower is not None:
+        if column is None:
+            raise SpecError(_join(path, "column"), "is required with lower_bound and upper_bound (bounds belong to a column)")
+        if _bound_kind(lower) != _bound_kind(upper):
+            raise SpecError(_join(path, "upper_bound"), "must be of the same kind as lower_bound (two integers, two dates "
+                            "or two timestamps; got %r and %r)" % (lower, upper))
+        if not _bound_order(lower) < _bound_order(upper):
+            raise SpecError(_join(path, "upper_bound"), "must be greater than lower_bound (got %r and %r)" % (lower, upper))
+    return JdbcRead(
+        partitions=partitions,
+        column=column,
+        lower_bound=lower,
+        upper_bound=upper,
+        hash_expression=_optional_string(body.get("hash_expression"), _join(path, "hash_expression")),
+        fetch_size=_int(body.get("fetch_size", DEFAULT_JDBC_FETCH_SIZE), _join(path, "fetch_size"), 1, MAX_JDBC_FETCH_SIZE),
+    )
+
+
+def _jdbc_bound(value: Any, path: str) -> Optional[Union[int, str]]:
+    """An integer, a date ``YYYY-MM-DD`` or a timestamp ``YYYY-MM-DD HH:MM:SS[.ffffff]``
+    (the forms Spark's JDBC reader takes for a numeric, date or timestamp column)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or isinstance(value, float):
+        raise SpecError(path, "must be an integer, a date YYYY-MM-DD or a timestamp YYYY-MM-DD HH:MM:SS (got %r)" % (value,))
+    if isinstance(value, int):
+        return value
+    if isinstance(value, _dt.datetime):  # YAML reads an unquoted timestamp as a datetime
+        if value.tzinfo is not None:
+            raise SpecError(path, "must be a timestamp without a time zone, in the column's own time (got %s)" % value.isoformat())
+        value = value.isoformat(sep=" ")
+    elif isinstance(value, _dt.date):
+        value = value.isoformat()
+    if not isinstance(value, str) or not (_BOUND_DATE.match(value) or _BOUND_TIMESTAMP.match(value)):
+        raise SpecError(path, "must be an integer, a date YYYY-MM-DD or a timestamp YYYY-MM-DD HH:MM:SS (got %r)" % (value,))
+    text = value.replace("T", " ")
+    try:
+        _bound_order(text)
+    except ValueError:
+        raise SpecError(path, "is not a real date or time (got %r)" % (value,)) from None
+    return text
+
+
+def _bound_kind(bound: Union[int, str]) -> str:
+    if isinstance(bound, int):
+        return "integer"
+    return "date" if _BOUND_DATE.match(bound) else "timestamp"
+
+
+def _bound_order(bound: Union[int, str]) -> Any:
+    if isinstance(bound, int):
+        return bound
+    if _BOUND_DATE.match(bound):
+        return _dt.datetime.strptime(bound, "%Y-%m-%d")
+    return _dt.datetime.strptime(bound, "%Y-%m-%d %H:%M:%S.%f" if "." in bound else "%Y-%m-%d %H:%M:%S")
 
 
 def _validate_normalize(value: Any, path: str) -> Tuple[NormalizeRule, ...]:

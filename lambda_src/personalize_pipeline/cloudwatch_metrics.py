@@ -106,6 +106,13 @@ def run_metrics(plan: Mapping[str, Any], state: Mapping[str, Any]) -> list[dict]
         resource_type, key = ("recommender", verdict["recommender"]) if "recommender" in verdict else ("campaign", verdict["campaign"])
         out.append(datum(GATE_VERDICT, 1.0 if verdict.get("passed") else 0.0, "None",
                          Pipeline=pipeline, ResourceType=resource_type, Resource=key))
+    for verdict in state.get("recommenders") or []:
+        # Recommenders are judged on the metrics DescribeRecommender reports.
+        for metric, value in sorted((verdict.get("metrics") or {}).items()):
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                out.append(datum(metric, float(value), "None", Pipeline=pipeline, ResourceType="recommender", Resource=verdict["recommender"]))
+        out.append(datum(GATE_VERDICT, 1.0 if verdict.get("passed") else 0.0, "None",
+                         Pipeline=pipeline, ResourceType="recommender", Resource=verdict["recommender"]))
     out.append(datum(GATE_REJECTIONS, 0.0, "Count"))
     out.extend(row_metrics(pipeline, state.get("export") or {}, state.get("imports") or []))
     for phase, progress in sorted((state.get("progress") or {}).items()):
@@ -141,11 +148,15 @@ def row_metrics(pipeline: str, export: Mapping[str, Any], imports: Iterable[Mapp
     return out
 
 
-def rejection_metrics(plan: Mapping[str, Any]) -> list[dict]:
-    """A rejected gate: all campaigns pass or none is touched, so every
-    campaign's verdict is 0, and the pipeline's rejection count is 1."""
-    out = [datum(GATE_VERDICT, 0.0, "None", Pipeline=plan["name"], ResourceType="campaign", Resource=c["key"])
-           for c in plan.get("campaigns") or []]
+def rejection_metrics(plan: Mapping[str, Any], step: str = "QualityGate") -> list[dict]:
+    """A rejected gate: all pass or none is touched, so every verdict of the
+    gate that rejected (the campaigns', or the recommenders' at
+    GateRecommenders) is 0, and the pipeline's rejection count is 1."""
+    if step == "GateRecommenders":
+        judged = [("recommender", r["key"]) for r in plan.get("recommenders") or []]
+    else:
+        judged = [("campaign", c["key"]) for c in plan.get("campaigns") or []]
+    out = [datum(GATE_VERDICT, 0.0, "None", Pipeline=plan["name"], ResourceType=kind, Resource=key) for kind, key in judged]
     out.append(datum(GATE_REJECTIONS, 1.0, "Count"))
     return out
 

@@ -21,6 +21,10 @@ locals {
   # Rejected rows sit beside the exports, under a prefix of their own, so that
   # a lifecycle rule can keep them for less time (they may hold raw source values).
   rejected_prefix = "${var.export_prefix}/rejected/"
+  # Batch inference and segment jobs read their input and write their output
+  # (under each run's id) beside the exports; Personalize reads and writes there.
+  batch_input_prefix  = "${var.export_prefix}/batch/input/"
+  batch_output_prefix = "${var.export_prefix}/batch/output/"
 
   spec_key            = "config/export-spec.json"
   params_template_key = "params/params-template.json"
@@ -43,6 +47,19 @@ locals {
           prefix          = local.rejected_prefix
           tag             = null
           expiration_days = var.data_bucket.rejected_rows_retention_days
+        },
+        {
+          id              = "expire-batch-input"
+          prefix          = local.batch_input_prefix
+          tag             = null
+          expiration_days = var.data_bucket.batch_input_retention_days
+        },
+        {
+          # Each run writes its batch recommendations under its own run id.
+          id              = "expire-batch-output"
+          prefix          = local.batch_output_prefix
+          tag             = null
+          expiration_days = var.data_bucket.batch_output_retention_days
         },
       ]
       noncurrent_days = var.data_bucket.noncurrent_version_retention_days
@@ -265,6 +282,70 @@ data "aws_iam_policy_document" "bucket" {
         test     = "StringLike"
         variable = "s3:prefix"
         values   = ["${local.exports_prefix}*"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [local.account_id]
+      }
+
+      condition {
+        test     = "ArnLike"
+        variable = "aws:SourceArn"
+        values   = ["arn:${local.partition}:personalize:${local.region}:${local.account_id}:*"]
+      }
+    }
+  }
+
+  # Batch jobs: Personalize reads the input prefix and writes the output prefix.
+  # https://docs.aws.amazon.com/personalize/latest/dg/granting-personalize-s3-access.html
+  dynamic "statement" {
+    for_each = each.key == "data" && var.allow_personalize_read ? [true] : []
+
+    content {
+      sid       = "PersonalizeBatchJobs"
+      effect    = "Allow"
+      actions   = ["s3:GetObject", "s3:PutObject"]
+      resources = ["arn:${local.partition}:s3:::${each.value.name}/${local.batch_input_prefix}*", "arn:${local.partition}:s3:::${each.value.name}/${local.batch_output_prefix}*"]
+
+      principals {
+        type        = "Service"
+        identifiers = ["personalize.amazonaws.com"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [local.account_id]
+      }
+
+      condition {
+        test     = "ArnLike"
+        variable = "aws:SourceArn"
+        values   = ["arn:${local.partition}:personalize:${local.region}:${local.account_id}:*"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "data" && var.allow_personalize_read ? [true] : []
+
+    content {
+      sid       = "PersonalizeListBatchPrefixes"
+      effect    = "Allow"
+      actions   = ["s3:ListBucket"]
+      resources = ["arn:${local.partition}:s3:::${each.value.name}"]
+
+      principals {
+        type        = "Service"
+        identifiers = ["personalize.amazonaws.com"]
+      }
+
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["${local.batch_input_prefix}*", "${local.batch_output_prefix}*"]
       }
 
       condition {

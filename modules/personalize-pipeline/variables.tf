@@ -80,6 +80,8 @@ variable "data_bucket" {
     export_retention_days             = optional(number, 90)
     rejected_rows_retention_days      = optional(number, 30)
     noncurrent_version_retention_days = optional(number, 30)
+    batch_input_retention_days        = optional(number, 30)
+    batch_output_retention_days       = optional(number, 30)
   })
   default = {}
 }

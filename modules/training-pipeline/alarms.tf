@@ -3,7 +3,7 @@
 ################################################################################
 
 locals {
-  alarm_actions = local.create ? [aws_sns_topic.this[0].arn] : []
+  alarm_actions = local.create ? [module.notifications.arn] : []
 
   alarms = {
     # Step Functions' own execution metrics.

@@ -162,7 +162,3 @@ class DeletesMixin:
                 view = self._view(res, record=False)
                 out.append({k: view[k] for k in ("name", "campaignArn", "status", "creationDateTime", "lastUpdatedDateTime") if k in view})
         return {"campaigns": out}
-
-    def _list_recommenders(self, p: dict) -> dict:
-        return {"recommenders": self._summaries("recommender", ("name", "recommenderArn", "datasetGroupArn", "status", "creationDateTime", "lastUpdatedDateTime"),
-                                                datasetGroupArn=p.get("datasetGroupArn"))}

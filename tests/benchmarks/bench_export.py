@@ -148,14 +148,14 @@ def workload_export(spark, data_dir: Path, out_dir: Path) -> dict:
 
 def _classify_and_write_csv(spark, data_dir: Path, out_dir: Path, dedupe: bool) -> dict:
     from export_spec import load_spec
-    from personalize_export import transform
+    from personalize_export import reconcile, transform
     from personalize_export.export_job import write_personalize_csv
     from personalize_export.sources import read_source
 
     spec = load_spec(bench_spec(data_dir))
     options = transform.ClassifyOptions(now_epoch=HISTORY_START_EPOCH + HISTORY_SECONDS, timestamp_floor=spec.run.timestamp_floor,
                                         text_may_wrap_json=False)
-    catalog = transform.item_catalog(read_source(spark, spec.source_for("items")), spec, text_may_wrap_json=False)
+    catalog = reconcile.item_catalog(read_source(spark, spec.source_for("items")), spec, text_may_wrap_json=False)
     dataset = spec.dataset("interactions")
     source = read_source(spark, spec.sources[dataset.source])
     classified = transform.classify(source, dataset, spec, options, catalog, dedupe=dedupe)

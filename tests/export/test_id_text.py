@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from export_spec import load_spec
-from personalize_export.transform import item_catalog
+from personalize_export.reconcile import item_catalog
 
 pytestmark = pytest.mark.spark
 

@@ -7,11 +7,13 @@ import pytest
 from tools import readme_tables
 from tools.tfmodel import REPO_ROOT
 
-MODULE_DIRS = sorted(p for p in (REPO_ROOT / "modules").iterdir() if p.is_dir())
+MODULE_DIRS = [readme.parent for readme in readme_tables.module_readmes()]
 
 
-def test_the_four_modules_exist():
-    assert {p.name for p in MODULE_DIRS} == {"personalize-pipeline", "dataset-export", "training-pipeline", "schema-drift-alerts"}
+def test_the_four_modules_and_the_internal_building_blocks_exist():
+    assert {p.relative_to(REPO_ROOT / "modules").as_posix() for p in MODULE_DIRS} == {
+        "personalize-pipeline", "dataset-export", "training-pipeline", "schema-drift-alerts",
+        "_internal/lambda-functions", "_internal/notification-topic"}
 
 
 @pytest.mark.parametrize("module_dir", MODULE_DIRS, ids=lambda p: p.name)

@@ -1,28 +1,21 @@
 data "aws_partition" "current" {}
 
 module "personalize_pipeline" {
-  source = "../../modules/personalize-pipeline"
+  source = "../modules/personalize-pipeline"
 
   name = var.name
 
   connections           = var.connections
   sources               = var.sources
   catalog_database_name = var.catalog_database_name
-  export_spec_path      = "${path.module}/export_spec.yaml"
+  export_spec_path      = "${path.module}/${var.environment}.export_spec.yaml"
 
   workflow_start = var.workflow_schedule == null ? { type = "ON_DEMAND" } : {
     type     = "SCHEDULED"
     schedule = var.workflow_schedule
   }
 
-  jobs = {
-    worker_type       = var.jobs.worker_type
-    number_of_workers = var.jobs.number_of_workers
-    execution_class   = var.jobs.execution_class
-    timeout_minutes   = var.jobs.timeout_minutes
-    max_retries       = var.jobs.max_retries
-    keep_exports      = var.jobs.keep_exports
-  }
+  jobs = var.jobs
 
   training = {
     solutions = [

@@ -22,17 +22,18 @@ import base64
 import glob
 import hashlib
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import hcl2
 import yaml
 from lark import Token, Tree
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 class EvalError(Exception):
@@ -470,6 +471,16 @@ class Unknown(str):
         return super().__new__(cls, f"<{address}>")
 
 
+class TemplateFile(Unknown):
+    """A templatefile() call: known after apply only where its variables are, but its
+    template and variable values are read by the checks of what is rendered."""
+
+    def __new__(cls, path: str, variables: dict) -> "TemplateFile":
+        call = super().__new__(cls, f"templatefile({path})")
+        call.path, call.variables = Path(path), variables
+        return call
+
+
 _MISSING = object()
 
 
@@ -817,11 +828,13 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "trimprefix": lambda s, text, prefix: text[len(prefix):] if text.startswith(prefix) else text,
     "trimsuffix": lambda s, text, suffix: text[:-len(suffix)] if suffix and text.endswith(suffix) else text,
     "min": lambda s, *v: min(v),
+    "floor": lambda s, v: math.floor(v),
+    "ceil": lambda s, v: math.ceil(v),
     "max": lambda s, *v: max(v),
     "one": lambda s, v: (list(v)[0] if len(v) == 1 else None),
     "element": lambda s, v, i: v[i % len(v)],
     "zipmap": lambda s, k, v: dict(zip(k, v)),
-    "templatefile": lambda s, path, vars: Unknown(f"templatefile({path})"),
+    "templatefile": lambda s, path, variables: TemplateFile(path, variables),
     "basename": lambda s, p: os.path.basename(p),
     "dirname": lambda s, p: os.path.dirname(p),
     "abspath": lambda s, p: os.path.abspath(p),
@@ -839,10 +852,14 @@ def _regex(pattern: str, text: str) -> Any:
     return match.group(0)
 
 
-def root(path: Path, env: Optional[Environment] = None, inputs: Optional[dict] = None) -> Scope:
-    """A root module (an example or an environment) with its tfvars, if any."""
+def root(path: Path, env: Optional[Environment] = None, inputs: Optional[dict] = None,
+         var_file: Optional[str] = None) -> Scope:
+    """A root module (an example or an environment) with its tfvars: ``var_file`` (as
+    ``-var-file`` names it, relative to the root) or else terraform.tfvars, if any."""
     values: dict[str, Any] = {}
-    tfvars = path / "terraform.tfvars"
+    tfvars = path / (var_file or "terraform.tfvars")
+    if var_file and not tfvars.is_file():
+        raise EvalError(f"{tfvars} not found")
     if tfvars.is_file():
         tree = hcl2.parses_to_tree(tfvars.read_text(encoding="utf-8"))
         body = _to_body(next(c for c in tree.children if isinstance(c, Tree) and c.data == "body"), tfvars)
@@ -850,3 +867,54 @@ def root(path: Path, env: Optional[Environment] = None, inputs: Optional[dict] =
         values = {k: scratch.eval(v, {}, tfvars) for k, v in body.attributes.items()}
     values.update(inputs or {})
     return Scope(path, values, env or Environment())
+
+
+def module_scopes(scope: Scope) -> Iterator[Scope]:
+    """The scope and every module instance below it."""
+    yield scope
+    for block in scope.blocks:
+        if block.kind == "module":
+            yield from module_scopes(scope.child(block.labels[0]))
+
+
+def resource_instances(scope: Scope, type_: str) -> Iterator[tuple[Scope, str, Any, Lazy]]:
+    """(module scope, resource name, instance key, instance) of every resource of this
+    type in the scope and the modules below it."""
+    for module in module_scopes(scope):
+        for block in module.blocks:
+            if block.kind == "resource" and block.labels[0] == type_:
+                for key, instance in module.instances("resource", type_, block.labels[1]).items():
+                    yield module, block.labels[1], key, instance
+
+
+################################################################################
+# Expressions of a module for given variable values
+################################################################################
+
+def expression_text(value: Any) -> str:
+    """HCL text of a python-hcl2 (tools.tfmodel) value: `${expr}` unwrapped, literals as HCL literals."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    text = str(value)
+    match = re.fullmatch(r"\$\{(.*)\}", text, re.S)
+    return match.group(1) if match else text
+
+
+def evaluate(module_path: Path, expressions: dict[str, Any], inputs: dict[str, Any],
+             env: Optional[Environment] = None) -> dict[str, Any]:
+    """{name: value} of expressions written in the module at module_path, for these values
+    of its variables (converted by their declared types, optional() defaults filled in).
+    Each expression stands as a local of that name, so they may refer to one another as
+    ``local.<name>``; the module's own locals are not in scope."""
+    scope = Scope(Path(module_path), inputs, env or Environment())
+    source = Path(module_path) / "<expressions>"
+    scope._locals_src = {}
+    for name, value in expressions.items():
+        tree = hcl2.parses_to_tree(f"{name} = {expression_text(value)}\n")
+        body = _to_body(next(c for c in tree.children if isinstance(c, Tree) and c.data == "body"), source)
+        scope._locals_src[name] = (body.attributes[name], source)
+    return {name: _plain(scope.local(name)) for name in expressions}

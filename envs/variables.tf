@@ -1,3 +1,7 @@
+# One root for every environment: <env>.tfvars sets these. Inputs this root passes
+# to modules/personalize-pipeline unchanged are typed `any`: their object types are
+# declared once, by that module.
+
 variable "environment" {
   description = "Name of the environment (dev or prod)."
   type        = string
@@ -40,34 +44,14 @@ variable "notification_email" {
 }
 
 variable "connections" {
-  description = "Glue connections by key (see modules/dataset-export)."
-  type = map(object({
-    type               = string
-    url                = optional(string)
-    secret_arn         = optional(string)
-    subnet_id          = string
-    security_group_ids = list(string)
-    availability_zone  = string
-    enforce_ssl        = optional(bool, true)
-    description        = optional(string)
-  }))
-  default = {}
+  description = "Glue connections by key: the personalize-pipeline module's connections input."
+  type        = any
+  default     = {}
 }
 
 variable "sources" {
-  description = "Crawled sources by key (see modules/dataset-export)."
-  type = map(object({
-    type             = string
-    path             = string
-    connection       = optional(string)
-    schedule         = optional(string)
-    table_prefix     = optional(string, "")
-    exclusions       = optional(list(string), [])
-    update_behavior  = optional(string, "UPDATE_IN_DATABASE")
-    delete_behavior  = optional(string, "DEPRECATE_IN_DATABASE")
-    recrawl_behavior = optional(string, "CRAWL_EVERYTHING")
-    scan_all         = optional(bool, true)
-  }))
+  description = "Crawled sources by key: the personalize-pipeline module's sources input."
+  type        = any
 }
 
 variable "catalog_database_name" {
@@ -82,16 +66,9 @@ variable "workflow_schedule" {
 }
 
 variable "jobs" {
-  description = "Glue job settings (see modules/dataset-export)."
-  type = object({
-    worker_type       = optional(string, "G.1X")
-    number_of_workers = optional(number, 2)
-    execution_class   = optional(string, "STANDARD")
-    timeout_minutes   = optional(number, 120)
-    max_retries       = optional(number, 0)
-    keep_exports      = optional(number, 5)
-  })
-  default = {}
+  description = "Glue job settings: the personalize-pipeline module's jobs input."
+  type        = any
+  default     = {}
 }
 
 variable "campaign_min_provisioned_tps" {

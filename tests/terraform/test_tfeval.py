@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from . import tfeval
+from tools import tfeval
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "exprs"
 ENV = tfeval.Environment(account="123456789012", region="us-east-1", partition="aws-cn")
