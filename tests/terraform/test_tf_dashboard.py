@@ -4,13 +4,15 @@ one Finalize publishes (cloudwatch_metrics.py) under the dimensions it
 publishes it with, so the two cannot drift apart."""
 from __future__ import annotations
 
-import functools
 import json
 import re
+from pathlib import Path
+
+import pytest
 
 from personalize_pipeline import cloudwatch_metrics as cw
-from tests.iam import render, tfeval
 
+EXAMPLE = "retail-recs"  # the complete example's name
 # Widget types of the dashboard body structure:
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html
 WIDGET_TYPES = {"metric", "text", "log", "alarm", "explorer"}
@@ -20,29 +22,29 @@ PERSONALIZE_OFFLINE_METRICS = {
     "precision_at_5", "precision_at_10", "precision_at_25",
 }
 SEARCH = re.compile(r"SEARCH\('\{([^}]*)\}\s+MetricName=\"([^\"]+)\"',\s*'(\w+)',\s*(\d+)\)")
+ALARM_FIELDS = ("namespace", "metric_name", "dimensions", "period", "evaluation_periods", "treat_missing_data",
+                "alarm_actions", "comparison_operator", "threshold", "alarm_name")
 
 
-@functools.lru_cache(maxsize=None)
-def _rendered() -> dict:
-    root = tfeval.root(render.ROOTS["complete"], render.ENVIRONMENT, {})
-    found = {"dashboards": [], "alarms": {}, "environments": {}, "topic_policies": []}
-    for scope in render._scopes(root):
-        for _, _, dashboard in render._instances(scope, "aws_cloudwatch_dashboard"):
-            found["dashboards"].append(json.loads(dashboard["dashboard_body"]))
-        for _, key, alarm in render._instances(scope, "aws_cloudwatch_metric_alarm"):
-            found["alarms"][key] = {k: alarm[k] for k in ("namespace", "metric_name", "dimensions", "period", "evaluation_periods",
-                                                          "treat_missing_data", "alarm_actions", "comparison_operator", "threshold")}
-        for _, _, topic_policy in render._instances(scope, "aws_sns_topic_policy"):
-            found["topic_policies"].append((topic_policy["arn"], json.loads(topic_policy["policy"])))
-    stack = render.stack("complete")
-    # The training functions (the drift function has an environment of its own).
-    found["environments"] = {name: c.config for name, c in stack.components.items()
-                             if name.startswith("lambda:") and "PERSONALIZE_ROLE_ARN" in c.config}
-    return found
+@pytest.fixture(scope="module")
+def rendered(complete_stack) -> dict:
+    registry = json.loads(Path(cw.__file__).with_name("functions.json").read_text(encoding="utf-8"))
+    environments = {}
+    for key in registry["functions"]:
+        function = complete_stack.one("aws_lambda_function", function_name=f"{EXAMPLE}-{key.replace('_', '-')}")
+        environments[key] = complete_stack.block_attribute(function, "environment", "variables")
+    return {
+        "dashboards": [json.loads(d["dashboard_body"]) for d in complete_stack.instances("aws_cloudwatch_dashboard")],
+        "alarms": {a["alarm_name"]: {k: a[k] for k in ALARM_FIELDS} for a in complete_stack.instances("aws_cloudwatch_metric_alarm")},
+        "environments": environments,
+        "topic_policies": [(t["arn"], json.loads(t["policy"])) for t in complete_stack.instances("aws_sns_topic_policy")],
+        "topic_keys": {t["arn"]: t["kms_master_key_id"] for t in complete_stack.instances("aws_sns_topic")},
+        "key_policies": {k["arn"]: json.loads(k["policy"]) for k in complete_stack.instances("aws_kms_key")},
+    }
 
 
-def _namespace() -> str:
-    return _rendered()["environments"]["lambda:finalize"][cw.NAMESPACE_ENV]
+def _namespace(rendered) -> str:
+    return rendered["environments"]["finalize"][cw.NAMESPACE_ENV]
 
 
 def _dimension_sets(metric: str) -> list[tuple]:
@@ -51,21 +53,24 @@ def _dimension_sets(metric: str) -> list[tuple]:
     return cw.DIMENSIONS[metric]
 
 
-def test_every_function_gets_the_namespace_the_finalize_role_may_write():
-    namespaces = {env[cw.NAMESPACE_ENV] for env in _rendered()["environments"].values()}
-    assert len(namespaces) == 1 and not _namespace().startswith(cw.RESERVED_NAMESPACE_PREFIX)
+def test_every_function_gets_the_namespace_the_finalize_role_may_write(rendered, complete_stack):
+    namespaces = {env[cw.NAMESPACE_ENV] for env in rendered["environments"].values()}
+    assert namespaces == {_namespace(rendered)} and not _namespace(rendered).startswith(cw.RESERVED_NAMESPACE_PREFIX)
+    grants = complete_stack.statements(f"{EXAMPLE}-finalize")
+    [metrics_statement] = [s for s in grants.values() if "cloudwatch:PutMetricData" in s["Action"]]
+    assert metrics_statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": [_namespace(rendered)]}}
 
 
-def test_widgets_are_of_known_types_and_searches_read_what_finalize_publishes():
-    [body] = _rendered()["dashboards"]
-    namespace = _namespace()
+def test_widgets_are_of_known_types_and_searches_read_what_finalize_publishes(rendered):
+    [body] = rendered["dashboards"]
+    namespace = _namespace(rendered)
     searched, plain = [], []
     for widget in body["widgets"]:
         assert widget["type"] in WIDGET_TYPES, widget["type"]
         assert {"x", "y", "width", "height", "properties"} <= set(widget)
         if widget["type"] != "metric":
             continue
-        assert widget["properties"]["region"] == render.ENVIRONMENT.region
+        assert widget["properties"]["region"] == "eu-west-1"  # the complete example's provider region
         for row in widget["properties"]["metrics"]:
             options = row[-1] if isinstance(row[-1], dict) else {}
             if "expression" in options:
@@ -95,9 +100,8 @@ def test_widgets_are_of_known_types_and_searches_read_what_finalize_publishes():
             assert namespace_of_row == "AWS/States" and dims == ("StateMachineArn",), row
 
 
-def test_alarms_watch_published_metrics_and_notify_the_topic():
-    rendered = _rendered()
-    alarms = rendered["alarms"]
+def test_alarms_watch_published_metrics_and_notify_the_topic(rendered):
+    alarms = {name.removeprefix(f"{EXAMPLE}-training-"): alarm for name, alarm in rendered["alarms"].items()}
     assert set(alarms) == {"failed-run", "gate-rejected", "no-success"}
     topic_arns = {arn for arn, _ in rendered["topic_policies"]}
     for key, alarm in alarms.items():
@@ -106,21 +110,18 @@ def test_alarms_watch_published_metrics_and_notify_the_topic():
         # PutMetricAlarm: Period x EvaluationPeriods at most 7 days.
         assert alarm["period"] * alarm["evaluation_periods"] <= 604_800
     gate = alarms["gate-rejected"]
-    assert (gate["namespace"], gate["metric_name"]) == (_namespace(), cw.GATE_REJECTIONS)
+    assert (gate["namespace"], gate["metric_name"]) == (_namespace(rendered), cw.GATE_REJECTIONS)
     assert tuple(gate["dimensions"]) in cw.DIMENSIONS[cw.GATE_REJECTIONS]
     assert alarms["no-success"]["treat_missing_data"] == "breaching"
     assert alarms["failed-run"]["metric_name"] == "ExecutionsFailed"
 
 
-def test_the_topic_and_its_key_let_cloudwatch_alarms_publish():
-    rendered = _rendered()
-    stack = render.stack("complete")
+def test_the_topic_and_its_key_let_cloudwatch_alarms_publish(rendered):
     [alarm_topic] = {a for alarm in rendered["alarms"].values() for a in alarm["alarm_actions"]}
     policy = next(p for arn, p in rendered["topic_policies"] if arn == alarm_topic)
     statements = [s for s in policy["Statement"] if "cloudwatch.amazonaws.com" in s["Principal"]["Service"]]
     assert statements and all("aws:SourceArn" in json.dumps(s["Condition"]) for s in statements)
-    key_arn = stack.encryption_keys[alarm_topic]
-    key_policy = stack.key_policies[key_arn]
+    key_policy = rendered["key_policies"][rendered["topic_keys"][alarm_topic]]
     for action in ("kms:Decrypt", "kms:GenerateDataKey"):
         assert any("cloudwatch.amazonaws.com" in s.get("Principal", {}).get("Service", [])
                    and action in s["Action"] for s in key_policy["Statement"]), action
