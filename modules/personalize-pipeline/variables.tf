@@ -250,3 +250,14 @@ variable "kms_key_administrators" {
   type        = list(string)
   default     = []
 }
+
+variable "training_monitoring" {
+  description = "The training pipeline's CloudWatch dashboard and optional alarms (on a failed run, a quality-gate rejection, no successful run within alarm_when_no_success_in_days, 1-7), sent to the training notification topic. See docs/training.md."
+  type = object({
+    dashboard                     = optional(bool, true)
+    alarm_on_failed_run           = optional(bool, false)
+    alarm_on_gate_rejection       = optional(bool, false)
+    alarm_when_no_success_in_days = optional(number, null)
+  })
+  default = {}
+}

@@ -130,7 +130,7 @@ def test_training_lambdas_get_the_documented_environment(complete_stack):
     for key in registry["functions"]:
         function = complete_stack.one("aws_lambda_function", function_name=f"{EXAMPLE}-{key.replace('_', '-')}")
         environment = complete_stack.block_attribute(function, "environment", "variables")
-        assert set(environment) == {"PERSONALIZE_ROLE_ARN", "PERSONALIZE_KMS_KEY_ARN", "SSM_PARAMETER_PREFIX", "LOG_LEVEL"}, key
+        assert set(environment) == {"PERSONALIZE_ROLE_ARN", "PERSONALIZE_KMS_KEY_ARN", "SSM_PARAMETER_PREFIX", "METRICS_NAMESPACE", "LOG_LEVEL"}, key
         assert environment["PERSONALIZE_ROLE_ARN"] == personalize_role["arn"] and environment["LOG_LEVEL"] == "INFO"
         assert complete_stack.block_attribute(function, "dead_letter_config", "target_arn") == queue["arn"]
         assert complete_stack.block_attribute(function, "tracing_config", "mode") == "Active"
