@@ -252,12 +252,8 @@ variable "kms_key_administrators" {
 }
 
 variable "training_monitoring" {
-  description = "The training pipeline's CloudWatch dashboard and optional alarms (on a failed run, a quality-gate rejection, no successful run within alarm_when_no_success_in_days, 1-7), sent to the training notification topic. See docs/training.md."
-  type = object({
-    dashboard                     = optional(bool, true)
-    alarm_on_failed_run           = optional(bool, false)
-    alarm_on_gate_rejection       = optional(bool, false)
-    alarm_when_no_success_in_days = optional(number, null)
-  })
+  description = "The training pipeline's CloudWatch dashboard and optional alarms (on a failed run, a quality-gate rejection, no successful run within alarm_when_no_success_in_days, 1-7), sent to the training notification topic: the training-pipeline module's monitoring input (type and defaults). See docs/training.md."
+  # Passed to training-pipeline unchanged: the object type is declared there, once.
+  type    = any
   default = {}
 }
