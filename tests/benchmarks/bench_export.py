@@ -380,6 +380,38 @@ def print_profile(name: str, jobs: List[dict], workload_seconds: float) -> None:
               f"read {job['records_read']:>9,}  shuffle {job['shuffle_write_mb']:6.1f} MB  spill {job['spill_mb']:6.1f} MB  {site}")
 
 
+# -- the full export's goals --------------------------------------------------------
+
+# The full export's goals: at most this many times the bare copy's wall time, and a JVM
+# whose memory does not grow with the rows beyond the configured heap.
+FULL_EXPORT_MAX_RATIO = 3.0
+
+
+def heap_mb(setting: str) -> int:
+    """A JVM memory setting (``2g``, ``1536m``) in MB."""
+    units = {"g": 1024, "m": 1, "k": 1 / 1024}
+    setting = setting.strip().lower()
+    return int(float(setting[:-1]) * units[setting[-1]]) if setting[-1] in units else int(setting) // 2**20
+
+
+def full_export_goals(report: List[dict], driver_memory: str) -> List[str]:
+    """The export's ratio to the bare copy at each size against the goal, and how its JVM's
+    peak RSS moves from the smallest size to the largest next to the configured heap."""
+    exports = sorted((entry for entry in report if entry["workload"] == "export"), key=lambda entry: entry["rows"])
+    lines = []
+    for entry in exports:
+        verdict = "met" if entry["ratio_to_bare"] <= FULL_EXPORT_MAX_RATIO else "not met"
+        lines.append(f"{entry['rows']:,} rows: export {entry['ratio_to_bare']:.2f}x the bare copy (goal <= {FULL_EXPORT_MAX_RATIO:.0f}x: {verdict})")
+    if len(exports) >= 2:
+        small, large = exports[0], exports[-1]
+        growth = large["peak_jvm_mb"] - small["peak_jvm_mb"]
+        heap = heap_mb(driver_memory)
+        verdict = "within" if growth <= heap and large["peak_jvm_mb"] <= heap + 1024 else "beyond"
+        lines.append(f"JVM peak RSS {small['peak_jvm_mb']:,} MB at {small['rows']:,} rows -> {large['peak_jvm_mb']:,} MB at {large['rows']:,} rows "
+                     f"({growth:+,} MB; heap -Xmx {heap:,} MB: {verdict} the heap plus 1 GB of non-heap memory)")
+    return lines
+
+
 # -- the parent: processes and memory --------------------------------------------
 
 
@@ -522,6 +554,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     for entry in report:
         print(f"{entry['rows']:>10,} {entry['workload']:>8} {entry['seconds']:>8.1f} {entry['rows_per_second']:>10,} "
               f"{entry['ratio_to_bare']:>5.2f}x {entry['peak_jvm_mb']:>8} {entry['peak_python_mb']:>7}")
+    driver_memory = dict(setting.split("=", 1) for setting in args.spark_conf or []).get("spark.driver.memory", DRIVER_MEMORY)
+    goals = full_export_goals(report, driver_memory)
+    if goals:
+        print()
+        print("\n".join(goals))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
     return 0
