@@ -43,7 +43,7 @@ def domain_group(fake, domain="ECOMMERCE", rows=ROWS):
     schema = client.create_schema(name="s", schema=json.dumps(INTERACTIONS), **({"domain": domain} if domain else {}))["schemaArn"]
     dataset = client.create_dataset(name="d", schemaArn=schema, datasetGroupArn=GROUP, datasetType="Interactions")["datasetArn"]
     fake.clock.advance(100)
-    job = client.create_dataset_import_job(jobName="j", datasetArn=dataset, dataSource={"dataLocation": "s3://batch-data/p/"})["datasetImportJobArn"]
+    job = client.create_dataset_import_job(jobName="j", datasetArn=dataset, dataSource={"dataLocation": "s3://personalize-data/personalize/exports/r1/interactions/"})["datasetImportJobArn"]
     fake.clock.advance(10_000)
     fake.resources[job].failure_reason = None  # no S3 here: hand the job its data
     fake.resources[job].fields["_data"] = [rows]
@@ -146,6 +146,8 @@ def test_recommender_without_enough_interactions_fails(fake):
 
 
 # ------------------------------------------------------------------ batch jobs
+# The harness's data bucket and batch prefixes, which the IAM proof pairs with the
+# deployed ones (the fake's S3 access is recorded as Personalize's).
 ROLE = "arn:aws:iam::123456789012:role/personalize"
 
 
@@ -153,7 +155,7 @@ ROLE = "arn:aws:iam::123456789012:role/personalize"
 def s3():
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket="batch-data")
+        client.create_bucket(Bucket="personalize-data")
         yield client
 
 
@@ -169,7 +171,7 @@ def trained(fake, recipe: str):
 
 def job(version, **extra):
     return {"jobName": "j", "solutionVersionArn": version, "roleArn": ROLE,
-            "jobInput": {"s3DataSource": {"path": "s3://batch-data/in/"}}, "jobOutput": {"s3DataDestination": {"path": "s3://batch-data/out/run-1/"}},
+            "jobInput": {"s3DataSource": {"path": "s3://personalize-data/personalize/batch/input/j/"}}, "jobOutput": {"s3DataDestination": {"path": "s3://personalize-data/personalize/batch/output/run-1/j/"}},
             **extra}
 
 
@@ -211,16 +213,16 @@ def test_batch_jobs_only_with_the_recipes_that_allow_them(fake, s3):
 def test_batch_job_states_and_output_written_when_done(fake, s3):
     fake.s3 = s3
     client, affinity = trained(fake, "arn:aws:personalize:::recipe/aws-item-affinity")
-    s3.put_object(Bucket="batch-data", Key="in/items.json", Body=b'{"itemId": "i1"}\n{"itemId": "i2"}\n')
+    s3.put_object(Bucket="personalize-data", Key="personalize/batch/input/j/items.json", Body=b'{"itemId": "i1"}\n{"itemId": "i2"}\n')
     arn = client.create_batch_segment_job(**job(affinity, numResults=3))["batchSegmentJobArn"]
     statuses = []
     for _ in range(3):
         statuses.append(client.describe_batch_segment_job(batchSegmentJobArn=arn)["batchSegmentJob"]["status"])
         if statuses[-1] != "ACTIVE":
-            assert "Contents" not in s3.list_objects_v2(Bucket="batch-data", Prefix="out/")
+            assert "Contents" not in s3.list_objects_v2(Bucket="personalize-data", Prefix="personalize/batch/output/")
         fake.clock.advance(500)
     assert statuses == ["PENDING", "IN PROGRESS", "ACTIVE"]
-    lines = [json.loads(line) for line in s3.get_object(Bucket="batch-data", Key="out/run-1/items.json.out")["Body"].read().splitlines()]
+    lines = [json.loads(line) for line in s3.get_object(Bucket="personalize-data", Key="personalize/batch/output/run-1/j/items.json.out")["Body"].read().splitlines()]
     assert [line["input"]["itemId"] for line in lines] == ["i1", "i2"]
     assert all(len(line["output"]["usersList"]) == 3 and line["error"] is None for line in lines)
 
@@ -229,11 +231,11 @@ def test_batch_job_without_input_or_with_bad_lines_fails(fake, s3):
     fake.s3 = s3
     client, personal = trained(fake, "arn:aws:personalize:::recipe/aws-user-personalization")
     empty = client.create_batch_inference_job(**job(personal))["batchInferenceJobArn"]
-    s3.put_object(Bucket="batch-data", Key="bad/users.json", Body=b'{"userId": "u1"}\n{"itemId": "i1"}\n')
-    bad = client.create_batch_inference_job(**{**job(personal, jobName="k"), "jobInput": {"s3DataSource": {"path": "s3://batch-data/bad/"}}})
+    s3.put_object(Bucket="personalize-data", Key="personalize/batch/input/bad/users.json", Body=b'{"userId": "u1"}\n{"itemId": "i1"}\n')
+    bad = client.create_batch_inference_job(**{**job(personal, jobName="k"), "jobInput": {"s3DataSource": {"path": "s3://personalize-data/personalize/batch/input/bad/"}}})
     fake.clock.advance(2000)
     first = client.describe_batch_inference_job(batchInferenceJobArn=empty)["batchInferenceJob"]
     second = client.describe_batch_inference_job(batchInferenceJobArn=bad["batchInferenceJobArn"])["batchInferenceJob"]
-    assert first["status"] == "CREATE FAILED" and "no objects under s3://batch-data/in/" in first["failureReason"]
-    assert second["status"] == "CREATE FAILED" and "bad/users.json line 2 has no userId" in second["failureReason"]
-    assert "Contents" not in s3.list_objects_v2(Bucket="batch-data", Prefix="out/")
+    assert first["status"] == "CREATE FAILED" and "no objects under s3://personalize-data/personalize/batch/input/j/" in first["failureReason"]
+    assert second["status"] == "CREATE FAILED" and "batch/input/bad/users.json line 2 has no userId" in second["failureReason"]
+    assert "Contents" not in s3.list_objects_v2(Bucket="personalize-data", Prefix="personalize/batch/output/")
