@@ -230,6 +230,8 @@ def choose_mode(
 def _why_full(spec: ExportSpec, fingerprint: str, previous: Optional[Tuple[str, Mapping[str, Any]]],
               now: Optional[_dt.datetime]) -> Optional[str]:
     """Why this run must be FULL, or None when an incremental export can build on ``previous``."""
+    if not any(dataset.watermark is not None for dataset in spec.datasets.values()):
+        return "no dataset names a change column (datasets.<name>.watermark)"
     if previous is None:
         return "no earlier successful export"
     previous_id, manifest = previous

@@ -204,6 +204,13 @@ def test_incremental_with_nothing_to_build_on_is_refused(tmp_path):
         choose_mode(_spec(), _run_id(1), "sometimes")
 
 
+def test_a_spec_without_change_columns_is_always_full(tmp_path):
+    spec = load_spec(SPEC)
+    _export(tmp_path, spec, _run_id(1))
+    plan = prepare_plan(spec, str(tmp_path / "root"), _run_id(2), "auto")
+    assert plan.mode == FULL and plan.reason == "no dataset names a change column (datasets.<name>.watermark)"
+
+
 def test_a_failed_run_is_not_built_on(tmp_path):
     """Only a handed-off export moves latest: the next delta starts from the last good one."""
     spec = _spec()
