@@ -58,7 +58,15 @@ def _valid_customers(data_dir: Path) -> List[str]:
 def _catalog(data_dir: Path) -> List[Dict[str, str]]:
     with open(data_dir / PRODUCTS_FILE, encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    return [row for row in rows if row["sku"].startswith("SKU-") and row["sku"] == row["sku"].strip()]
+    return [row for row in rows if row["sku"].startswith("SKU-") and row["sku"] == row["sku"].strip() and _is_price(row["price"])]
+
+
+def _is_price(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def next_day(data_dir, server, seed: int = 7, lines: int = 1500, late: int = 12, changed_products: int = 5,
