@@ -34,8 +34,8 @@ def prepare_main(argv: Optional[Sequence[str]] = None, glue_client_factory: Opti
     Both go into the workflow run properties. ``--export_mode`` (auto, FULL or INCREMENTAL)
     forces a mode; so does a run property ``export_requested`` given to StartWorkflowRun.
     """
+    from export_spec import load_spec
     from personalize_export.incremental import ExportModeRefused
-    from personalize_export.spec import load_spec
     from personalize_export.storage import Storage
 
     args = resolved_options(argv if argv is not None else sys.argv, ("spec_uri", "export_root") + WORKFLOW_ARGS,
@@ -56,8 +56,8 @@ def prepare_main(argv: Optional[Sequence[str]] = None, glue_client_factory: Opti
 def start_training_main(argv: Optional[Sequence[str]] = None, glue_client_factory: Optional[Callable[[], Any]] = None,
                         storage: Any = None):
     """Python-shell job ``start_training``: manifest, readiness, ``latest``, cleanup, hand-off."""
+    from export_spec import load_spec
     from personalize_export.finalize import check_keep_exports, finalize_export
-    from personalize_export.spec import load_spec
     from personalize_export.storage import Storage
 
     argv = argv if argv is not None else sys.argv
@@ -92,9 +92,9 @@ def export_main(dataset: str, argv: Optional[Sequence[str]] = None) -> dict:
     from awsglue.job import Job
     from pyspark.context import SparkContext
 
+    from export_spec import load_spec
     from personalize_export.export_job import run_export
     from personalize_export.incremental import dataset_window, previous_manifest_for
-    from personalize_export.spec import load_spec
     from personalize_export.storage import Storage
 
     argv = argv if argv is not None else sys.argv
@@ -111,9 +111,17 @@ def export_main(dataset: str, argv: Optional[Sequence[str]] = None) -> dict:
     spec = load_spec(storage.read_text(args["spec_uri"]))
     previous = previous_manifest_for(storage, args["export_root"], plan)
 
-    def read_catalog(source, **read_options):
+    def read_catalog(source, window=None):
         if source.catalog is None:
             raise ValueError("sources.%s.catalog: in AWS every source needs its Data Catalog table" % source.name)
+        read_options = {}
+        split = catalog_read_options(source)
+        changed = changed_rows_read_options(source, window) if window is not None else {}
+        if split or changed.get("additional_options"):
+            read_options["additional_options"] = dict(split, **changed.get("additional_options", {}))
+        if changed.get("push_down_predicate"):
+            read_options["push_down_predicate"] = changed["push_down_predicate"]
+        print("export_%s: sources.%s: %s" % (dataset, source.name, describe_catalog_read(source, split)))
         frame = glue_context.create_dynamic_frame.from_catalog(
             database=source.catalog.database,
             table_name=source.catalog.table,
@@ -123,7 +131,7 @@ def export_main(dataset: str, argv: Optional[Sequence[str]] = None) -> dict:
         return frame.toDF()
 
     def read_catalog_changes(source, window):
-        return read_catalog(source, **catalog_read_options(source, window))
+        return read_catalog(source, window)
 
     report = run_export(spark, spec, dataset, args["export_root"], run_id, read_catalog, storage=storage, progress=print,
                         window=dataset_window(spec, dataset, plan, previous), read_changes=read_catalog_changes,
@@ -134,7 +142,45 @@ def export_main(dataset: str, argv: Optional[Sequence[str]] = None) -> dict:
     return report
 
 
-def catalog_read_options(source: Any, window: Any) -> dict:
+# --------------------------------------------------------------------------- JDBC catalog reads
+
+
+def catalog_read_options(source) -> dict:
+    """``additional_options`` for Glue's ``from_catalog`` read of a JDBC table: the split
+    (``hashexpression`` or ``hashfield``, with ``hashpartitions``) and the fetch size.
+
+    Without them Glue reads the table in one query over one connection, into one
+    partition. https://docs.aws.amazon.com/glue/latest/dg/run-jdbc-parallel-read-job.html:
+    ``hashfield`` is a column of any type whose value Glue hashes to a partition number;
+    ``hashexpression`` is an SQL expression returning a whole number, used in each query's
+    WHERE clause; ``hashpartitions`` is the number of parallel reads (Glue's default 7).
+    """
+    read = source.jdbc_read
+    if source.format != "jdbc" or read is None:
+        return {}
+    # The JDBC reader's name for rows per round trip.
+    options = {"fetchsize": str(read.fetch_size)}
+    if read.partitions > 1:
+        if read.hash_expression:
+            options.update(hashexpression=read.hash_expression, hashpartitions=str(read.partitions))
+        elif read.column:
+            options.update(hashfield=read.column, hashpartitions=str(read.partitions))
+    return options
+
+
+def describe_catalog_read(source, options: dict) -> str:
+    if "hashpartitions" in options:
+        on = "hashexpression %s" % options["hashexpression"] if "hashexpression" in options else "hashfield %s" % options["hashfield"]
+        return "JDBC read in %s parallel queries on %s, fetch size %s" % (options["hashpartitions"], on, options["fetchsize"])
+    if source.format != "jdbc":
+        return "read from the Data Catalog"
+    if source.jdbc_read is not None and source.jdbc_read.partitions <= 1:
+        return "JDBC read in one query (jdbc_read.partitions is 1), fetch size %s" % options.get("fetchsize")
+    return ("JDBC read in one query over one connection: name sources.%s.jdbc_read.column (or hash_expression) "
+            "to split it; in AWS the job cannot see the table's primary key through the Data Catalog" % source.name)
+
+
+def changed_rows_read_options(source: Any, window: Any) -> dict:
     """How the Data Catalog read takes only an incremental window's rows (``from_catalog`` keywords).
 
     * A JDBC table: Glue runs ``sampleQuery`` on the database instead of reading the whole

@@ -24,8 +24,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional, Tuple
 
+from export_spec import DatasetSpec, ExportSpec, Watermark, avro_schema
 from personalize_export import layout
-from personalize_export.spec import DatasetSpec, ExportSpec, Watermark, avro_schema
 from personalize_export.storage import Storage
 
 FULL = "FULL"

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Union
 
+from export_spec import DATASET_NAMES, EXPORT_JOB_BY_DATASET, ExportSpec, SpecError, load_spec
 from personalize_export import layout
 from personalize_export.finalize import (
     FinalizeResult,
@@ -28,7 +29,6 @@ from personalize_export.finalize import (
     read_params_template,
 )
 from personalize_export.incremental import AUTO, REQUESTED_MODES, ExportModeRefused, dataset_window, previous_manifest_for
-from personalize_export.spec import DATASET_NAMES, EXPORT_JOB_BY_DATASET, ExportSpec, SpecError, load_spec
 from personalize_export.storage import Storage
 from personalize_export.workflow import InMemoryRunProperties, current_plan, current_run_id, prepare_export
 

@@ -5,11 +5,14 @@
 2. Run the Glue export workflow locally: prepare -> the three exports -> start_training.
 3. Run the real training state machine on that export (moto's interpreter, the real
    Lambda handlers, a local Personalize that trains a popularity baseline and Spark ALS).
-4. Print the metrics, the quality gate's verdict and a few users' top-10 recommendations.
+4. Print the metrics, the quality gate's verdict and a few users' top-10 recommendations,
+   and write the run's HTML report (report.html: charts of the export's counts, the
+   readiness checks, the metrics against the gate, the phases on a timeline).
 5. The next day: a sale day's orders (and a few late ones) go into PostgreSQL, a few
    products change price, a few customers are erased. The export runs again: INCREMENTAL,
    it reads only the orders past the watermark (minus the late-arrival allowance); the
-   state machine imports the delta INCREMENTAL into the same dataset group and retrains.
+   state machine imports the delta INCREMENTAL into the same dataset group and retrains
+   (report-day2.html).
 """
 from __future__ import annotations
 
@@ -82,7 +85,7 @@ def run_demo(out_dir: Path, seed: int = 7) -> int:
             print("   every input row is accounted for: rows read = written + rejected + filtered, per reason")
 
             with LocalPipeline(durations=SIMULATED_DURATIONS, trainer=LocalTrainer(spark=spark)) as pipeline:
-                trained = _train(pipeline, summary, params_out, "day 1")
+                trained = _train(pipeline, summary, params_out, "day 1", out_dir / "report.html")
                 if trained is None:
                     return 1
                 _print_recommendations(pipeline, trained.summary, Path(summary.run_dir))
@@ -96,7 +99,7 @@ def run_demo(out_dir: Path, seed: int = 7) -> int:
                 if delta is None:
                     return 1
                 print(delta.format())
-                if _train(pipeline, delta, params_out, "day 2") is None:
+                if _train(pipeline, delta, params_out, "day 2", out_dir / "report-day2.html") is None:
                     return 1
         _banner("Done. Exports: %s   Training params: %s" % (export_root, params_out))
         return 0
@@ -104,8 +107,10 @@ def run_demo(out_dir: Path, seed: int = 7) -> int:
         spark.stop()
 
 
-def _train(pipeline, summary, params_out: Path, day: str):
+def _train(pipeline, summary, params_out: Path, day: str, report_to: Path):
     """Run the training state machine on ``summary``'s export; print what it imported and how it trained."""
+    from local_pipeline.report import write_report
+
     _banner("Training state machine, %s (real ASL and Lambda handlers, local Personalize)" % day)
     _print_imports(summary.manifest)
     params = json.loads(params_out.read_text(encoding="utf-8"))
@@ -116,6 +121,7 @@ def _train(pipeline, summary, params_out: Path, day: str):
         result.status, time.time() - started, result.simulated_seconds / 3600))
     _progress("%(state_transitions)d state transitions, %(lambda_invocations)d Lambda invocations, "
               "%(error_events)d error events" % counts)
+    _progress("report: %s" % write_report(report_to, summary.manifest, result.history, result.summary))
     if result.status != "SUCCEEDED":
         print(json.dumps(result.failure, indent=2), file=sys.stderr)
         return None

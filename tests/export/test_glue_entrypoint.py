@@ -19,12 +19,12 @@ import export_golden as g
 import pytest
 from moto import mock_aws
 
+from export_spec import load_spec
 from personalize_export import layout
-from personalize_export.glue_entry import catalog_read_options, export_main
+from personalize_export.glue_entry import changed_rows_read_options, export_main
 from personalize_export.incremental import DeltaWindow, ExportPlan
 from personalize_export.sources import read_source
-from personalize_export.spec import load_spec
-from personalize_export.transform import is_choice
+from personalize_export.text import is_choice
 
 pytestmark = pytest.mark.spark
 RUN = "20240101T000000Z-0a1b2c"
@@ -212,6 +212,6 @@ def test_an_incremental_read_of_a_jdbc_catalog_table_sends_the_condition_as_glue
     source = spec.sources["orders"]
     watermark = spec.datasets["interactions"].watermark
     window = DeltaWindow("interactions", "INCREMENTAL", watermark, JUNE_1, JUNE_1)
-    assert catalog_read_options(source, window) == {"additional_options": {
+    assert changed_rows_read_options(source, window) == {"additional_options": {
         "sampleQuery": "SELECT * FROM public.orders WHERE loaded_at >= TIMESTAMP WITH TIME ZONE '2024-06-01 00:00:00+00:00'"}}
-    assert catalog_read_options(source, DeltaWindow("interactions", "FULL", watermark)) == {}
+    assert changed_rows_read_options(source, DeltaWindow("interactions", "FULL", watermark)) == {}

@@ -12,6 +12,7 @@ import json
 import pytest
 from export_fixtures import GOOD_INTERACTIONS, GOOD_ITEMS, SPEC, write_dataset
 
+from export_spec import SpecError, load_spec
 from personalize_export import layout
 from personalize_export.finalize import ReadinessFailed, finalize_export
 from personalize_export.incremental import (
@@ -24,7 +25,6 @@ from personalize_export.incremental import (
     prepare_plan,
     previous_export,
 )
-from personalize_export.spec import SpecError, load_spec
 from personalize_export.storage import Storage
 from personalize_export.workflow import InMemoryRunProperties, current_plan, prepare_export
 
