@@ -142,8 +142,11 @@ def test_the_daily_cycle_reads_only_the_delta_in_the_database(spark, shop, monke
     assert entry["rows_read"] == new + overlap
     assert entry["watermark"]["high"] == "2024-06-02T00:24:59Z"  # START + 1 day + 21499 s
     # PostgreSQL's own counters: only the delta and the overlap left the table, by index.
+    # The planner itself probes the index for the column's actual highest value when a
+    # condition lies past its statistics (one row per planned statement: Spark's schema
+    # query and the read), which the counter includes.
     assert seq_scans == 0 and seq_rows == 0
-    assert index_rows == new + overlap
+    assert new + overlap <= index_rows <= new + overlap + 2
     # The late rows and the rows at the mark were not skipped.
     timestamps = {int(row["TIMESTAMP"]) for row in _csv_rows(delta.run_dir, entry)}
     assert {1700000000 + n for n in range(BASE_ROWS + new, BASE_ROWS + new + late + equal)} <= timestamps
