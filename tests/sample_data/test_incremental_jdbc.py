@@ -155,8 +155,12 @@ def test_the_daily_cycle_reads_only_the_delta_in_the_database(spark, shop, monke
     assert entry["chain_rows"] == BASE_ROWS + new + overlap
 
     users = delta.datasets["users"]
-    assert users["mode"] == "INCREMENTAL" and users["rows"] == 1  # only c7 changed
-    assert _csv_rows(delta.run_dir, users) == [{"USER_ID": "c7", "AGE": "99"}]
+    # No allowance, but the rows stamped exactly at the mark are read again: every customer
+    # still stamped at the base's time (38), and c7, updated since.
+    assert users["mode"] == "INCREMENTAL" and users["rows"] == CUSTOMERS - 1
+    assert users["watermark"]["overlap_rows"] == CUSTOMERS - 2
+    assert {"USER_ID": "c7", "AGE": "99"} in _csv_rows(delta.run_dir, users)
+    assert users["watermark"]["high"] == "2024-06-02T00:00:00Z"
     assert delta.datasets["items"]["mode"] == "FULL" and delta.datasets["items"]["watermark"] is None
     vanished = delta.manifest["vanished_users"]
     assert (vanished["count"], vanished["since_run_id"]) == (1, base.run_id)
@@ -172,7 +176,8 @@ def test_the_daily_cycle_reads_only_the_delta_in_the_database(spark, shop, monke
     assert "below Personalize's minimum of 1000" in entry["carried_reason"]
     assert entry["watermark"]["high"] == "2024-06-02T00:24:59Z"
     assert entry["chain"][-1]["carried"] is True and entry["chain_rows"] == BASE_ROWS + new + overlap
-    assert quiet.datasets["users"]["carried"] is True  # no changed customer: an empty delta
+    # No customer changed: only c7, stamped at the mark, is read again.
+    assert (quiet.datasets["users"]["rows"], quiet.datasets["users"]["watermark"]["overlap_rows"]) == (1, 1)
 
     # The next delta starts from the same watermark: it holds the carried rows again.
     _insert_events(server, BASE_ROWS + new + late + equal, 1200, f"TIMESTAMPTZ '{START}' + INTERVAL '2 days' + i * INTERVAL '1 second'")
