@@ -140,7 +140,7 @@ def test_the_daily_cycle_reads_only_the_delta_in_the_database(spark, shop, monke
     assert entry["watermark"]["read_from"] == "2024-06-01T05:23:19Z"
     assert entry["watermark"]["overlap_rows"] == overlap
     assert entry["rows_read"] == new + overlap
-    assert entry["watermark"]["high"] == "2024-06-02T00:24:59Z"  # START + 1 day + 21499 s
+    assert entry["watermark"]["high"] == "2024-06-02T05:58:19Z"  # START + 1 day + 21499 s
     # PostgreSQL's own counters: only the delta and the overlap left the table, by index.
     # The planner itself probes the index for the column's actual highest value when a
     # condition lies past its statistics (one row per planned statement: Spark's schema
@@ -174,7 +174,7 @@ def test_the_daily_cycle_reads_only_the_delta_in_the_database(spark, shop, monke
     entry = quiet.datasets["interactions"]
     assert entry["rows"] == ALLOWANCE + 1 and entry["carried"] is True
     assert "below Personalize's minimum of 1000" in entry["carried_reason"]
-    assert entry["watermark"]["high"] == "2024-06-02T00:24:59Z"
+    assert entry["watermark"]["high"] == "2024-06-02T05:58:19Z"
     assert entry["chain"][-1]["carried"] is True and entry["chain_rows"] == BASE_ROWS + new + overlap
     # No customer changed: only c7, stamped at the mark, is read again.
     assert (quiet.datasets["users"]["rows"], quiet.datasets["users"]["watermark"]["overlap_rows"]) == (1, 1)
@@ -183,7 +183,7 @@ def test_the_daily_cycle_reads_only_the_delta_in_the_database(spark, shop, monke
     _insert_events(server, BASE_ROWS + new + late + equal, 1200, f"TIMESTAMPTZ '{START}' + INTERVAL '2 days' + i * INTERVAL '1 second'")
     after = _run(spark, folder, monkeypatch, server)
     entry = after.datasets["interactions"]
-    assert entry["watermark"]["read_from"] == "2024-06-02T00:14:59Z"
+    assert entry["watermark"]["read_from"] == "2024-06-02T05:48:19Z"
     assert entry["rows"] == 1200 + ALLOWANCE + 1 and entry["carried"] is False
     assert [link["run_id"] for link in entry["chain"]] == [base.run_id, delta.run_id, quiet.run_id, after.run_id]
 
