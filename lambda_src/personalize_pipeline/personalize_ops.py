@@ -21,6 +21,7 @@ DESCRIBE = {
     "campaign": ("describe_campaign", "campaignArn", "campaign"),
     "filter": ("describe_filter", "filterArn", "filter"),
     "event_tracker": ("describe_event_tracker", "eventTrackerArn", "eventTracker"),
+    "data_deletion_job": ("describe_data_deletion_job", "dataDeletionJobArn", "dataDeletionJob"),
 }
 KIND_LABELS = {
     "dataset_group": "dataset group",
@@ -31,6 +32,7 @@ KIND_LABELS = {
     "campaign": "campaign",
     "filter": "filter",
     "event_tracker": "event tracker",
+    "data_deletion_job": "data deletion job",
 }
 
 
