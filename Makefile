@@ -18,7 +18,7 @@ export PYTHONPATH := $(CURDIR)/glue:$(CURDIR)/lambda_src:$(CURDIR)/step_function
 export PYSPARK_PYTHON := $(CURDIR)/$(PY)
 export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(PY)
 
-.PHONY: help deps system-deps lint generate generate-iam-docs test test-py39 demo bench-export bench-pipeline fmt fmt-check plan apply version clean
+.PHONY: help deps system-deps lint generate generate-iam-docs test test-py39 teardown demo bench-export bench-pipeline fmt fmt-check plan apply version clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -53,10 +53,11 @@ lint: $(VENV)/.installed ## ruff (pinned in requirements.lock; rules in pyprojec
 	$(VENV)/bin/ruff check .
 
 # The generators live in tools/; a test fails when any file they write is stale.
-generate: $(VENV)/.installed ## rewrite the generated files: ASL template, module README tables, drift docs' rules and sample alert
+generate: $(VENV)/.installed ## rewrite the generated files: ASL template, module README tables, drift docs' rules and sample alert, env export specs
 	$(PY) -m tools.asl_source
 	$(PY) -m tools.readme_tables
 	$(PY) -m tools.sample_alert --write
+	$(PY) -m tools.env_specs
 
 generate-iam-docs: $(VENV)/.installed ## rewrite docs/terraform.md's table of IAM calls (runs the recording suites: minutes)
 	$(PY) -m tools.iam_docs_table
@@ -68,6 +69,10 @@ test: deps ## lint, then run every test and offline check
 
 test-py39: $(VENV39)/.installed ## the Python-shell job tests under Python 3.9
 	$(VENV39)/bin/python -m pytest -p no:cacheprovider -o addopts="" tests/shell_jobs
+
+teardown: $(VENV)/.installed ## delete every Personalize resource a pipeline created: make teardown NAME=<params name> (asks to confirm)
+	@test -n "$(NAME)" || (echo "usage: make teardown NAME=<params name>"; exit 2)
+	$(PY) -m tools.teardown $(NAME)
 
 demo: $(VENV)/.installed system-deps ## run the pipeline on embedded sample data
 	$(PY) -m local_pipeline.demo --out $(OUT)/demo
@@ -85,11 +90,12 @@ fmt: $(VENV)/.installed ## format the Terraform code (bundled Terraform 1.0.3)
 fmt-check: $(VENV)/.installed ## fail if any Terraform file is unformatted
 	$(PY) -m tools.terraform_cli fmt-check
 
-plan: $(VENV)/.installed ## terraform plan for envs/$(ENV) (your Terraform >= 1.10 via TERRAFORM_BIN or PATH, AWS credentials, network)
-	$(PY) -m tools.terraform_cli plan --dir envs/$(ENV) --var-file terraform.tfvars --out tfplan
+# One root (envs/) for every environment: ENV picks envs/$(ENV).tfvars and envs/$(ENV).s3.tfbackend.
+plan: $(VENV)/.installed ## terraform plan of environment $(ENV) (your Terraform >= 1.10 via TERRAFORM_BIN or PATH, AWS credentials, network)
+	$(PY) -m tools.terraform_cli plan --dir envs --var-file $(ENV).tfvars --backend-config $(ENV).s3.tfbackend --out $(ENV).tfplan
 
-apply: $(VENV)/.installed ## terraform apply the plan made by `make plan`
-	$(PY) -m tools.terraform_cli apply --dir envs/$(ENV) --plan tfplan
+apply: $(VENV)/.installed ## terraform apply the plan of environment $(ENV) made by `make plan`
+	$(PY) -m tools.terraform_cli apply --dir envs --plan $(ENV).tfplan
 
 version: ## print the project version (pyproject.toml)
 	@sed -n '/^\[project\]/,/^\[/ s/^version = "\(.*\)"$$/\1/p' pyproject.toml

@@ -52,6 +52,8 @@ LOOPS = {
     "solutions": ("Solutions", "States.Array($.resources.solutions, $.resources.extras)"),
     "solution_versions": ("SolutionVersions", "$.resources.solutionVersions"),
     "campaigns": ("Campaigns", "$.resources.campaigns"),
+    "recommenders": ("Recommenders", "$.resources.recommenders"),
+    "batch_jobs": ("BatchJobs", "$.resources.batchJobs"),
 }
 
 
@@ -135,6 +137,31 @@ class Builder:
         return check
 
 
+# The steps that raise QualityGateRejected: the campaigns' gate and the recommenders'.
+GATE_STEPS = ("QualityGate", "GateRecommenders")
+
+
+def add_gate_rejection_metrics(b: Builder) -> None:
+    """A rejected gate ends the run before Finalize, so its metrics (a verdict of
+    0 per campaign, one more rejection) are published on the failure path by the
+    Finalize function; a metrics error never replaces the failure notice."""
+    b.add("Gate rejected?", {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.failure.error", "StringEquals": "QualityGateRejected", "Next": "RecordGateRejection"}],
+        "Default": "NotifyFailure",
+    }, catch=False)
+    b.add("RecordGateRejection", {
+        "Type": "Task",
+        "Comment": "CloudWatch metrics of the rejected gate",
+        "Resource": fn("finalize"),
+        "Parameters": _with_execution({"plan.$": "$.plan", "gateRejected": True, "step.$": "$.failure.step"}),
+        "ResultPath": "$.gateRejectionMetrics",
+        "Retry": RETRY,
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.gateRejectionMetricsError", "Next": "NotifyFailure"}],
+        "Next": "NotifyFailure",
+    }, catch=False)
+
+
 def build_definition() -> dict:
     b = Builder()
     b.task("ReadParams", "read_params", {
@@ -154,15 +181,23 @@ def build_definition() -> dict:
     b.map("StartImports", "start_import", "$.plan.datasets", "dataset", "$.resources.imports", "CheckImports",
           "One import job per dataset, from the manifest's prefixes")
     b.wait_loop("imports", "Delete vanished users?")
-    # Opt-in (delete_vanished_users): after the imports, before any training.
+    # Opt-in (delete_vanished_users): after the imports, before anything trains.
     b.add("Delete vanished users?", {
         "Type": "Choice",
         "Choices": [{"Variable": "$.plan.dataDeletion", "IsNull": False, "Next": "DeleteVanishedUsers"}],
-        "Default": "EnsureSolutions",
+        "Default": "Recommenders?",
     }, catch=False)
     b.task("DeleteVanishedUsers", "start_data_deletion", {"plan.$": "$.plan"}, "$.resources.dataDeletion",
            "CheckDataDeletion", "A data deletion job for the users the export lists as vanished")
-    b.wait_loop("data_deletion", "EnsureSolutions")
+    b.wait_loop("data_deletion", "Recommenders?")
+    # Recommenders (Domain dataset groups) train as they are created, beside the solution versions.
+    b.add("Recommenders?", {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.plan.recommenders[0]", "IsPresent": True, "Next": "EnsureRecommenders"}],
+        "Default": "EnsureSolutions",
+    }, catch=False)
+    b.map("EnsureRecommenders", "ensure_recommender", "$.plan.recommenders", "recommender", "$.resources.recommenders",
+          "EnsureSolutions", "Describe, else create, each recommender; UpdateRecommender when its recommenderConfig changed")
     b.map("EnsureSolutions", "ensure_solution", "$.plan.solutions", "solution", "$.resources.solutions",
           "EnsureFiltersAndEventTracker", "Describe, else create, each solution")
     b.task("EnsureFiltersAndEventTracker", "ensure_extras", {"plan.$": "$.plan"}, "$.resources.extras", "CheckSolutions",
@@ -170,7 +205,15 @@ def build_definition() -> dict:
     b.wait_loop("solutions", "StartSolutionVersions")
     b.map("StartSolutionVersions", "start_solution_version", "$.plan.solutions", "solution", "$.resources.solutionVersions",
           "CheckSolutionVersions", "Train one solution version per solution (FULL or UPDATE)")
-    b.wait_loop("solution_versions", "ReadMetrics")
+    b.wait_loop("solution_versions", "Recommenders trained?")
+    b.add("Recommenders trained?", {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.plan.recommenders[0]", "IsPresent": True, "Next": "CheckRecommenders"}],
+        "Default": "ReadMetrics",
+    }, catch=False)
+    b.wait_loop("recommenders", "GateRecommenders")
+    b.task("GateRecommenders", "gate_recommenders", {"plan.$": "$.plan"}, "$.recommenderGate", "ReadMetrics",
+           "Each recommender's modelMetrics against the quality gate's thresholds")
     b.add("ReadMetrics", {
         "Type": "Map",
         "Comment": "Offline metrics of each new solution version",
@@ -189,7 +232,16 @@ def build_definition() -> dict:
            "Promote only versions that meet the thresholds and are no worse than what each campaign serves now")
     b.map("DeployCampaigns", "deploy_campaign", "$.gate.deployments", "deployment", "$.resources.campaigns", "CheckCampaigns",
           "Create or update each campaign (minProvisionedTPS from the params)")
-    b.wait_loop("campaigns", "Finalize")
+    b.wait_loop("campaigns", "Batch jobs?")
+    b.add("Batch jobs?", {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.plan.batchJobs[0]", "IsPresent": True, "Next": "StartBatchJobs"}],
+        "Default": "Finalize",
+    }, catch=False)
+    b.task("StartBatchJobs", "start_batch_jobs", {"plan.$": "$.plan", "evaluations.$": "$.evaluations"},
+           "$.resources.batchJobs", "CheckBatchJobs",
+           "Batch inference and batch segment jobs on the gated solution versions, output under the run id")
+    b.wait_loop("batch_jobs", "Finalize")
     b.task("Finalize", "finalize", {
         "plan.$": "$.plan",
         "state": {
@@ -198,15 +250,21 @@ def build_definition() -> dict:
             "evaluations.$": "$.evaluations",
             "deployments.$": "$.gate.deployments",
             "verdicts.$": "$.gate.verdicts",
+            "recommenders.$": "$.recommenderGate",
+            "batchJobs.$": "$.resources.batchJobs",
+            "export.$": "$.export",
+            "imports.$": "$.resources.imports",
         },
-    }, "$.summary", "NotifySuccess", "Store the event tracker id and this run's durations; build the summary")
+    }, "$.summary", "CleanUp", "Store the event tracker id and this run's durations; build the summary")
+    b.task("CleanUp", "clean_up", {"plan.$": "$.plan"}, "$.cleanup", "NotifySuccess",
+           "What the params no longer name: removed when cleanup.remove_unlisted, else listed while it bills")
     b.add("NotifySuccess", {
         "Type": "Task",
         "Resource": SNS_PUBLISH,
         "Parameters": {
             "TopicArn": "${notification_topic_arn}",
             "Subject.$": "States.Format('Personalize training succeeded: {}', $.plan.name)",
-            "Message.$": "States.JsonToString($.summary)",
+            "Message.$": "States.JsonToString(States.JsonMerge($.summary, $.cleanup, false))",
         },
         "ResultPath": None,
         "Next": "Succeeded",
@@ -215,6 +273,7 @@ def build_definition() -> dict:
 
     # One recorder per step, so the notification names the step that failed.
     for step in list(b.catching):
+        recorded = "Gate rejected?" if step in GATE_STEPS else "NotifyFailure"
         b.add(f"{step} failed", {
             "Type": "Pass",
             "Parameters": {
@@ -224,8 +283,9 @@ def build_definition() -> dict:
                 "execution.$": "$$.Execution.Id",
             },
             "ResultPath": "$.failure",
-            "Next": "NotifyFailure",
+            "Next": recorded,
         }, catch=False)
+    add_gate_rejection_metrics(b)
     b.add("NotifyFailure", {
         "Type": "Task",
         "Resource": SNS_PUBLISH,

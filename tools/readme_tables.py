@@ -57,7 +57,11 @@ def rendered_readme(readme: Path) -> str:
 
 
 def module_readmes() -> list[Path]:
-    return sorted(p / "README.md" for p in (REPO_ROOT / "modules").iterdir() if p.is_dir())
+    """The READMEs of the modules and of the internal building blocks (modules/_internal/*)."""
+    modules = REPO_ROOT / "modules"
+    dirs = [p for p in modules.iterdir() if p.is_dir() and not p.name.startswith("_")]
+    dirs += [p for p in (modules / "_internal").iterdir() if p.is_dir()]
+    return sorted(p / "README.md" for p in dirs)
 
 
 def main() -> None:

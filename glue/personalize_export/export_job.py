@@ -16,11 +16,9 @@ from typing import Any, Callable, Dict, Optional, Union
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, functions as F
 
+from export_spec import DatasetSpec, ExportSpec, SourceSpec, avro_schema
 from personalize_export import layout
-from personalize_export.sources import SourceFrame, as_source_frame
-from personalize_export.spec import DatasetSpec, ExportSpec, SourceSpec, avro_schema
-from personalize_export.storage import Storage, relative
-from personalize_export.transform import (
+from personalize_export.columns import (
     FILTER_KEY,
     FILTERED,
     LINES,
@@ -30,15 +28,18 @@ from personalize_export.transform import (
     REJECTED,
     STATUS,
     WRITTEN,
+    out_col,
+)
+from personalize_export.duplicates import mark_duplicates_sparse, with_key_hash
+from personalize_export.reconcile import item_catalog
+from personalize_export.sources import SourceFrame, as_source_frame
+from personalize_export.storage import Storage, relative
+from personalize_export.transform import (
     ClassifyOptions,
     classify,
-    item_catalog,
     label_outcomes,
-    mark_duplicates_sparse,
     narrow,
     narrow_rejected_rows,
-    out_col,
-    with_key_hash,
     written_rows,
 )
 

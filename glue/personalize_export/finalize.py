@@ -24,8 +24,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-from personalize_export import layout
-from personalize_export.spec import (
+from export_spec import (
     MAX_METADATA_FIELDS,
     MAX_TEXTUAL_FIELDS,
     MIN_METADATA_FIELDS,
@@ -33,6 +32,7 @@ from personalize_export.spec import (
     RESERVED_FIELDS,
     ExportSpec,
 )
+from personalize_export import layout
 from personalize_export.storage import Storage, is_s3, join, split_s3
 
 

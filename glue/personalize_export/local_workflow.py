@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Union
 
+from export_spec import DATASET_NAMES, EXPORT_JOB_BY_DATASET, ExportSpec, SpecError, load_spec
 from personalize_export import layout
 from personalize_export.finalize import (
     FinalizeResult,
@@ -27,7 +28,6 @@ from personalize_export.finalize import (
     finalize_export,
     read_params_template,
 )
-from personalize_export.spec import DATASET_NAMES, EXPORT_JOB_BY_DATASET, ExportSpec, SpecError, load_spec
 from personalize_export.storage import Storage
 from personalize_export.workflow import InMemoryRunProperties, current_run_id, prepare_run
 

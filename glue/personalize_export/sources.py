@@ -26,10 +26,10 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 from pyspark.sql import Column, DataFrame, SparkSession, functions as F, types as T
 
+from export_spec import ExportSpec, JdbcRead, SourceSpec, source_path_parts
+from personalize_export.columns import CORRUPT_REASON, CORRUPT_RECORD, LINES
 from personalize_export.json_lines import merge_shapes, rows_of_partition, shapes_of_partition, spark_type
-from personalize_export.spec import ExportSpec, SourceSpec, source_path_parts
 from personalize_export.storage import Storage, is_s3
-from personalize_export.transform import CORRUPT_REASON, CORRUPT_RECORD, LINES
 
 # Spark (and Hadoop) skip files whose name starts with one of these.
 HIDDEN_PREFIXES = (".", "_")
@@ -343,26 +343,203 @@ def _read_jsonl(spark: SparkSession, files: List[str], options: Dict[str, str], 
 # --------------------------------------------------------------------------- JDBC
 
 
-def _read_jdbc(spark: SparkSession, source: SourceSpec, options: dict) -> DataFrame:
+@dataclass(frozen=True)
+class JdbcSplit:
+    """How one JDBC read is split: ``partitions`` range queries on ``column`` between the
+    bounds (Spark's partitionColumn, lowerBound, upperBound, numPartitions), or one query."""
+
+    partitions: int
+    column: Optional[str] = None
+    lower_bound: Optional[str] = None
+    upper_bound: Optional[str] = None
+    reason: str = ""
+
+    def spark_options(self) -> Dict[str, str]:
+        if self.partitions <= 1 or self.column is None:
+            return {}
+        return {"partitionColumn": self.column, "lowerBound": str(self.lower_bound),
+                "upperBound": str(self.upper_bound), "numPartitions": str(self.partitions)}
+
+    def describe(self) -> str:
+        if self.partitions <= 1 or self.column is None:
+            return "one query (%s)" % self.reason
+        return "%d parallel range queries on %s from %s to %s (%s)" % (
+            self.partitions, self.column, self.lower_bound, self.upper_bound, self.reason)
+
+
+def _jdbc_connection_options(source: SourceSpec) -> Dict[str, str]:
     jdbc = source.jdbc
     if jdbc is None:
         raise SourceReadError("sources.%s.jdbc: outside AWS a jdbc source needs its url and table or query" % source.name)
-    reader = spark.read.format("jdbc").option("url", jdbc.url)
-    if jdbc.table:
-        reader = reader.option("dbtable", jdbc.table)
-    else:
-        reader = reader.option("query", jdbc.query)
+    connection = {"url": jdbc.url}
     if jdbc.user:
-        reader = reader.option("user", jdbc.user)
+        connection["user"] = jdbc.user
     if jdbc.password_env:
         password = os.environ.get(jdbc.password_env)
         if password is None:
             raise SourceReadError(
                 "sources.%s.jdbc.password_env: environment variable %s is not set" % (source.name, jdbc.password_env)
             )
-        reader = reader.option("password", password)
+        connection["password"] = password
     if jdbc.driver:
-        reader = reader.option("driver", jdbc.driver)
+        connection["driver"] = jdbc.driver
+    return connection
+
+
+def _jdbc_relation(source: SourceSpec) -> str:
+    """What the reader's ``dbtable`` names: the table, or the query as a derived table
+    (Spark refuses ``query`` together with ``partitionColumn``)."""
+    jdbc = source.jdbc
+    assert jdbc is not None
+    return jdbc.table if jdbc.table else "(%s) jdbc_source" % jdbc.query
+
+
+def _read_jdbc(spark: SparkSession, source: SourceSpec, options: dict) -> DataFrame:
+    connection = _jdbc_connection_options(source)
+    read = source.jdbc_read or JdbcRead()
+    split = plan_jdbc_split(spark, source, connection)
+    print("sources.%s: JDBC read in %s, fetch size %d" % (source.name, split.describe(), read.fetch_size))
+    reader = spark.read.format("jdbc").options(**connection)
+    if split.spark_options():
+        reader = reader.option("dbtable", _jdbc_relation(source)).options(**split.spark_options())
+    elif source.jdbc.table:
+        reader = reader.option("dbtable", source.jdbc.table)
+    else:
+        reader = reader.option("query", source.jdbc.query)
+    # Rows per round trip: without it PostgreSQL's driver holds a partition's whole result
+    # in memory (Spark turns autocommit off for it, so the driver can use a cursor).
+    reader = reader.option("fetchsize", str(read.fetch_size))
     for key, value in options.items():
         reader = reader.option(key, value)
     return reader.load()
+
+
+# Spark's JDBC reader splits on these column types (partitionColumn).
+def _splittable(data_type: T.DataType) -> bool:
+    return isinstance(data_type, (T.NumericType, T.DateType, T.TimestampType, T.TimestampNTZType))
+
+
+def plan_jdbc_split(spark: SparkSession, source: SourceSpec, connection: Optional[Dict[str, str]] = None) -> JdbcSplit:
+    """The split of a JDBC source's read, from its ``jdbc_read`` settings and the database.
+
+    The column is the spec's, or else the table's primary key when that is one numeric,
+    date or timestamp column (DatabaseMetaData.getPrimaryKeys). Bounds are the spec's, or
+    else MIN and MAX of the column in one query. Bounds only spread the rows: Spark's first
+    range query also takes everything below the lower bound and the NULLs, its last one
+    everything above the upper bound, so no row is left out.
+    """
+    read = source.jdbc_read or JdbcRead()
+    where = "sources.%s.jdbc_read" % source.name
+    if read.partitions <= 1:
+        return JdbcSplit(1, reason="%s.partitions is 1" % where)
+    connection = connection or _jdbc_connection_options(source)
+    column = read.column
+    chosen = "%s.column" % where
+    if column is None:
+        if source.jdbc is None or not source.jdbc.table:
+            return JdbcSplit(1, reason="a query has no primary key: name %s.column to split it" % where)
+        column = primary_key_column(spark, connection, source.jdbc.table)
+        if column is None:
+            return JdbcSplit(1, reason="%s has no single-column primary key: name %s.column to split it" % (source.jdbc.table, where))
+        chosen = "the primary key"
+    relation = _jdbc_relation(source)
+    schema = spark.read.format("jdbc").options(**connection).option("dbtable", relation).load().schema
+    found = [f for f in schema.fields if f.name.casefold() == column.casefold()]
+    if not found:
+        if read.column is not None:
+            raise SourceReadError("%s.column: %s has no column %r (columns: %s)" % (
+                where, relation, column, ", ".join(f.name for f in schema.fields)))
+        return JdbcSplit(1, reason="the primary key %s is not among the columns read" % column)
+    field_ = found[0]
+    if not _splittable(field_.dataType):
+        if read.column is not None:
+            raise SourceReadError(
+                "%s.column: %s is %s; Spark's JDBC reader splits only on a numeric, date or timestamp column "
+                "(Glue's hashfield takes any type): name such a column, or set %s.partitions to 1"
+                % (where, field_.name, field_.dataType.simpleString(), where))
+        return JdbcSplit(1, reason="the primary key %s is %s, not numeric, date or timestamp: name %s.column to split"
+                         % (field_.name, field_.dataType.simpleString(), where))
+    lower, upper = read.lower_bound, read.upper_bound
+    bounds = "%s.lower_bound and upper_bound" % where
+    if lower is None:
+        lower, upper = _column_bounds(spark, connection, relation, field_)
+        bounds = "MIN and MAX"
+        if lower is None:
+            return JdbcSplit(1, reason="%s holds no %s values" % (relation, field_.name))
+    if str(lower) == str(upper):
+        return JdbcSplit(1, reason="every %s value is %s" % (field_.name, lower))
+    return JdbcSplit(read.partitions, field_.name, str(lower), str(upper), "column from %s, bounds from %s" % (chosen, bounds))
+
+
+def _column_bounds(spark: SparkSession, connection: Dict[str, str], relation: str, column: T.StructField) -> Tuple[Optional[str], Optional[str]]:
+    """MIN and MAX of ``column`` in one query, as text Spark's JDBC reader parses back
+    (integers for numbers, dates and timestamps in the session's time zone)."""
+    quoted = spark.sparkContext._jvm.org.apache.spark.sql.jdbc.JdbcDialects.get(connection["url"]).quoteIdentifier(column.name)
+    frame = (spark.read.format("jdbc").options(**connection)
+             .option("query", "SELECT MIN(%s) AS lo, MAX(%s) AS hi FROM %s" % (quoted, quoted, relation)).load())
+    if isinstance(column.dataType, T.NumericType):
+        frame = frame.select(F.floor("lo").cast("long").cast("string").alias("lo"), F.ceil("hi").cast("long").cast("string").alias("hi"))
+    else:
+        frame = frame.select(F.col("lo").cast("string").alias("lo"), F.col("hi").cast("string").alias("hi"))
+    row = frame.first()
+    return (row["lo"], row["hi"]) if row is not None else (None, None)
+
+
+def primary_key_column(spark: SparkSession, connection: Dict[str, str], table: str) -> Optional[str]:
+    """The table's primary key column when the key is one column, from the driver's
+    DatabaseMetaData; None for no key, a key of several columns, or a name found in
+    several schemas."""
+    jvm = spark.sparkContext._jvm
+    if connection.get("driver"):
+        # Registers the driver loaded through spark.jars with java.sql.DriverManager.
+        jvm.org.apache.spark.sql.execution.datasources.jdbc.DriverRegistry.register(connection["driver"])
+    properties = jvm.java.util.Properties()
+    for key in ("user", "password"):
+        if connection.get(key):
+            properties.setProperty(key, connection[key])
+    database = jvm.java.sql.DriverManager.getConnection(connection["url"], properties)
+    try:
+        metadata = database.getMetaData()
+        parts = [_stored_identifier(part, metadata) for part in _identifier_parts(table)]
+        catalog = parts[-3] if len(parts) >= 3 else None
+        schema = parts[-2] if len(parts) >= 2 else None
+        keys = metadata.getPrimaryKeys(catalog, schema, parts[-1])
+        found: Dict[str, List[str]] = {}
+        try:
+            while keys.next():
+                found.setdefault(str(keys.getString("TABLE_SCHEM")), []).append(keys.getString("COLUMN_NAME"))
+        finally:
+            keys.close()
+    finally:
+        database.close()
+    if len(found) != 1:
+        return None
+    columns = next(iter(found.values()))
+    return columns[0] if len(columns) == 1 else None
+
+
+def _identifier_parts(name: str) -> List[str]:
+    """``schema.table`` split at dots outside double quotes; quotes kept."""
+    parts, current, quoted = [], "", False
+    for char in name.strip():
+        if char == '"':
+            quoted = not quoted
+        if char == "." and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return [p.strip() for p in parts]
+
+
+def _stored_identifier(part: str, metadata: Any) -> str:
+    """A name as the database stores it: quoted names as written, others folded the way
+    the database folds unquoted names (PostgreSQL: lower case; Oracle: upper case)."""
+    if len(part) >= 2 and part[0] == part[-1] == '"':
+        return part[1:-1].replace('""', '"')
+    if metadata.storesLowerCaseIdentifiers():
+        return part.lower()
+    if metadata.storesUpperCaseIdentifiers():
+        return part.upper()
+    return part

@@ -43,6 +43,8 @@ def _tags(plan: Plan) -> list[dict]:
 def create_dataset_group(plan: Plan, role_arn: str) -> dict:
     group = plan["datasetGroup"]
     request: dict[str, Any] = {"name": group["name"]}
+    if plan.get("domain"):
+        request["domain"] = plan["domain"]
     if group.get("kmsKeyArn"):
         # Personalize needs a role to use the customer key.
         request["kmsKeyArn"] = group["kmsKeyArn"]
@@ -52,8 +54,12 @@ def create_dataset_group(plan: Plan, role_arn: str) -> dict:
     return request
 
 
-def create_schema(dataset: DatasetPlan) -> dict:
-    return {"name": dataset["schemaName"], "schema": dataset["schema"]}
+def create_schema(dataset: DatasetPlan, domain: str | None = None) -> dict:
+    request = {"name": dataset["schemaName"], "schema": dataset["schema"]}
+    if domain:
+        # A Domain dataset group takes only schemas created for its domain.
+        request["domain"] = domain
+    return request
 
 
 def create_dataset(plan: Plan, dataset: DatasetPlan) -> dict:
@@ -166,7 +172,7 @@ def planned_requests(plan: Plan, role_arn: str) -> Iterable[tuple[str, str, dict
     """(label, operation, request) for every create/update the run may send."""
     yield "dataset_group", "CreateDatasetGroup", create_dataset_group(plan, role_arn)
     for ds in plan["datasets"]:
-        yield f"datasets.{ds['key']}.schema", "CreateSchema", create_schema(ds)
+        yield f"datasets.{ds['key']}.schema", "CreateSchema", create_schema(ds, plan.get("domain"))
         yield f"datasets.{ds['key']}", "CreateDataset", create_dataset(plan, ds)
         yield f"datasets.{ds['key']}", "UpdateDataset", update_dataset(ds)
         yield f"datasets.{ds['key']}.import", "CreateDatasetImportJob", create_import_job(
@@ -191,6 +197,10 @@ def planned_requests(plan: Plan, role_arn: str) -> Iterable[tuple[str, str, dict
         yield f"filters.{flt['key']}", "CreateFilter", create_filter(plan, flt)
     if plan.get("eventTracker"):
         yield "event_tracker", "CreateEventTracker", create_event_tracker(plan)
+    from . import batch_jobs, recommenders
+
+    yield from recommenders.planned_requests(plan)
+    yield from batch_jobs.planned_requests(plan, role_arn)
 
 
 def _check_constraints(value: Any, shape: Any, path: str, problems: list[str]) -> None:

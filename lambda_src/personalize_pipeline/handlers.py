@@ -9,7 +9,7 @@ import functools
 import json
 from typing import Any, Callable
 
-from . import deletion, imports, logs, steps
+from . import batch_jobs, cleanup, cloudwatch_metrics, deletion, imports, logs, recommenders, steps
 
 log = logs.get_logger()
 
@@ -111,4 +111,27 @@ def deploy_campaign(event: dict, context: Any) -> dict:
 
 @handler
 def finalize(event: dict, context: Any) -> dict:
+    if event.get("gateRejected"):
+        # RecordGateRejection: the run stops at the gate, so Finalize's own path never runs.
+        return cloudwatch_metrics.publish(cloudwatch_metrics.rejection_metrics(event["plan"], event.get("step") or "QualityGate"))
     return steps.finalize(event["plan"], event["state"])
+
+
+@handler
+def ensure_recommender(event: dict, context: Any) -> dict:
+    return recommenders.ensure_recommender(event["plan"], event["recommender"])
+
+
+@handler
+def gate_recommenders(event: dict, context: Any) -> list:
+    return recommenders.gate_recommenders(event["plan"])
+
+
+@handler
+def start_batch_jobs(event: dict, context: Any) -> list:
+    return batch_jobs.start_batch_jobs(event["plan"], event["evaluations"], steps.Settings.from_env().personalize_role_arn)
+
+
+@handler
+def clean_up(event: dict, context: Any) -> dict:
+    return cleanup.clean_up(event["plan"])

@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any
 
-from . import deletion, filter_expressions, imports, naming
+from . import batch_jobs, deletion, filter_expressions, imports, naming, recommenders
 from .errors import ParamsInvalid
 from .plan import Plan
 
@@ -31,7 +31,8 @@ UPDATE_RECIPES = ("aws-user-personalization", "aws-hrnn-coldstart")
 RUN_ID_TAG = "personalize-pipeline:run-id"
 # https://docs.aws.amazon.com/personalize/latest/dg/tagging-resources.html
 MAX_TAGS = 50
-WAIT_PHASES = ("dataset_group", "datasets", "imports", "data_deletion", "solutions", "solution_versions", "campaigns")
+WAIT_PHASES = ("dataset_group", "datasets", "imports", "data_deletion", "solutions", "solution_versions", "campaigns",
+               "recommenders", "batch_jobs")
 # Detection delay is bounded by the largest wait between two polls.
 MAX_POLL_SECONDS = 300
 DEFAULT_WAITS = {
@@ -43,12 +44,16 @@ DEFAULT_WAITS = {
     "solutions": {"first_seconds": 15, "max_seconds": 60, "limit_seconds": 1800},
     "solution_versions": {"first_seconds": 120, "max_seconds": 300, "limit_seconds": 48 * 3600},
     "campaigns": {"first_seconds": 60, "max_seconds": 300, "limit_seconds": 3 * 3600},
+    # A recommender trains as it is created; batch jobs run for minutes to hours.
+    "recommenders": {"first_seconds": 120, "max_seconds": 300, "limit_seconds": 48 * 3600},
+    "batch_jobs": {"first_seconds": 60, "max_seconds": 300, "limit_seconds": 24 * 3600},
 }
 KEY_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,39}$")
 
 TOP_LEVEL_KEYS = {
     "name", "dataset_group", "import_mode", "solutions", "campaigns", "quality_gate",
-    "filters", "event_tracker", "readiness", "waits", "tags", "export", "delete_vanished_users",
+    "filters", "event_tracker", "readiness", "waits", "tags", "export",
+    "recommenders", "batch_inference_jobs", "batch_segment_jobs", "cleanup", "delete_vanished_users",
 }
 
 
@@ -113,10 +118,10 @@ def _unique_keys(items: list[dict], path: str) -> None:
         seen.add(item["name"])
 
 
-def parse_solutions(raw: Any) -> list[dict]:
-    items = _list(raw, "solutions")
-    if not items:
-        _fail("solutions", "must list at least one solution")
+def parse_solutions(raw: Any, recommenders_given: bool = False) -> list[dict]:
+    items = _list(raw if raw is not None or not recommenders_given else [], "solutions")
+    if not items and not recommenders_given:
+        _fail("solutions", "must list at least one solution (or recommenders, in a Domain dataset group)")
     out = []
     for i, item in enumerate(items):
         path = f"solutions[{i}]"
@@ -222,10 +227,12 @@ def parse_params(params: Any) -> dict:
     manifest_uri = _str(export, "manifest_uri", "export")
     run_id = _str(export, "run_id", "export")
     group = _obj(params.get("dataset_group", {}), "dataset_group")
-    _no_unknown(group, {"kms_key_arn"}, "dataset_group")
+    _no_unknown(group, {"kms_key_arn", "domain"}, "dataset_group")
+    domain = recommenders.parse_domain(group)
+    recommender_params = recommenders.parse_recommenders(params.get("recommenders"), domain)
     kms = _str(group, "kms_key_arn", "dataset_group", required=False, pattern=re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/.+$"))
     import_mode = imports.parse_policy(params.get("import_mode", imports.FOLLOW_EXPORT))
-    solutions = parse_solutions(params.get("solutions"))
+    solutions = parse_solutions(params.get("solutions"), bool(recommender_params))
     campaigns = parse_campaigns(params.get("campaigns", []), {s["name"] for s in solutions})
     filters = []
     for i, flt in enumerate(_list(params.get("filters", []), "filters")):
@@ -243,6 +250,8 @@ def parse_params(params: Any) -> dict:
         tracker = {"name": _str(tracker, "name", "event_tracker", required=False, pattern=KEY_PATTERN) or "events"}
     readiness = _obj(params.get("readiness", {}), "readiness")
     _no_unknown(readiness, {"min_interactions"}, "readiness")
+    cleanup = _obj(params.get("cleanup", {}), "cleanup")
+    _no_unknown(cleanup, {"remove_unlisted"}, "cleanup")
     tags = _obj(params.get("tags", {}), "tags")
     for key, value in tags.items():
         if not isinstance(value, str):
@@ -264,12 +273,16 @@ def parse_params(params: Any) -> dict:
         "event_tracker": tracker,
         "gate": parse_gate(params.get("quality_gate")),
         "waits": parse_waits(params.get("waits")),
+        "cleanup": {"removeUnlisted": _bool(cleanup, "remove_unlisted", "cleanup", False)},
         # Personalize's own minimum is 1,000 interactions: lower values are
         # refused. Users with 2+ interactions are judged by the export's checks.
         "readiness": {
             "minInteractions": int(_number(readiness, "min_interactions", "readiness", 1000, 1000, integer=True)),
         },
         "tags": dict(tags),
+        "domain": domain,
+        "recommenders": recommender_params,
+        "batch_jobs": batch_jobs.parse_batch_jobs(params, solutions, filters),
     }
 
 
@@ -290,6 +303,7 @@ def build_plan(params: dict, manifest: dict, manifest_uri: str, schemas: dict[st
 
     for i, sol in enumerate(params["solutions"]):
         _check_partition(sol["recipe_arn"], f"solutions[{i}].recipe_arn", partition)
+    recommenders.check_domain_schemas(params.get("domain"), schemas)
     if params["kms_key_arn"]:
         _check_partition(params["kms_key_arn"], "dataset_group.kms_key_arn", partition)
 
@@ -300,7 +314,8 @@ def build_plan(params: dict, manifest: dict, manifest_uri: str, schemas: dict[st
             continue
         dataset_type = DATASET_TYPES[key]
         schema_text = schemas[key]
-        schema_name = naming.resource_name(name, key, naming.short_hash(schema_text))
+        # A domain schema is another schema than a custom one with the same fields.
+        schema_name = naming.resource_name(name, key, naming.short_hash(schema_text + (params.get("domain") or "")))
         dataset_name = naming.resource_name(name, key)
         datasets.append({
             "key": key,
@@ -375,6 +390,11 @@ def build_plan(params: dict, manifest: dict, manifest_uri: str, schemas: dict[st
             "trainingDataParameter": f"{prefix}/{name}/training-data",
         },
         "tags": {**params["tags"], RUN_ID_TAG: run_id},
+        "domain": params.get("domain"),
+        "recommenders": recommenders.plan_recommenders({**params, "recommenders": params.get("recommenders", [])}, partition, region, account),
+        "batchJobs": batch_jobs.plan_batch_jobs(params, manifest_uri, schemas, {f["key"]: f["arn"] for f in filters},
+                                                partition, region, account),
+        "cleanup": params["cleanup"],
     }
     plan["dataDeletion"] = deletion.plan_deletion(params.get("delete_vanished_users", False), manifest, manifest_uri, plan)
     imports.resolve_training_modes(plan, deleting=plan["dataDeletion"] is not None)

@@ -21,6 +21,10 @@ DESCRIBE = {
     "campaign": ("describe_campaign", "campaignArn", "campaign"),
     "filter": ("describe_filter", "filterArn", "filter"),
     "event_tracker": ("describe_event_tracker", "eventTrackerArn", "eventTracker"),
+    # recommenders.py, batch_jobs.py
+    "recommender": ("describe_recommender", "recommenderArn", "recommender"),
+    "batch_inference_job": ("describe_batch_inference_job", "batchInferenceJobArn", "batchInferenceJob"),
+    "batch_segment_job": ("describe_batch_segment_job", "batchSegmentJobArn", "batchSegmentJob"),
     "data_deletion_job": ("describe_data_deletion_job", "dataDeletionJobArn", "dataDeletionJob"),
 }
 KIND_LABELS = {
@@ -32,6 +36,9 @@ KIND_LABELS = {
     "campaign": "campaign",
     "filter": "filter",
     "event_tracker": "event tracker",
+    "recommender": "recommender",
+    "batch_inference_job": "batch inference job",
+    "batch_segment_job": "batch segment job",
     "data_deletion_job": "data deletion job",
 }
 

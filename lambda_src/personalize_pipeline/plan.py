@@ -99,6 +99,10 @@ class ReadinessRules(TypedDict):
     solutions: List[SolutionReadiness]
 
 
+class CleanupPlan(TypedDict):
+    removeUnlisted: bool  # delete campaigns, filters and solutions the params no longer name (cleanup.py)
+
+
 class SsmParameters(TypedDict):
     trackingIdParameter: str
     durationsParameter: str
@@ -109,6 +113,36 @@ class ParamsObject(TypedDict):
     bucket: str
     key: str
     versionId: Optional[str]
+
+
+class RecommenderPlan(TypedDict):
+    key: str
+    name: str
+    arn: str
+    recipeArn: str  # a use case of the dataset group's domain
+    recommenderConfig: Optional[Dict[str, Any]]
+
+
+class BatchJobPlan(TypedDict):
+    key: str
+    kind: str  # batch_inference_job | batch_segment_job
+    name: str  # carries the run id, so each run writes a job of its own
+    arn: str
+    solutionKey: str
+    inputPath: str  # s3://.../batch/input/<job>/
+    outputPath: str  # s3://.../batch/output/<run id>/<job>/
+    numResults: Optional[int]
+    filterArn: Optional[str]
+    jobConfig: Optional[Dict[str, Any]]  # batchInferenceJobConfig
+    themeItemNameField: Optional[str]  # THEME_GENERATION with this item name field
+
+
+class _PlanDomainAndBatch(TypedDict):
+    # Domain dataset groups and their recommenders; batch jobs after the gate
+    # (recommenders.py, batch_jobs.py).
+    domain: Optional[str]  # ECOMMERCE | VIDEO_ON_DEMAND, None for a custom group
+    recommenders: List[RecommenderPlan]
+    batchJobs: List[BatchJobPlan]
 
 
 class DataDeletionPlan(TypedDict):
@@ -129,7 +163,7 @@ class _PlanSetByReadParams(TypedDict, total=False):
     dataDeletion: Optional[DataDeletionPlan]
 
 
-class Plan(_PlanSetByReadParams):
+class Plan(_PlanSetByReadParams, _PlanDomainAndBatch):
     name: str
     runId: str
     manifestUri: str
@@ -148,3 +182,4 @@ class Plan(_PlanSetByReadParams):
     expected: Dict[str, int]  # observed durations of earlier runs, seconds by phase
     ssm: SsmParameters
     tags: Dict[str, str]
+    cleanup: CleanupPlan

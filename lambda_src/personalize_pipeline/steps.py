@@ -10,7 +10,7 @@ from typing import Any, Mapping, Optional
 
 from botocore.exceptions import ClientError
 
-from . import api_requests, clients, deletion, gate, imports, naming, params, schema_rules, storage
+from . import api_requests, batch_jobs, clients, cloudwatch_metrics, deletion, gate, imports, naming, params, recommenders, schema_rules, storage
 from .errors import (
     ConcurrentRun,
     ParamsInvalid,
@@ -156,6 +156,9 @@ def read_params(bucket: str, key: str, version_id: str | None, partition: str, r
         "runId": manifest.get("run_id"),
         "readiness": manifest.get("readiness"),
         "rows": {name: entry.get("rows") for name, entry in datasets.items()},
+        # For Finalize's CloudWatch metrics (rows rejected, by reason).
+        "rejected": {name: entry.get("rejected") for name, entry in datasets.items()},
+        "rejectedByReason": {name: entry.get("rejected_by_reason") or {} for name, entry in datasets.items()},
         "interactionsLocation": next(d["dataLocation"] for d in plan["datasets"] if d["key"] == "interactions"),
         # What the datasets hold after this run: the base export and its deltas.
         "chainRows": {name: imports.chain_rows(entry) for name, entry in datasets.items()},
@@ -166,7 +169,8 @@ def read_params(bucket: str, key: str, version_id: str | None, partition: str, r
     for ds in plan["datasets"]:
         ds.pop("rows", None)
     # Slots the state machine fills in: resources per phase, wait-loop progress.
-    return {"plan": plan, "export": export_summary, "resources": {}, "progress": {phase: {} for phase in params.WAIT_PHASES}}
+    return {"plan": plan, "export": export_summary, "resources": {"recommenders": [], "batchJobs": []}, "recommenderGate": [],
+            "progress": {phase: {} for phase in params.WAIT_PHASES}}
 
 
 def readiness(export_summary: dict, rules: ReadinessRules) -> dict:
@@ -182,6 +186,8 @@ def ensure_dataset_group(plan: Plan, settings: Settings) -> list[dict]:
         log.info("dataset group created", extra={"arn": group["arn"]})
     elif group.get("kmsKeyArn") and existing.get("kmsKeyArn") not in (None, group["kmsKeyArn"]):
         raise ResourceConflict(f"dataset group {group['arn']} uses KMS key {existing.get('kmsKeyArn')}, the params ask for {group['kmsKeyArn']}")
+    else:
+        recommenders.check_group_domain(existing, plan)
     return [resource("dataset_group", group["arn"], group["name"])]
 
 
@@ -190,7 +196,7 @@ def ensure_dataset(plan: Plan, dataset: DatasetPlan) -> dict:
     existing = describe("dataset", dataset["arn"])
     if existing is None:
         if describe("schema", dataset["schemaArn"]) is None:
-            create("create_schema", dataset["schemaName"], api_requests.create_schema(dataset))
+            create("create_schema", dataset["schemaName"], api_requests.create_schema(dataset, plan.get("domain")))
         create("create_dataset", dataset["name"], api_requests.create_dataset(plan, dataset))
         return resource("dataset", dataset["arn"], dataset["key"])
     update = existing.get("latestDatasetUpdate") or {}
@@ -209,7 +215,7 @@ def ensure_dataset(plan: Plan, dataset: DatasetPlan) -> dict:
     # Judged before anything is created, so a refused change leaves no trace.
     schema_rules.check_schema_change(dataset["key"], old_text, dataset["schema"])
     if describe("schema", dataset["schemaArn"]) is None:
-        create("create_schema", dataset["schemaName"], api_requests.create_schema(dataset))
+        create("create_schema", dataset["schemaName"], api_requests.create_schema(dataset, plan.get("domain")))
     request = api_requests.update_dataset(dataset)
     if update_running:
         # An earlier run's replacement still runs: Personalize refuses another
@@ -430,6 +436,8 @@ UPDATE_SUMMARIES = {
     "campaign": ("latestCampaignUpdate", "solutionVersionArn"),
     "dataset": ("latestDatasetUpdate", "schemaArn"),
     "solution": ("latestSolutionUpdate", "performAutoTraining"),
+    # https://docs.aws.amazon.com/personalize/latest/dg/API_RecommenderUpdateSummary.html
+    "recommender": ("latestRecommenderUpdate", "recommenderConfig"),
 }
 
 
@@ -450,7 +458,8 @@ def resource_state(res: dict, described: dict | None) -> tuple[str, str | None, 
     summary_key, identity = UPDATE_SUMMARIES.get(res["kind"], (None, None))
     update = described.get(summary_key) or {} if summary_key else {}
     # Only the update this run asked for counts; an older one that failed is history.
-    if update and identity in res and update.get(identity) == res[identity]:
+    # Compared key by key: Personalize may describe defaults the request never named.
+    if update and identity in res and _contains(update.get(identity), res[identity]):
         if is_failed(update.get("status")):
             return "failed", f"its update failed: {update.get('failureReason') or 'no failureReason given'}", None
         if update.get("status") != "ACTIVE":
@@ -585,6 +594,7 @@ def quality_gate(plan: Plan, evaluations: list[dict]) -> dict:
             "campaign": camp["key"],
             "solutionVersionArn": new["solutionVersionArn"],
             "servedVersionArn": served_arn,
+            "servedMetrics": served_metrics,
             "passed": not reasons,
             "reasons": reasons,
             "dataChange": change,
@@ -665,6 +675,9 @@ def finalize(plan: Plan, state: dict) -> dict:
         "filters": {f["key"]: f["arn"] for f in plan["filters"]},
         "eventTracker": {"trackingIdParameter": plan["ssm"]["trackingIdParameter"]} if tracking_id else None,
         "gate": state.get("verdicts", []),
+        "recommenders": recommenders.summary(state.get("recommenders", [])),
+        "batchJobs": batch_jobs.summary(state.get("batchJobs", [])),
+        "metrics": cloudwatch_metrics.publish(cloudwatch_metrics.run_metrics(plan, state)),
         "imports": imports.summary(plan),
         "dataDeletion": deletion.summary(plan),
     }

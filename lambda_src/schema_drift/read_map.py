@@ -50,7 +50,7 @@ def load_read_map(s3_client: Any, spec_uri: str) -> ReadMap:
         raise DriftConfigError("EXPORT_SPEC_URI: must be an s3://bucket/key URI of the export spec, got %r" % spec_uri)
     body = s3_client.get_object(Bucket=parsed.netloc, Key=parsed.path.lstrip("/"))["Body"].read()
     # Imported here so the diff and alert code stays usable without the export package.
-    from personalize_export.spec import SpecError, load_spec
+    from export_spec import SpecError, load_spec
 
     try:
         spec = load_spec(body.decode("utf-8"))

@@ -38,11 +38,13 @@ variable "data_bucket" {
     export_retention_days             = optional(number, 90)
     rejected_rows_retention_days      = optional(number, 30)
     noncurrent_version_retention_days = optional(number, 30)
+    batch_input_retention_days        = optional(number, 30)
+    batch_output_retention_days       = optional(number, 30)
   })
   default = {}
 
   validation {
-    condition     = var.data_bucket.export_retention_days >= 1 && var.data_bucket.rejected_rows_retention_days >= 1 && var.data_bucket.noncurrent_version_retention_days >= 1
+    condition     = var.data_bucket.export_retention_days >= 1 && var.data_bucket.rejected_rows_retention_days >= 1 && var.data_bucket.noncurrent_version_retention_days >= 1 && var.data_bucket.batch_input_retention_days >= 1 && var.data_bucket.batch_output_retention_days >= 1
     error_message = "data_bucket retention days must all be at least 1."
   }
 }

@@ -1,16 +1,16 @@
 output "sns_topic_arn" {
   description = "ARN of the alert topic (schema drift, Glue job and crawler failures)."
-  value       = try(aws_sns_topic.this[0].arn, null)
+  value       = module.alerts.arn
 }
 
 output "function_arn" {
   description = "ARN of the schema-drift Lambda."
-  value       = try(aws_lambda_function.this[0].arn, null)
+  value       = try(module.lambda.function_arns["schema_drift"], null)
 }
 
 output "function_name" {
   description = "Name of the schema-drift Lambda."
-  value       = try(aws_lambda_function.this[0].function_name, null)
+  value       = try(module.lambda.function_names["schema_drift"], null)
 }
 
 output "dedup_table_name" {
@@ -30,5 +30,5 @@ output "failure_rule_arns" {
 
 output "dead_letter_queue_arn" {
   description = "ARN of the dead-letter queue of the drift Lambda and its event target."
-  value       = try(aws_sqs_queue.dlq[0].arn, null)
+  value       = module.lambda.dead_letter_queue_arn
 }

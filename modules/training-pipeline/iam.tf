@@ -33,6 +33,16 @@ locals {
     use_kms = [
       { actions = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], resources = local.personalize_key_arns, conditions = [] },
     ]
+    # PutMetricData has no resource type: the namespace condition keeps each
+    # pipeline's Finalize to its own namespace (cloudwatch_metrics.py).
+    # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html
+    publish_metrics = [
+      {
+        actions    = ["cloudwatch:PutMetricData"]
+        resources  = ["*"]
+        conditions = [{ test = "StringEquals", variable = "cloudwatch:namespace", values = [local.metrics_namespace] }]
+      },
+    ]
     # One run at a time per dataset group: ReadParams lists this state machine's running executions.
     list_own_executions = [
       # parliament:accept RESOURCE_MISMATCH states:ListExecutions: the Service Authorization Reference lists stateMachine or mapRun for it, parliament's data takes only mapRun
@@ -67,46 +77,10 @@ locals {
   }
 }
 
-data "aws_iam_policy_document" "lambda_assume" {
-  count = local.create ? 1 : 0
-
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
+# What each function's code calls; the lambda-functions module adds the statements
+# every function needs (its log group, the dead-letter queue, the key, tracing).
 data "aws_iam_policy_document" "lambda" {
   for_each = local.created_functions
-
-  statement {
-    sid       = "WriteLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.lambda[each.key].arn}:*"]
-  }
-
-  statement {
-    sid       = "DeadLetterQueue"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dlq[0].arn]
-  }
-
-  statement {
-    sid       = "EncryptedEnvironmentAndQueue"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [var.kms_key_arn]
-  }
-
-  # X-Ray trace segments have no resource ARN.
-  statement {
-    sid       = "Tracing"
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    resources = ["*"]
-  }
 
   dynamic "statement" {
     for_each = length(local.personalize_scoped_actions[each.key]) > 0 ? [true] : []
@@ -150,24 +124,6 @@ data "aws_iam_policy_document" "lambda" {
   }
 }
 
-resource "aws_iam_role" "lambda" {
-  for_each = local.created_functions
-
-  name               = "${var.name}-${replace(each.key, "_", "-")}"
-  description        = "Runs the ${each.key} step of the ${var.name} training pipeline."
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume[0].json
-
-  tags = var.tags
-}
-
-resource "aws_iam_role_policy" "lambda" {
-  for_each = local.created_functions
-
-  name   = "training-step"
-  role   = aws_iam_role.lambda[each.key].id
-  policy = data.aws_iam_policy_document.lambda[each.key].json
-}
-
 ################################################################################
 # State machine role
 ################################################################################
@@ -197,13 +153,13 @@ data "aws_iam_policy_document" "state_machine" {
   statement {
     sid       = "InvokeSteps"
     actions   = ["lambda:InvokeFunction"]
-    resources = flatten([for fn in aws_lambda_function.this : [fn.arn, "${fn.arn}:*"]])
+    resources = flatten([for arn in values(module.lambda.function_arns) : [arn, "${arn}:*"]])
   }
 
   statement {
     sid       = "Notify"
     actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.this[0].arn]
+    resources = [module.notifications.arn]
   }
 
   statement {

@@ -10,84 +10,36 @@ locals {
     PERSONALIZE_ROLE_ARN    = local.personalize_role_arn
     PERSONALIZE_KMS_KEY_ARN = var.personalize_kms_key_arn
     SSM_PARAMETER_PREFIX    = local.ssm_parameter_prefix
+    METRICS_NAMESPACE       = local.metrics_namespace
     LOG_LEVEL               = var.lambda.log_level
   }
 }
 
-data "archive_file" "lambda" {
-  count = local.create ? 1 : 0
+module "lambda" {
+  source = "../_internal/lambda-functions"
 
-  type        = "zip"
-  output_path = "${path.module}/build/${var.name}/personalize_pipeline.zip"
-
-  dynamic "source" {
-    for_each = local.lambda_files
-
-    content {
-      content  = file("${local.lambda_root}/${source.value}")
-      filename = source.value
+  create = local.create
+  functions = {
+    for key, fn in local.created_functions : key => {
+      name             = "${var.name}-${replace(key, "_", "-")}"
+      description      = try(fn.description, "Personalize training step ${key}")
+      role_description = "Runs the ${key} step of the ${var.name} training pipeline."
+      handler          = fn.handler
+      timeout          = try(fn.timeout, 60)
+      memory_size      = try(fn.memory_size, 256)
+      environment      = local.lambda_environment
+      policy_json      = data.aws_iam_policy_document.lambda[key].json
     }
   }
-}
-
-resource "aws_sqs_queue" "dlq" {
-  count = local.create ? 1 : 0
-
-  name                              = "${var.name}-training-dlq"
-  message_retention_seconds         = 1209600
-  kms_master_key_id                 = var.kms_key_arn
-  kms_data_key_reuse_period_seconds = 300
+  package = {
+    output_path = "${path.module}/build/${var.name}/personalize_pipeline.zip"
+    files       = { for f in local.lambda_files : f => "${local.lambda_root}/${f}" }
+  }
+  lambda                 = var.lambda
+  dead_letter_queue_name = "${var.name}-training-dlq"
+  policy_name            = "training-step"
+  kms_key_arn            = var.kms_key_arn
+  log_retention_days     = var.log_retention_days
 
   tags = var.tags
-}
-
-resource "aws_cloudwatch_log_group" "lambda" {
-  for_each = local.created_functions
-
-  name              = "/aws/lambda/${var.name}-${replace(each.key, "_", "-")}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
-
-  tags = var.tags
-}
-
-resource "aws_lambda_function" "this" {
-  for_each = local.created_functions
-
-  #checkov:skip=CKV_AWS_117:The functions only call AWS APIs (Personalize, S3, SSM); a VPC adds NAT cost and no isolation benefit here.
-  #checkov:skip=CKV_AWS_272:Code signing needs a signing profile owned by the account; the package hash is pinned by source_code_hash.
-  function_name                  = "${var.name}-${replace(each.key, "_", "-")}"
-  description                    = try(each.value.description, "Personalize training step ${each.key}")
-  role                           = aws_iam_role.lambda[each.key].arn
-  handler                        = each.value.handler
-  runtime                        = var.lambda.runtime
-  architectures                  = [var.lambda.architecture]
-  timeout                        = try(each.value.timeout, 60)
-  memory_size                    = try(each.value.memory_size, 256)
-  reserved_concurrent_executions = var.lambda.reserved_concurrent_executions
-  kms_key_arn                    = var.kms_key_arn
-
-  filename         = data.archive_file.lambda[0].output_path
-  source_code_hash = data.archive_file.lambda[0].output_base64sha256
-
-  environment {
-    variables = local.lambda_environment
-  }
-
-  dead_letter_config {
-    target_arn = aws_sqs_queue.dlq[0].arn
-  }
-
-  tracing_config {
-    mode = "Active"
-  }
-
-  logging_config {
-    log_format = "JSON"
-    log_group  = aws_cloudwatch_log_group.lambda[each.key].name
-  }
-
-  tags = var.tags
-
-  depends_on = [aws_iam_role_policy.lambda]
 }

@@ -54,50 +54,25 @@ resource "terraform_data" "validation" {
 # Notifications
 ################################################################################
 
-resource "aws_sns_topic" "this" {
-  count = local.create ? 1 : 0
+module "notifications" {
+  source = "../_internal/notification-topic"
 
-  name              = "${var.name}-training"
-  display_name      = "${var.name} training pipeline"
-  kms_master_key_id = var.kms_key_arn
+  create       = local.create
+  name         = "${var.name}-training"
+  display_name = "${var.name} training pipeline"
+  kms_key_arn  = var.kms_key_arn
+  eventbridge_publisher = {
+    sid        = "StateMachineStatusEvents"
+    conditions = [{ test = "ArnEquals", variable = "aws:SourceArn", values = aws_cloudwatch_event_rule.execution_status[*].arn }]
+  }
+  subscriptions = var.subscriptions
+  # The optional alarms (alarms.tf) publish to the topic.
+  cloudwatch_alarm_publisher = length([for alarm in values(local.alarms) : alarm if alarm.enabled]) > 0 ? {
+    sid         = "CloudWatchAlarms"
+    source_arns = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.name}-training-*"]
+  } : null
 
   tags = var.tags
-}
-
-data "aws_iam_policy_document" "topic" {
-  count = local.create ? 1 : 0
-
-  statement {
-    sid       = "StateMachineStatusEvents"
-    actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.this[0].arn]
-
-    principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [aws_cloudwatch_event_rule.execution_status[0].arn]
-    }
-  }
-}
-
-resource "aws_sns_topic_policy" "this" {
-  count = local.create ? 1 : 0
-
-  arn    = aws_sns_topic.this[0].arn
-  policy = data.aws_iam_policy_document.topic[0].json
-}
-
-resource "aws_sns_topic_subscription" "this" {
-  for_each = local.create ? var.subscriptions : {}
-
-  topic_arn = aws_sns_topic.this[0].arn
-  protocol  = each.value.protocol
-  endpoint  = each.value.endpoint
 }
 
 ################################################################################
@@ -124,8 +99,8 @@ resource "aws_sfn_state_machine" "this" {
   # Each Map iteration invokes one function: the Maps run at most as many iterations at
   # once as each function may run (its reserved concurrency), so none is throttled.
   definition = templatefile(local.template_path, {
-    function_arns          = { for key, fn in aws_lambda_function.this : key => fn.arn }
-    notification_topic_arn = aws_sns_topic.this[0].arn
+    function_arns          = module.lambda.function_arns
+    notification_topic_arn = module.notifications.arn
     partition              = local.partition
     map_max_concurrency    = var.lambda.reserved_concurrent_executions
   })
@@ -206,7 +181,7 @@ resource "aws_cloudwatch_event_target" "execution_status" {
 
   rule      = aws_cloudwatch_event_rule.execution_status[0].name
   target_id = "notification-topic"
-  arn       = aws_sns_topic.this[0].arn
+  arn       = module.notifications.arn
 
   input_transformer {
     input_paths = {

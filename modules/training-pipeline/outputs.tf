@@ -10,22 +10,22 @@ output "state_machine_name" {
 
 output "function_arns" {
   description = "Lambda ARNs by registry key."
-  value       = { for key, fn in aws_lambda_function.this : key => fn.arn }
+  value       = module.lambda.function_arns
 }
 
 output "function_names" {
   description = "Lambda function names by registry key."
-  value       = { for key, fn in aws_lambda_function.this : key => fn.function_name }
+  value       = module.lambda.function_names
 }
 
 output "sns_topic_arn" {
   description = "ARN of the pipeline notification topic (success and failure messages)."
-  value       = try(aws_sns_topic.this[0].arn, null)
+  value       = module.notifications.arn
 }
 
 output "dead_letter_queue_arn" {
   description = "ARN of the Lambdas' dead-letter queue."
-  value       = try(aws_sqs_queue.dlq[0].arn, null)
+  value       = module.lambda.dead_letter_queue_arn
 }
 
 output "personalize_role_arn" {

@@ -5,7 +5,9 @@
 2. Run the Glue export workflow locally: prepare -> the three exports -> start_training.
 3. Run the real training state machine on that export (moto's interpreter, the real
    Lambda handlers, a local Personalize that trains a popularity baseline and Spark ALS).
-4. Print the metrics, the quality gate's verdict and a few users' top-10 recommendations.
+4. Print the metrics, the quality gate's verdict and a few users' top-10 recommendations,
+   and write the run's HTML report (report.html: charts of the export's counts, the
+   readiness checks, the metrics against the gate, the phases on a timeline).
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ def _progress(message: str) -> None:
 
 def run_demo(out_dir: Path, seed: int = 7) -> int:
     from local_pipeline.harness import LocalPipeline
+    from local_pipeline.report import write_report
     from local_pipeline.trainer import LocalTrainer
     from personalize_export.finalize import ReadinessFailed
     from personalize_export.local_workflow import run_local_workflow
@@ -81,6 +84,8 @@ def run_demo(out_dir: Path, seed: int = 7) -> int:
                 result.status, time.time() - started, result.simulated_seconds / 3600))
             _progress("%(state_transitions)d state transitions, %(lambda_invocations)d Lambda invocations, "
                       "%(error_events)d error events" % counts)
+            report_path = write_report(out_dir / "report.html", summary.manifest, result.history, result.summary)
+            _progress("report: %s" % report_path)
             if result.status != "SUCCEEDED":
                 print(json.dumps(result.failure, indent=2), file=sys.stderr)
                 return 1

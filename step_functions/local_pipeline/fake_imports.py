@@ -172,7 +172,7 @@ class ImportsMixin:
 
         group = self._require_active(p["datasetGroupArn"], "dataset_group")
         pending = [r for r in self.resources.values() if r.kind == "data_deletion_job"
-                   and r.fields["datasetGroupArn"] == group.arn and self._deletion_status(r) == "PENDING"]
+                   and r.fields["datasetGroupArn"] == group.arn and self._data_deletion_status(r) == "PENDING"]
         if len(pending) >= MAX_PENDING_DELETIONS_PER_GROUP:
             raise FakeError("LimitExceededException", f"{len(pending)} data deletion jobs are already pending for {group.arn}")
         arn = self._arn("data-deletion-job", p["jobName"])
@@ -202,10 +202,10 @@ class ImportsMixin:
             users.update(line.strip() for line in lines[1:] if line.strip())
         return users, None
 
-    def _deletion_status(self, res: Any) -> str:
+    def _data_deletion_status(self, res: Any) -> str:
         return DELETION_STATUS[self._status(res)]
 
-    def _deletion_view(self, res: Any, record: bool = True) -> dict:
+    def _data_deletion_view(self, res: Any, record: bool = True) -> dict:
         view = self._view(res, record=record)
         view = {k: v for k, v in view.items() if not k.startswith("_")}
         view["status"] = DELETION_STATUS[view["status"]]
@@ -214,7 +214,7 @@ class ImportsMixin:
         return view
 
     def _describe_data_deletion_job(self, p: dict) -> dict:
-        return {"dataDeletionJob": self._deletion_view(self._get(p["dataDeletionJobArn"], "data_deletion_job"))}
+        return {"dataDeletionJob": self._data_deletion_view(self._get(p["dataDeletionJobArn"], "data_deletion_job"))}
 
     def _list_data_deletion_jobs(self, p: dict) -> dict:
         jobs = [r for r in self.resources.values() if r.kind == "data_deletion_job"
@@ -222,6 +222,6 @@ class ImportsMixin:
         keys = ("dataDeletionJobArn", "datasetGroupArn", "jobName", "status", "creationDateTime", "lastUpdatedDateTime", "failureReason")
         out = []
         for res in sorted(jobs, key=lambda r: r.created_at, reverse=True):
-            view = self._deletion_view(res, record=False)
+            view = self._data_deletion_view(res, record=False)
             out.append({k: view[k] for k in keys if view.get(k) is not None})
         return {"dataDeletionJobs": out}

@@ -26,7 +26,10 @@ from botocore.config import Config
 from botocore.exceptions import ParamValidationError
 from botocore.validate import validate_parameters
 
+from .fake_batch import BatchJobApis
+from .fake_deletes import DeletesMixin
 from .fake_imports import ImportsMixin
+from .fake_recommenders import RecommenderApis
 from .sim_clock import EPOCH, SimClock
 
 DEFAULT_DURATIONS = {
@@ -42,6 +45,10 @@ DEFAULT_DURATIONS = {
     "stop": 600,
     "filter": 60,
     "event_tracker": 60,
+    "recommender": 7200,
+    "recommender_update": 1800,
+    "batch_inference_job": 1200,
+    "batch_segment_job": 1200,
     "data_deletion_job": 3600,
 }
 PENDING_SHARE = 0.1  # the first 10% of a creation is spent in CREATE PENDING
@@ -210,7 +217,7 @@ def _json_default(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-class FakePersonalize(ImportsMixin):
+class FakePersonalize(RecommenderApis, BatchJobApis, DeletesMixin, ImportsMixin):
     """Holds Personalize's state for one region and account.
 
     Fault injection: ``fail_next(kind, reason)`` makes the next created resource
@@ -305,6 +312,7 @@ class FakePersonalize(ImportsMixin):
 
     def handle(self, operation: str, params: dict) -> dict:
         with self._lock:
+            self._purge_deleted()  # fake_deletes.py
             self.calls.append((operation, params))
             queue = self._throttles.get(operation)
             if queue:
@@ -439,6 +447,7 @@ class FakePersonalize(ImportsMixin):
             view["lastUpdatedDateTime"] = res.created_at
             return view
         status, changed = self._creation_status(res, now)
+        status = self._deletion_status(res) or status  # fake_deletes.py
         view.update(status=status, creationDateTime=res.created_at, lastUpdatedDateTime=changed)
         if status == "CREATE FAILED":
             view["failureReason"] = res.failure_reason
@@ -477,6 +486,8 @@ class FakePersonalize(ImportsMixin):
             if config:
                 summary["solutionUpdateConfig"] = config
             view["latestSolutionUpdate"] = summary
+        elif res.kind == "recommender":
+            view["latestRecommenderUpdate"] = self._recommender_update_summary(summary, update["changes"])
 
     def _status(self, res: Resource) -> str:
         return self._view(res, record=False).get("status", "ACTIVE")
@@ -510,7 +521,8 @@ class FakePersonalize(ImportsMixin):
         except (ValueError, AssertionError, AttributeError) as exc:
             raise FakeError("InvalidInputException", f"schema is not an Avro record schema: {exc}") from exc
         arn = self._arn("schema", p["name"])
-        self._new("schema", arn, {"name": p["name"], "schemaArn": arn, "schema": p["schema"]}, no_status=True)
+        fields = {"name": p["name"], "schemaArn": arn, "schema": p["schema"], **({"domain": p["domain"]} if p.get("domain") else {})}
+        self._new("schema", arn, fields, no_status=True)
         return {"schemaArn": arn}
 
     def _describe_schema(self, p: dict) -> dict:
@@ -518,7 +530,7 @@ class FakePersonalize(ImportsMixin):
 
     def _create_dataset(self, p: dict) -> dict:
         group = self._require_active(p["datasetGroupArn"], "dataset_group")
-        self._get(p["schemaArn"], "schema")
+        self._check_dataset_domain(group, self._get(p["schemaArn"], "schema"), p["datasetType"].upper())
         arn = self._arn("dataset", f"{group.fields['name']}/{p['datasetType'].upper()}")
         self._new("dataset", arn, {
             "name": p["name"], "datasetArn": arn, "datasetGroupArn": p["datasetGroupArn"],

@@ -33,6 +33,7 @@ HOOKS = (
     ".InlineIterationComponent._eval_body",
     "moto.stepfunctions.parser.asl.component.program.program.Program.eval",
     "moto.stepfunctions.parser.utils.TMP_THREADS",
+    "moto.stepfunctions.parser.asl.eval.event.event_manager.EventManager._get_current_timestamp",
     "moto.sns.models.sns_backends[...].topics[...].sent_notifications",
 )
 
@@ -68,6 +69,7 @@ def interpreter_patches(clock: SimClock, invoke: Invoke) -> list[ContextManager[
     )
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.job import JobPool
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 
     def lambda_invoke(backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: dict) -> bytes:
         return invoke(function_name, body, response_headers)
@@ -136,6 +138,9 @@ def interpreter_patches(clock: SimClock, invoke: Invoke) -> list[ContextManager[
         # pipelines poll with them), and never sleep for real.
         mock.patch.object(retrier_decl, "time", SimpleNamespace(sleep=clock.advance, time=time.time)),
         mock.patch.object(threading.Thread, "start", start_thread),
+        # History events carry simulated time, so the run report's timeline shows
+        # the hours a run takes rather than the seconds the harness takes.
+        mock.patch.object(EventManager, "_get_current_timestamp", staticmethod(clock.now)),
         mock.patch.object(ExecutionState, "_eval_execution", eval_execution),
         mock.patch.object(ExecutionState, "_evaluate_with_timeout", evaluate_with_timeout),
         mock.patch.object(JobPool, "close_job", close_job),

@@ -50,10 +50,10 @@ def main(argv: List[str] = None) -> int:
     args = parser.parse_args(argv)
 
     data_dir = bench_export.ensure_data(args.rows, Path(args.work_dir))
-    from personalize_export import transform
+    from export_spec import load_spec
+    from personalize_export import reconcile, transform
     from personalize_export.sources import read_source
     from personalize_export.sparkutil import local_spark_session
-    from personalize_export.spec import load_spec
 
     spark = local_spark_session("bench-export-profile", driver_memory=bench_export.DRIVER_MEMORY)
     # Parquet sources, as in the export (no extended JSON kept as text).
@@ -65,7 +65,7 @@ def main(argv: List[str] = None) -> int:
 
     def run_spec(spec_dict: dict, dedup: bool) -> None:
         spec = load_spec(spec_dict)
-        catalog = transform.item_catalog(read_source(spark, spec.source_for("items")), spec, text_may_wrap_json=False) if "items" in spec.datasets else None
+        catalog = reconcile.item_catalog(read_source(spark, spec.source_for("items")), spec, text_may_wrap_json=False) if "items" in spec.datasets else None
         dataset = spec.dataset("interactions")
         source = read_source(spark, spec.sources[dataset.source])
         classified = transform.classify(source, dataset, spec, options, catalog, dedupe=dedup)
@@ -76,7 +76,7 @@ def main(argv: List[str] = None) -> int:
         from personalize_export.export_job import persist_classified
 
         spec = load_spec(spec_dict)
-        catalog = transform.item_catalog(read_source(spark, spec.source_for("items")), spec, text_may_wrap_json=False)
+        catalog = reconcile.item_catalog(read_source(spark, spec.source_for("items")), spec, text_may_wrap_json=False)
         dataset = spec.dataset("interactions")
         source = read_source(spark, spec.sources[dataset.source])
         persisted = persist_classified(transform.classify(source, dataset, spec, options, catalog, labels=False), dataset)

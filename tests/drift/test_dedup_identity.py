@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from personalize_export.spec import load_spec
+from export_spec import load_spec
 from schema_drift.assess import assess
 from schema_drift.catalog import GlueCatalog
 from schema_drift.dedup import Deduplicator

@@ -6,7 +6,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional
 
 import pytest
 
-from personalize_export.spec import load_spec
+from export_spec import load_spec
 from schema_drift.assess import assess
 from schema_drift.catalog import GlueCatalog
 from schema_drift.events import parse_event

@@ -7,7 +7,7 @@ from typing import Any, Dict, List
 
 import pytest
 
-from personalize_export.spec import load_spec
+from export_spec import load_spec
 from schema_drift.alert import SUBJECT_LIMIT, subject_line
 from schema_drift.assess import assess
 from schema_drift.catalog import GlueCatalog

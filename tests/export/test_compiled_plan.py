@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
+from export_spec import load_spec
+from personalize_export.columns import FILTER_KEY
+from personalize_export.duplicates import with_key_hash
 from personalize_export.export_job import persist_classified
-from personalize_export.spec import load_spec
-from personalize_export.transform import FILTER_KEY, ClassifyOptions, classify, item_catalog, narrow, with_key_hash
+from personalize_export.reconcile import item_catalog
+from personalize_export.transform import ClassifyOptions, classify, narrow
 from tests.benchmarks.bench_export import bench_spec
 
 pytestmark = pytest.mark.spark

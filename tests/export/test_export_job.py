@@ -10,10 +10,10 @@ import os
 import export_golden as g
 import pytest
 
+from export_spec import load_spec
 from personalize_export import layout
 from personalize_export.export_job import run_export
 from personalize_export.sources import read_source
-from personalize_export.spec import load_spec
 
 pytestmark = pytest.mark.spark
 RUN = "20240101T000000Z-abcdef"

@@ -19,11 +19,11 @@ import export_golden as g
 import pytest
 from moto import mock_aws
 
+from export_spec import load_spec
 from personalize_export import layout
 from personalize_export.glue_entry import export_main
 from personalize_export.sources import read_source
-from personalize_export.spec import load_spec
-from personalize_export.transform import is_choice
+from personalize_export.text import is_choice
 
 pytestmark = pytest.mark.spark
 RUN = "20240101T000000Z-0a1b2c"

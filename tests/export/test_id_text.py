@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from personalize_export.spec import load_spec
-from personalize_export.transform import item_catalog
+from export_spec import load_spec
+from personalize_export.reconcile import item_catalog
 
 pytestmark = pytest.mark.spark
 

@@ -11,9 +11,9 @@ import tempfile
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from export_spec import load_spec
 from personalize_export import layout
 from personalize_export.export_job import run_export
-from personalize_export.spec import load_spec
 
 pytestmark = pytest.mark.spark
 

@@ -10,13 +10,15 @@ import json
 import os
 
 import pytest
+from classified import transform
 from pyspark.sql import types as T
 
+from export_spec import load_spec
 from personalize_export.export_job import run_export
 from personalize_export.finalize import build_manifest
 from personalize_export.sources import SourceReadError, columns_read, read_source, read_source_counted
-from personalize_export.spec import load_spec
-from personalize_export.transform import ClassifyOptions, is_choice, transform
+from personalize_export.text import is_choice
+from personalize_export.transform import ClassifyOptions
 
 pytestmark = pytest.mark.spark
 NOW = 1700000000
@@ -312,7 +314,7 @@ def test_json_lines_reader_options_that_would_not_apply_are_refused(spark, tmp_p
 
 
 def test_item_ids_held_as_a_choice_reconcile_by_their_own_type(spark):
-    from personalize_export.transform import item_catalog
+    from personalize_export.reconcile import item_catalog
 
     choice = T.StructType([T.StructField("long", T.LongType()), T.StructField("string", T.StringType())])
     schema = T.StructType([T.StructField("sku", choice), T.StructField("title", T.StringType())])

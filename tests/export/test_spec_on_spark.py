@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from personalize_export.spec import SpecError, _check_datetime_pattern, _check_timezone
+from export_spec import SpecError, _check_datetime_pattern, _check_timezone
 
 PATTERNS = [
     "yyyy-MM-dd HH:mm", "YYYY-MM-dd HH:mm", "epoch_second", "epoch_milis", "dd/MM/yyyy", "yyyy-MM-dd'T'HH:mm:ss",

@@ -3,20 +3,13 @@ from __future__ import annotations
 
 import export_golden as g
 import pytest
+from classified import transform
 
+from export_spec import load_spec
+from personalize_export.columns import MATCH, REASON, REASON_FIELD, STATUS, out_col
+from personalize_export.reconcile import item_catalog
 from personalize_export.sources import read_source
-from personalize_export.spec import load_spec
-from personalize_export.transform import (
-    MATCH,
-    REASON,
-    REASON_FIELD,
-    STATUS,
-    ClassifyOptions,
-    classify,
-    item_catalog,
-    out_col,
-    transform,
-)
+from personalize_export.transform import ClassifyOptions, classify
 
 pytestmark = pytest.mark.spark
 

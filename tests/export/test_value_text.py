@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from export_spec import load_spec
 from personalize_export.sources import read_source
-from personalize_export.spec import load_spec
 from personalize_export.transform import REASON, REASON_FIELD, STATUS, ClassifyOptions, classify, out_col
 
 pytestmark = pytest.mark.spark

@@ -34,7 +34,7 @@ import botocore.handlers
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_REGISTRY = REPO_ROOT / "lambda_src" / "personalize_pipeline" / "functions.json"
 GLUE_JOB_SCRIPTS = REPO_ROOT / "glue" / "jobs"
-DRIFT_MODULE_MAIN = REPO_ROOT / "modules" / "schema-drift-alerts" / "main.tf"
+DRIFT_MODULE = REPO_ROOT / "modules" / "schema-drift-alerts"
 
 # Components: "lambda:<registry key>", "lambda:schema_drift", "glue:<job key>",
 # "service:personalize" (the Personalize service reading the exports with its role).
@@ -149,8 +149,9 @@ def lambda_entry_points() -> dict[str, str]:
     """{component: "module.function"} for every Lambda Terraform deploys."""
     registry = json.loads(FUNCTIONS_REGISTRY.read_text(encoding="utf-8"))["functions"]
     entries = {f"lambda:{key}": fn["handler"] for key, fn in registry.items()}
-    for handler in re.findall(r'^\s*handler\s*=\s*"([\w.]+)"', DRIFT_MODULE_MAIN.read_text(encoding="utf-8"), re.M):
-        entries["lambda:schema_drift"] = handler
+    for tf in sorted(DRIFT_MODULE.glob("*.tf")):
+        for handler in re.findall(r'^\s*handler\s*=\s*"([\w.]+)"', tf.read_text(encoding="utf-8"), re.M):
+            entries["lambda:schema_drift"] = handler
     return entries
 
 
@@ -177,8 +178,8 @@ def install() -> None:
         module_name, function = dotted.rsplit(".", 1)
         _wrap(importlib.import_module(module_name), function, component)
 
+    from export_spec import EXPORT_JOB_BY_DATASET
     from personalize_export import glue_entry, local_workflow
-    from personalize_export.spec import EXPORT_JOB_BY_DATASET
 
     by_entry: dict[str, dict[tuple, str]] = {}
     for component, (function, args) in glue_entry_points().items():
@@ -204,6 +205,9 @@ def install() -> None:
     from local_pipeline.fake_personalize import FakePersonalize
 
     _wrap(FakePersonalize, "_read_csv_objects", "service:personalize")
+    # And a batch job's input and output, as Personalize reads and writes them with that role.
+    _wrap(FakePersonalize, "_read_batch_input", "service:personalize")
+    _wrap(FakePersonalize, "_write_batch_output", "service:personalize")
 
 
 def dump(path: str) -> None:

@@ -1,9 +1,9 @@
 """Each role's effective policy, and the role each deployed component runs as,
 rendered from the Terraform roots for concrete values.
 
-The roots are the complete example and envs/dev, rendered in moto's default
-account and region (the ones most of the suites' calls carry), partition ``aws``,
-and again for any other region a call was made in, with that region's partition.
+The roots are the complete example and the environment root (envs/) with
+dev.tfvars, rendered in moto's default account and region (the ones most of the
+suites' calls carry), partition ``aws``, and again for any other region a call was made in, with that region's partition.
 """
 from __future__ import annotations
 
@@ -15,13 +15,17 @@ from typing import Any, Iterator, Optional
 
 import boto3
 
-from . import recorder, tfeval
+from tools import tfeval
+
+from . import recorder
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ROOTS = {
     "complete": REPO_ROOT / "modules" / "personalize-pipeline" / "examples" / "complete",
-    "dev": REPO_ROOT / "envs" / "dev",
+    "dev": REPO_ROOT / "envs",
 }
+# The environment root serves every environment; each is a tfvars file of it.
+VAR_FILES = {"dev": "dev.tfvars"}
 # moto's default account and region, which most recorded calls carry.
 ENVIRONMENT = tfeval.Environment(account="123456789012", region="us-east-1", partition="aws")
 
@@ -70,18 +74,11 @@ class Stack:
         return self.roles.get(wired.role_arn) if wired else None
 
 
-def _scopes(scope: tfeval.Scope) -> Iterator[tfeval.Scope]:
-    yield scope
-    for block in scope.blocks:
-        if block.kind == "module":
-            yield from _scopes(scope.child(block.labels[0]))
-
-
 def _instances(scope: tfeval.Scope, type_: str) -> Iterator[tuple[str, Any, Any]]:
-    for block in scope.blocks:
-        if block.kind == "resource" and block.labels[0] == type_:
-            for key, instance in scope.instances("resource", type_, block.labels[1]).items():
-                yield block.labels[1], key, instance
+    """Instances of the resources of this type declared in this module instance itself."""
+    for module, name, key, instance in tfeval.resource_instances(scope, type_):
+        if module is scope:
+            yield name, key, instance
 
 
 def _block_attribute(scope: tfeval.Scope, instance: Any, block_kind: str, attribute: str) -> Any:
@@ -93,10 +90,10 @@ def _block_attribute(scope: tfeval.Scope, instance: Any, block_kind: str, attrib
 
 def render(root_name: str, environment: tfeval.Environment = ENVIRONMENT) -> Stack:
     inputs = {"account_id": environment.account, "region": environment.region} if root_name == "dev" else {}
-    root = tfeval.root(ROOTS[root_name], environment, inputs)
+    root = tfeval.root(ROOTS[root_name], environment, inputs, VAR_FILES.get(root_name))
     stack = Stack(root_name, environment)
     handlers = {handler: component for component, handler in recorder.lambda_entry_points().items()}
-    for scope in _scopes(root):
+    for scope in tfeval.module_scopes(root):
         for name, key, role in _instances(scope, "aws_iam_role"):
             stack.roles[role["arn"]] = Role(role["name"], role["arn"], role.where, trust=json.loads(role["assume_role_policy"]))
         for name, key, fn in _instances(scope, "aws_lambda_function"):
@@ -127,7 +124,7 @@ def render(root_name: str, environment: tfeval.Environment = ENVIRONMENT) -> Sta
                         stack.unencrypted.discard(bucket_arn)
         for name, key, bucket_policy in _instances(scope, "aws_s3_bucket_policy"):
             stack.bucket_policies[str(bucket_policy["bucket"])] = json.loads(bucket_policy["policy"])
-    for scope in _scopes(root):
+    for scope in tfeval.module_scopes(root):
         for name, key, policy in _instances(scope, "aws_iam_role_policy"):
             role = next((r for r in stack.roles.values() if r.name == policy["role"]), None)
             if role is None:

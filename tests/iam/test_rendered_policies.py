@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from . import actions, checks, policy, render, tfeval
+from tools import tfeval
+
+from . import actions, checks, policy, render
 
 ROOTS = sorted(render.ROOTS)
 PERSONALIZE_KEY_ACTIONS = ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey", "kms:ListGrants"]

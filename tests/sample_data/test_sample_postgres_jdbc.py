@@ -81,8 +81,10 @@ def test_values_survive_the_round_trip(spark, orders_server, sample_dir):
 
 
 def test_interactions_transform_on_the_jdbc_table(spark, orders_server, sample_dir, sample_truth):
-    from personalize_export.spec import load_spec
-    from personalize_export.transform import REASON, STATUS, ClassifyOptions, classify, item_catalog, out_col, written_rows
+    from export_spec import load_spec
+    from personalize_export.columns import REASON, STATUS, out_col
+    from personalize_export.reconcile import item_catalog
+    from personalize_export.transform import ClassifyOptions, classify, written_rows
 
     spec = load_spec(demo_spec(sample_dir, orders_server.server))
     products = spec.sources["products"]

@@ -8,7 +8,7 @@ import pytest
 from export_fixtures import REGION, SPEC
 from moto import mock_aws
 
-from personalize_export.spec import load_spec
+from export_spec import load_spec
 
 
 @pytest.fixture

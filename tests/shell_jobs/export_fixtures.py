@@ -5,8 +5,8 @@ export jobs write, so manifest, readiness, retention and hand-off are tested alo
 """
 from __future__ import annotations
 
+from export_spec import avro_schema
 from personalize_export import layout
-from personalize_export.spec import avro_schema
 from personalize_export.storage import join, relative
 
 REGION = "eu-west-1"

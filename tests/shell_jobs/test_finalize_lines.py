@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from export_fixtures import SPEC, write_good_export
 
+from export_spec import load_spec
 from personalize_export import layout
 from personalize_export.finalize import build_manifest
-from personalize_export.spec import load_spec
 from personalize_export.storage import Storage
 
 RUN = "20240101T000000Z-aaaaaa"

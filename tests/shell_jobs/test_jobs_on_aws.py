@@ -10,10 +10,10 @@ import json
 import pytest
 from export_fixtures import GOOD_INTERACTIONS, GOOD_ITEMS, SPEC, write_dataset, write_good_export
 
+from export_spec import load_spec
 from personalize_export import layout
 from personalize_export.finalize import ReadinessFailed
 from personalize_export.glue_entry import prepare_main, start_training_main
-from personalize_export.spec import load_spec
 from personalize_export.storage import Storage
 
 ROOT = "s3://data/personalize"

@@ -11,7 +11,7 @@ import sys
 import pytest
 from export_fixtures import SPEC
 
-from personalize_export.spec import SpecError, avro_schema, load_spec
+from export_spec import SpecError, avro_schema, load_spec
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOC = os.path.join(REPO, "docs", "export-spec.md")
@@ -179,7 +179,7 @@ def test_spec_module_is_stdlib_only():
     """The drift Lambda and Python-shell jobs import it without Spark, awsglue or PyYAML."""
     code = (
         "import sys; sys.modules['yaml'] = None\n"
-        "import personalize_export.spec as s, json\n"
+        "import export_spec as s, json\n"
         "s.load_spec(json.dumps(%r))\n"
         "bad = [m for m in ('pyspark', 'awsglue', 'boto3') if m in sys.modules]\n"
         "assert not bad, bad\n" % (SPEC,)

@@ -8,7 +8,7 @@ import math
 import pytest
 from export_fixtures import SPEC
 
-from personalize_export.spec import SpecError, load_spec, status_key, trim_text
+from export_spec import SpecError, load_spec, status_key, trim_text
 
 _YAML = """\
 sources:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from export_fixtures import SPEC
 
-from personalize_export.spec import SpecError, load_spec, source_path_parts
+from export_spec import SpecError, load_spec, source_path_parts
 
 
 @pytest.mark.parametrize("path, parts", [

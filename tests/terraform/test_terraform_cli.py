@@ -53,7 +53,8 @@ def test_plan_inits_with_the_backend_config_then_plans_into_a_saved_plan(tmp_pat
     assert code == 0
     version, init, plan = calls(log)
     assert version["argv"] == ["version", "-json"]
-    assert init == {"argv": ["init", "-input=false", "-backend-config=dev.s3.tfbackend", "-backend=true"],
+    # One root serves every environment: init re-reads the backend settings of the one asked for.
+    assert init == {"argv": ["init", "-input=false", "-backend-config=dev.s3.tfbackend", "-reconfigure", "-backend=true"],
                     "cwd": str(root)}
     assert plan == {"argv": ["plan", "-var-file=dev.tfvars", "-input=false", "-out=dev.tfplan"], "cwd": str(root)}
 
@@ -123,5 +124,16 @@ def test_make_plan_and_apply_pass_env_dir_and_terraform(tmp_path):
     assert dry.returncode == 0, dry.stderr
     lines = [line for line in dry.stdout.splitlines() if "tools.terraform_cli" in line]
     assert len(lines) == 2, dry.stdout
-    assert " plan " in lines[0] and "prod" in lines[0]
-    assert " apply " in lines[1] and "prod" in lines[1]
+    # One root for every environment: ENV picks the tfvars, the backend settings and the plan file.
+    assert lines[0].split("tools.terraform_cli ")[1].split() == [
+        "plan", "--dir", "envs", "--var-file", "prod.tfvars", "--backend-config", "prod.s3.tfbackend", "--out", "prod.tfplan"]
+    assert lines[1].split("tools.terraform_cli ")[1].split() == ["apply", "--dir", "envs", "--plan", "prod.tfplan"]
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_each_environment_has_its_tfvars_and_backend_settings_in_the_one_root(env):
+    root = REPO_ROOT / "envs"
+    assert (root / f"{env}.tfvars").is_file() and (root / f"{env}.s3.tfbackend").is_file()
+    backend = (root / f"{env}.s3.tfbackend").read_text(encoding="utf-8")
+    assert f'key    = "personalize-pipeline/{env}/terraform.tfstate"' in backend
+    assert not [p for p in root.iterdir() if p.is_dir() and p.name != ".terraform"], "envs/ holds one root, no folder per environment"

@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-import tfeval
 
-from tools import tfasl, tfmodel
+from tools import tfasl, tfeval, tfmodel
 from tools.tfmodel import REPO_ROOT
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"  # broken code each check must reject
@@ -20,15 +19,34 @@ def training_module():
     return tfmodel.load_module(REPO_ROOT / "modules" / "training-pipeline")
 
 
-@pytest.fixture(scope="module")
-def template_call(training_module):
-    return tfasl.templatefile_call(training_module)
+TRAINING = REPO_ROOT / "modules" / "training-pipeline"
+REGISTRY = REPO_ROOT / "lambda_src" / "personalize_pipeline" / "functions.json"
+
+
+def training_inputs(lambda_settings: dict) -> dict:
+    """The training module's required inputs, and these Lambda settings."""
+    return {"name": "demo", "kms_key_arn": "arn:aws:kms:eu-west-1:111122223333:key/demo", "data_bucket_arn": "arn:aws:s3:::demo-data",
+            "exports_prefix": "personalize/exports/", "params_bucket_name": "demo-artifacts", "lambda": lambda_settings}
 
 
 @pytest.fixture(scope="module")
-def function_keys(training_module, template_call):
-    keys, _ = tfasl.registry_keys_of_function_arns(training_module, template_call[1]["function_arns"])
-    return keys
+def definition_call():
+    return tfasl.state_machine_definition(TRAINING, training_inputs({}))
+
+
+@pytest.fixture(scope="module")
+def template_call(definition_call):
+    call, _ = definition_call
+    return call.path.resolve(), call.variables
+
+
+@pytest.fixture(scope="module")
+def function_keys(definition_call):
+    call, functions = definition_call
+    arns = call.variables["function_arns"]
+    # Every ARN the template gets is a function the module creates, under its registry key.
+    assert set(arns.values()) <= set(functions), f"function_arns names functions the module does not create: {set(arns.values()) - set(functions)}"
+    return set(arns)
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +62,12 @@ def test_templatefile_gets_exactly_the_template_variables(template_call):
     assert set(variables) == tfasl.TEMPLATE_VARIABLES
 
 
-def test_function_arns_keys_are_the_registry_keys(function_keys):
-    registry = json.loads((REPO_ROOT / "lambda_src" / "personalize_pipeline" / "functions.json").read_text())
+def test_function_arns_keys_are_the_registry_keys(function_keys, definition_call):
+    registry = json.loads(REGISTRY.read_text())
     assert function_keys == set(registry["functions"])
+    call, functions = definition_call
+    for key, arn in call.variables["function_arns"].items():
+        assert functions[arn]["handler"] == registry["functions"][key]["handler"], key
 
 
 def test_rendered_definition_passes_asl_validator(rendered):
@@ -115,29 +136,27 @@ def _map_functions(definition: dict) -> dict[str, tuple[str, int]]:
 
 @pytest.mark.parametrize("lambda_settings", [{}, {"reserved_concurrent_executions": 1}, {"reserved_concurrent_executions": 12}],
                          ids=["default", "one", "twelve"])
-def test_no_map_runs_more_iterations_than_its_function_may_run(training_module, template_call, function_keys,
-                                                                lambda_settings, tmp_path):
-    """Terraform's values for the template and the functions, evaluated for this lambda input:
-    each Map's MaxConcurrency is at most the reserved concurrency of the function it invokes."""
-    template, variables = template_call
-    functions = training_module.resources()[("aws_lambda_function", "this")].body
-    expressions = {"reserved": functions["reserved_concurrent_executions"]}
-    if "map_max_concurrency" in variables:
-        expressions["map_max_concurrency"] = "${%s}" % variables["map_max_concurrency"]
-    values = tfeval.evaluate(training_module, expressions, {"lambda": lambda_settings}, tmp_path)
-    reserved = values["reserved"]
-    assert isinstance(reserved, int) and reserved >= 1, reserved
+def test_no_map_runs_more_iterations_than_its_function_may_run(function_keys, lambda_settings):
+    """The module rendered for this lambda input: each Map's MaxConcurrency is at most the
+    reserved concurrency of the function it invokes."""
+    call, functions = tfasl.state_machine_definition(TRAINING, training_inputs(lambda_settings))
+    reserved_by_arn = {arn: fn["reserved_concurrent_executions"] for arn, fn in functions.items()}
+    assert all(isinstance(r, int) and r >= 1 for r in reserved_by_arn.values()), reserved_by_arn
 
-    text = template.read_text(encoding="utf-8")
-    if "map_max_concurrency" in values:
-        rendered = tfasl.render(template, function_keys, map_max_concurrency=values["map_max_concurrency"])
+    text = call.path.read_text(encoding="utf-8")
+    if "${map_max_concurrency}" in text:
+        rendered = tfasl.render(call.path, function_keys, map_max_concurrency=call.variables["map_max_concurrency"])
     else:  # a template with literal MaxConcurrency values
-        rendered = tfasl.render(template, function_keys)
-    assert "${map_max_concurrency}" in text or "map_max_concurrency" not in values
+        rendered = tfasl.render(call.path, function_keys)
     maps = _map_functions(json.loads(rendered))
     assert maps, "the definition has no Map state"
-    too_wide = {name: (arn, width) for name, (arn, width) in maps.items() if width > reserved}
-    assert not too_wide, f"Map states run more iterations at once than each function's reserved concurrency {reserved}: {too_wide}"
+    key_of = {tfasl.fake_function_arn(k): k for k in function_keys}
+    too_wide = {}
+    for name, (arn, width) in maps.items():
+        deployed = call.variables["function_arns"][key_of[arn]]
+        if width > reserved_by_arn[deployed]:
+            too_wide[name] = (deployed, width, reserved_by_arn[deployed])
+    assert not too_wide, f"Map states run more iterations at once than the reserved concurrency of the function they invoke: {too_wide}"
 
 
 def test_lambda_concurrency_that_is_no_whole_positive_number_is_refused(training_module):
@@ -149,17 +168,13 @@ def test_lambda_concurrency_that_is_no_whole_positive_number_is_refused(training
 
 
 def _evaluate_condition(training_module, condition: str, reserved) -> bool:
-    import tempfile
-    from pathlib import Path
-
-    with tempfile.TemporaryDirectory() as workdir:
-        return tfeval.evaluate(training_module, {"ok": "${%s}" % condition}, {"lambda": {"reserved_concurrent_executions": reserved}},
-                               Path(workdir))["ok"]
+    return tfeval.evaluate(training_module.path, {"ok": "${%s}" % condition},
+                           {"lambda": {"reserved_concurrent_executions": reserved}})["ok"]
 
 
-def test_service_integrations_name_the_deploying_partition(training_module, template_call):
+@pytest.mark.parametrize("partition", ["aws", "aws-cn", "aws-us-gov"])
+def test_service_integrations_name_the_deploying_partition(partition):
     """The template's partition is the one data.aws_partition reports, not a literal."""
-    _, variables = template_call
-    assert variables.get("partition") == "local.partition"
-    assert training_module.locals["partition"] == "${data.aws_partition.current.partition}"
-    assert ("aws_partition", "current") in training_module.resources("data")
+    scope = tfeval.Scope(TRAINING, training_inputs({}), tfeval.Environment(partition=partition))
+    [machine] = [m for _, _, _, m in tfeval.resource_instances(scope, "aws_sfn_state_machine")]
+    assert machine["definition"].variables["partition"] == partition

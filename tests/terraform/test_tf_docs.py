@@ -7,11 +7,13 @@ import pytest
 from tools import readme_tables
 from tools.tfmodel import REPO_ROOT
 
-MODULE_DIRS = sorted(p for p in (REPO_ROOT / "modules").iterdir() if p.is_dir())
+MODULE_DIRS = [readme.parent for readme in readme_tables.module_readmes()]
 
 
-def test_the_four_modules_exist():
-    assert {p.name for p in MODULE_DIRS} == {"personalize-pipeline", "dataset-export", "training-pipeline", "schema-drift-alerts"}
+def test_the_four_modules_and_the_internal_building_blocks_exist():
+    assert {p.relative_to(REPO_ROOT / "modules").as_posix() for p in MODULE_DIRS} == {
+        "personalize-pipeline", "dataset-export", "training-pipeline", "schema-drift-alerts",
+        "_internal/lambda-functions", "_internal/notification-topic"}
 
 
 @pytest.mark.parametrize("module_dir", MODULE_DIRS, ids=lambda p: p.name)
@@ -29,6 +31,6 @@ def test_readme_table_matches_the_code_and_shows_usage(module_dir):
     assert "```hcl" in current and 'source = "' in current, f"{readme.name} of {module_dir.name} has no usage example"
 
 
-@pytest.mark.parametrize("example", ["complete", "minimal"])
+@pytest.mark.parametrize("example", ["complete", "minimal", "disabled"])
 def test_examples_exist(example):
     assert (REPO_ROOT / "modules" / "personalize-pipeline" / "examples" / example / "main.tf").is_file()

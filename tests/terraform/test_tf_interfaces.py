@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pytest
-import tfeval
 
-from tools import tfmodel
-from tools.tfmodel import REPO_ROOT, body_items, strings_in, unquote
+from tools import tfeval, tfmodel
+from tools.tfmodel import REPO_ROOT, body_items, unquote
 
 MODULES = REPO_ROOT / "modules"
 
@@ -104,58 +101,78 @@ def test_jobs_get_the_documented_arguments(export_module):
     assert "--enable-auto-scaling" in spark["default_arguments"]
 
 
-def test_scripts_and_package_are_uploaded_with_content_hashes(export_module):
-    scripts = _resource(export_module, "aws_s3_object", "job_script")
-    assert scripts["source_hash"] == "${filemd5(each.value)}"
-    package = _resource(export_module, "aws_s3_object", "package")
-    assert package["source_hash"] == "${each.value.archive.output_md5}"
-    spec = _resource(export_module, "aws_s3_object", "export_spec")
-    assert spec["content"] == "${jsonencode(local.export_spec)}"
-    assert export_module.locals["export_spec"] == "${yamldecode(file(var.export_spec_path))}"
+def test_scripts_and_package_are_uploaded_with_content_hashes(complete_stack):
+    import hashlib
+
+    import yaml
+
+    uploads = {o["key"]: o for o in complete_stack.instances("aws_s3_object")}
+    for script in (REPO_ROOT / "glue" / "jobs").glob("*.py"):
+        upload = uploads[f"scripts/{script.name}"]
+        assert upload["source_hash"] == hashlib.md5(script.read_bytes()).hexdigest(), script.name
+    for key in [k for k in uploads if k.startswith("packages/")]:
+        archive = complete_stack.one("aws_s3_object", key=key)["source"]
+        # The hash of the archive Terraform builds, so a changed source re-uploads it.
+        assert "output_md5" in str(uploads[key]["source_hash"]) and archive.endswith((".zip", ".whl")), key
+    # The spec as JSON, from the example's own YAML file.
+    spec = json.loads(uploads["config/export-spec.json"]["content"])
+    example_spec = MODULES / "personalize-pipeline" / "examples" / "complete" / "export_spec.yaml"
+    assert spec == yaml.safe_load(example_spec.read_text(encoding="utf-8"))
 
 
-def test_training_lambdas_get_the_documented_environment():
-    module = tfmodel.load_module(MODULES / "training-pipeline")
-    assert set(module.locals["lambda_environment"]) == {
-        "PERSONALIZE_ROLE_ARN", "PERSONALIZE_KMS_KEY_ARN", "SSM_PARAMETER_PREFIX", "LOG_LEVEL"}
-    function = _resource(module, "aws_lambda_function", "this")
-    assert function["environment"][0]["variables"] == "${local.lambda_environment}"
-    assert function["source_code_hash"] == "${data.archive_file.lambda[0].output_base64sha256}"
-    assert "dead_letter_config" in function and "tracing_config" in function
-    assert "reserved_concurrent_executions" in function
+EXAMPLE = "retail-recs"  # the complete example's name
 
 
-def test_start_rule_matches_new_versions_of_the_params_object():
-    module = tfmodel.load_module(MODULES / "training-pipeline")
-    pattern = _resource(module, "aws_cloudwatch_event_rule", "start")["event_pattern"]
-    assert '"detail-type" = ["Object Created"]' in pattern
-    assert "key = [var.params_key]" in pattern and "name = [var.params_bucket_name]" in pattern
-    assert _resource(module, "aws_s3_bucket_notification", "params")["eventbridge"] is True
-    events_policy = module.resources("data")[("aws_iam_policy_document", "events")].body
-    [statement] = events_policy["statement"]
-    assert literal(statement["actions"]) == ["states:StartExecution"]
-    assert statement["resources"] == ["${aws_sfn_state_machine.this[0].arn}"]
+def test_training_lambdas_get_the_documented_environment(complete_stack):
+    registry = json.loads((REPO_ROOT / "lambda_src" / "personalize_pipeline" / "functions.json").read_text(encoding="utf-8"))
+    queue = complete_stack.one("aws_sqs_queue", name=f"{EXAMPLE}-training-dlq")
+    personalize_role = complete_stack.one("aws_iam_role", name=f"{EXAMPLE}-personalize")
+    for key in registry["functions"]:
+        function = complete_stack.one("aws_lambda_function", function_name=f"{EXAMPLE}-{key.replace('_', '-')}")
+        environment = complete_stack.block_attribute(function, "environment", "variables")
+        assert set(environment) == {"PERSONALIZE_ROLE_ARN", "PERSONALIZE_KMS_KEY_ARN", "SSM_PARAMETER_PREFIX", "METRICS_NAMESPACE", "LOG_LEVEL"}, key
+        assert environment["PERSONALIZE_ROLE_ARN"] == personalize_role["arn"] and environment["LOG_LEVEL"] == "INFO"
+        assert complete_stack.block_attribute(function, "dead_letter_config", "target_arn") == queue["arn"]
+        assert complete_stack.block_attribute(function, "tracing_config", "mode") == "Active"
+        assert function["reserved_concurrent_executions"] == 10  # the example's training_lambda setting
+        # The package's hash, so a changed source redeploys the function.
+        assert "output_base64sha256" in str(function["source_code_hash"])
 
 
-def test_drift_lambda_gets_the_documented_environment_and_events():
+def test_start_rule_matches_new_versions_of_the_params_object(complete_stack):
+    rule = complete_stack.one("aws_cloudwatch_event_rule", name=f"{EXAMPLE}-params-created")
+    pattern = json.loads(rule["event_pattern"])
+    [artifacts] = [b["bucket"] for b in complete_stack.instances("aws_s3_bucket") if b["bucket"].startswith(f"{EXAMPLE}-artifacts-")]
+    assert pattern == {"source": ["aws.s3"], "detail-type": ["Object Created"],
+                       "detail": {"bucket": {"name": [artifacts]}, "object": {"key": ["params/params.json"]}}}
+    assert complete_stack.one("aws_s3_bucket_notification", bucket=artifacts)["eventbridge"] is True
+
+
+def test_drift_lambda_gets_the_documented_environment_and_events(complete_stack):
+    function = complete_stack.one("aws_lambda_function", function_name=f"{EXAMPLE}-schema-drift")
+    assert function["handler"] == "schema_drift.handler.handler"
+    environment = complete_stack.block_attribute(function, "environment", "variables")
+    topic = complete_stack.one("aws_sns_topic", name=f"{EXAMPLE}-alerts")
+    table = complete_stack.one("aws_dynamodb_table", name=f"{EXAMPLE}-schema-drift-events")
+    assert set(environment) == {"SNS_TOPIC_ARN", "EXPORT_SPEC_URI", "DEDUP_TABLE_NAME", "NOTIFY_INFO", "PAUSE_ON_BREAKING",
+                                "SCHEDULE_TRIGGER_NAME", "LOG_LEVEL"}
+    assert environment["SNS_TOPIC_ARN"] == topic["arn"] and environment["DEDUP_TABLE_NAME"] == table["name"]
+    assert table["hash_key"] == "event_id"
+    assert complete_stack.block_attribute(table, "ttl", "attribute_name") == "expires_at"
+    assert complete_stack.block_attribute(table, "point_in_time_recovery", "enabled") is True
+    rule = complete_stack.one("aws_cloudwatch_event_rule", name=f"{EXAMPLE}-catalog-changes")
+    pattern = json.loads(rule["event_pattern"])
+    assert set(pattern["detail-type"]) == {"Glue Data Catalog Table State Change", "Glue Data Catalog Database State Change"}
+    assert pattern["detail"] == {"databaseName": ["retail_recs"]}
+    target = complete_stack.one("aws_cloudwatch_event_target", rule=rule["name"])
+    assert target["arn"] == function["arn"]
     module = tfmodel.load_module(MODULES / "schema-drift-alerts")
-    function = _resource(module, "aws_lambda_function", "this")
-    assert literal(function["handler"]) == "schema_drift.handler.handler"
-    assert set(function["environment"][0]["variables"]) == {
-        "SNS_TOPIC_ARN", "EXPORT_SPEC_URI", "DEDUP_TABLE_NAME", "NOTIFY_INFO", "PAUSE_ON_BREAKING",
-        "SCHEDULE_TRIGGER_NAME", "LOG_LEVEL"}
-    table = _resource(module, "aws_dynamodb_table", "dedup")
-    assert literal(table["hash_key"]) == "event_id"
-    assert literal(table["ttl"][0]["attribute_name"]) == "expires_at"
-    assert table["point_in_time_recovery"][0]["enabled"] is True
-    pattern = _resource(module, "aws_cloudwatch_event_rule", "catalog")["event_pattern"]
-    assert "Glue Data Catalog Table State Change" in pattern and "Glue Data Catalog Database State Change" in pattern
-    assert "databaseName = [var.database_name]" in pattern
-    bundle = module.locals["bundle_roots"]
-    assert set(bundle) == {'"schema_drift"', '"personalize_export"'} or set(bundle) == {"schema_drift", "personalize_export"}
-    policy = " ".join(strings_in(module.resources("data")[("aws_iam_policy_document", "this")].body))
+    # The handler and the spec package only: no export job (Spark) code in the Lambda.
+    assert {key.strip('"') for key in module.locals["bundle_roots"]} == {"schema_drift", "export_spec"}
+    grants = complete_stack.grants(complete_stack.one("aws_iam_role", arn=function["role"])["name"])
     for action in ("glue:GetTable", "glue:GetTableVersions", "glue:StopTrigger", "sns:Publish", "dynamodb:PutItem", "s3:GetObject"):
-        assert action in policy, f"the drift Lambda's policy lacks {action}"
+        assert action in grants, f"the drift Lambda's policy lacks {action}"
+    assert grants["sns:Publish"] == {topic["arn"]} and grants["dynamodb:PutItem"] == {table["arn"]}
 
 
 def _type_field_names(type_text: str) -> set[str]:
@@ -207,17 +224,17 @@ def _spec_databases(spec) -> set[str]:
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_env_export_spec_loads_and_names_the_env_catalog_database(env):
-    from personalize_export.spec import load_spec
+    from export_spec import load_spec
 
-    spec = load_spec(REPO_ROOT / "envs" / env / "export_spec.yaml")
-    tfvars = (REPO_ROOT / "envs" / env / "terraform.tfvars").read_text(encoding="utf-8")
+    spec = load_spec(REPO_ROOT / "envs" / f"{env}.export_spec.yaml")
+    tfvars = (REPO_ROOT / "envs" / f"{env}.tfvars").read_text(encoding="utf-8")
     database = re.search(r'^catalog_database_name\s*=\s*"([^"]+)"', tfvars, re.M).group(1)
     assert _spec_databases(spec) == {database}
 
 
 @pytest.mark.parametrize("example,database", [("complete", "retail_recs"), ("minimal", "retail_recs_minimal")])
 def test_example_export_spec_loads_and_names_the_example_catalog_database(example, database):
-    from personalize_export.spec import load_spec
+    from export_spec import load_spec
 
     spec = load_spec(MODULES / "personalize-pipeline" / "examples" / example / "export_spec.yaml")
     assert _spec_databases(spec) == {database}
@@ -288,10 +305,9 @@ def _rendered_params_template(example: str) -> dict:
     training_input = example_literal(call.get("training", {}))
     training = tftypes.convert(training_input, training_type, "training")
     # local.training_solutions (a default solution when none is given), as Terraform evaluates it.
-    with tempfile.TemporaryDirectory() as workdir:
-        solutions = tfeval.evaluate(composition, {"partition": json.dumps(EXAMPLE_PARTITION),
-                                                  "training_solutions": composition.locals["training_solutions"]},
-                                    {"training": training_input}, Path(workdir))["training_solutions"]
+    solutions = tfeval.evaluate(composition.path, {"partition": json.dumps(EXAMPLE_PARTITION),
+                                                   "training_solutions": composition.locals["training_solutions"]},
+                                {"training": training_input})["training_solutions"]
     # The locals of personalize-pipeline/main.tf: nulls dropped where it drops them.
     params = {
         "name": training["name"] or name,

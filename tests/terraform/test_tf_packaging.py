@@ -33,18 +33,22 @@ def test_wheel_packed_like_the_module_installs_and_imports_on_python39(tmp_path)
     wheel_name = _evaluate(locals_["wheel_name"], values)
     assert re.fullmatch(r"personalize_export-[0-9.]+-py3-none-any\.whl", wheel_name)
 
-    package_dir = REPO_ROOT / "glue" / "personalize_export"
-    files = sorted(p.relative_to(package_dir).as_posix() for p in package_dir.rglob("*.py") if "__pycache__" not in p.parts)
+    assert "fileset(local.spec_package_dir, \"**/*.py\")" in locals_["spec_package_files"]
+    files = []  # (path in the wheel, source file) of the two packages the module packs
+    for package in ("personalize_export", "export_spec"):
+        package_dir = REPO_ROOT / "glue" / package
+        files += [(f"{package}/{p.relative_to(package_dir).as_posix()}", p)
+                  for p in sorted(package_dir.rglob("*.py")) if "__pycache__" not in p.parts]
     wheel = tmp_path / wheel_name
     with zipfile.ZipFile(wheel, "w") as archive:
-        for name in files:
-            archive.write(package_dir / name, f"personalize_export/{name}")
+        for name, source in files:
+            archive.write(source, name)
         for key, content in locals_["wheel_metadata"].items():
             path = _evaluate(key, values)
             if path.endswith("/RECORD"):
                 # The module builds RECORD with a for expression: every file, no hashes.
-                assert "local.package_files" in content
-                content = "".join(f"personalize_export/{f},,\n" for f in files)
+                assert "local.package_files" in content and "local.spec_package_files" in content
+                content = "".join(f"{name},,\n" for name, _ in files)
                 content += "".join(f"{values['local.dist_info']}/{n},,\n" for n in ("METADATA", "WHEEL", "RECORD"))
             else:
                 content = _evaluate(content, values)
@@ -55,7 +59,7 @@ def test_wheel_packed_like_the_module_installs_and_imports_on_python39(tmp_path)
                               "--disable-pip-version-check", "--target", str(target), str(wheel)],
                              capture_output=True, text=True, timeout=300)
     assert install.returncode == 0, install.stderr
-    probe = subprocess.run([str(PYTHON39), "-c", "import sys, personalize_export.spec as s; print(sys.version_info[:2], s.load_spec.__name__)"],
+    probe = subprocess.run([str(PYTHON39), "-c", "import sys, export_spec as s, personalize_export.finalize as f; print(sys.version_info[:2], s.load_spec.__name__)"],
                            capture_output=True, text=True, timeout=120, env={"PYTHONPATH": str(target)}, cwd=tmp_path)
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.strip() == "(3, 9) load_spec"

@@ -1,15 +1,14 @@
 """ARNs follow the partition the pipeline is deployed to (aws, aws-cn, aws-us-gov...):
 the modules take it from data.aws_partition, and the values Terraform computes from
-the training input are evaluated by Terraform itself for each partition."""
+the training input are evaluated (tools.tfeval) for each partition."""
 from __future__ import annotations
 
 import json
 import re
 
 import pytest
-import tfeval
 
-from tools import tfmodel
+from tools import tfeval, tfmodel
 from tools.tfmodel import REPO_ROOT
 
 MODULES = REPO_ROOT / "modules"
@@ -28,13 +27,13 @@ def _partition_check(composition: tfmodel.Module) -> str:
     return rule["condition"]
 
 
-def _evaluate(composition, partition: str, training: dict, tmp_path) -> dict:
-    return tfeval.evaluate(composition, {
+def _evaluate(composition, partition: str, training: dict) -> dict:
+    return tfeval.evaluate(composition.path, {
         "partition": json.dumps(partition),
         "training_solutions": composition.locals["training_solutions"],
         "training_arns": composition.locals["training_arns"],
         "accepted": _partition_check(composition),
-    }, {"training": training}, tmp_path)
+    }, {"training": training})
 
 
 def test_the_module_partition_is_the_deploying_one(composition):
@@ -42,8 +41,8 @@ def test_the_module_partition_is_the_deploying_one(composition):
 
 
 @pytest.mark.parametrize("partition", PARTITIONS)
-def test_the_default_solution_trains_the_recipe_of_the_deploying_partition(composition, partition, tmp_path):
-    values = _evaluate(composition, partition, {}, tmp_path)
+def test_the_default_solution_trains_the_recipe_of_the_deploying_partition(composition, partition):
+    values = _evaluate(composition, partition, {})
     [solution] = values["training_solutions"]
     assert solution["recipe_arn"] == f"arn:{partition}:personalize:::recipe/aws-user-personalization-v2"
     assert values["accepted"] is True
@@ -51,7 +50,7 @@ def test_the_default_solution_trains_the_recipe_of_the_deploying_partition(compo
 
 @pytest.mark.parametrize("partition", PARTITIONS)
 @pytest.mark.parametrize("field", ["recipe_arn", "dataset_group_kms_key_arn"])
-def test_arns_of_another_partition_are_refused_at_plan(composition, partition, field, tmp_path):
+def test_arns_of_another_partition_are_refused_at_plan(composition, partition, field):
     other = "aws" if partition != "aws" else "aws-cn"
 
     def training(arn_partition: str) -> dict:
@@ -59,8 +58,8 @@ def test_arns_of_another_partition_are_refused_at_plan(composition, partition, f
         key = f"arn:{arn_partition if field == 'dataset_group_kms_key_arn' else partition}:kms:eu-west-1:111122223333:key/k"
         return {"solutions": [{"name": "similar", "recipe_arn": recipe}], "dataset_group_kms_key_arn": key}
 
-    assert _evaluate(composition, partition, training(partition), tmp_path / "same")["accepted"] is True
-    assert _evaluate(composition, partition, training(other), tmp_path / "other")["accepted"] is False
+    assert _evaluate(composition, partition, training(partition))["accepted"] is True
+    assert _evaluate(composition, partition, training(other))["accepted"] is False
 
 
 def test_no_module_or_env_writes_a_partition_literally():

@@ -1,7 +1,7 @@
 """What `terraform apply` does to the export workflow's start trigger, in each start mode.
 
-The trigger's arguments are evaluated by Terraform itself (tfeval: `terraform console`,
-no provider needed) for each workflow_start the module accepts. What hashicorp/aws then
+The trigger's arguments are evaluated offline (tools.tfeval, over the module's own
+files) for each workflow_start the module accepts. What hashicorp/aws then
 does with them is modelled below from the provider's source of aws_glue_trigger
 (internal/service/glue/trigger.go: resourceTriggerCreate, resourceTriggerRead,
 resourceTriggerUpdate) and its documentation (`enabled` defaults to true):
@@ -10,12 +10,10 @@ https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/glue
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-import tfeval
 
-from tools import tfmodel
+from tools import tfeval, tfmodel
 from tools.tfmodel import REPO_ROOT
 
 MODULES = REPO_ROOT / "modules"
@@ -59,10 +57,10 @@ def export_module() -> tfmodel.Module:
     return tfmodel.load_module(MODULES / "dataset-export")
 
 
-def start_trigger_arguments(module: tfmodel.Module, workflow_start: dict, workdir: Path) -> dict:
+def start_trigger_arguments(module: tfmodel.Module, workflow_start: dict) -> dict:
     body = module.resources()[("aws_glue_trigger", "start")].body
     arguments = {name: body.get(name) for name in ("type", "enabled", "start_on_creation")}
-    values = tfeval.evaluate(module, {k: v for k, v in arguments.items() if v is not None}, {"workflow_start": workflow_start}, workdir)
+    values = tfeval.evaluate(module.path, {k: v for k, v in arguments.items() if v is not None}, {"workflow_start": workflow_start})
     if values.get("enabled") is None:
         values["enabled"] = PROVIDER_DEFAULT_ENABLED
     return values
@@ -72,16 +70,16 @@ def ignored_changes(body: dict) -> list[str]:
     return [name for lifecycle in body.get("lifecycle", []) for name in lifecycle.get("ignore_changes", [])]
 
 
-def test_first_apply_of_an_on_demand_workflow_starts_no_run(export_module, tmp_path):
-    trigger = start_trigger_arguments(export_module, WORKFLOW_STARTS["ON_DEMAND"], tmp_path)
+def test_first_apply_of_an_on_demand_workflow_starts_no_run(export_module):
+    trigger = start_trigger_arguments(export_module, WORKFLOW_STARTS["ON_DEMAND"])
     assert trigger["type"] == "ON_DEMAND"
     state, calls = provider_create(trigger["type"], trigger["enabled"], trigger.get("start_on_creation"))
     assert calls == [], f"creating the ON_DEMAND start trigger calls {calls}: the first apply would start a workflow run"
     assert state == "CREATED"
 
 
-def test_a_scheduled_workflow_is_active_after_the_first_apply(export_module, tmp_path):
-    trigger = start_trigger_arguments(export_module, WORKFLOW_STARTS["SCHEDULED"], tmp_path)
+def test_a_scheduled_workflow_is_active_after_the_first_apply(export_module):
+    trigger = start_trigger_arguments(export_module, WORKFLOW_STARTS["SCHEDULED"])
     assert trigger["type"] == "SCHEDULED"
     state, calls = provider_create(trigger["type"], trigger["enabled"], trigger.get("start_on_creation"))
     assert (state, calls) == ("ACTIVATED", [])
@@ -103,9 +101,9 @@ def _trigger_the_drift_lambda_stops(export_module) -> tuple[str, str]:
     return resources.pop()
 
 
-def test_a_drift_pause_survives_the_next_apply(export_module, tmp_path):
+def test_a_drift_pause_survives_the_next_apply(export_module):
     resource = _trigger_the_drift_lambda_stops(export_module)
-    trigger = start_trigger_arguments(export_module, WORKFLOW_STARTS["SCHEDULED"], tmp_path)
+    trigger = start_trigger_arguments(export_module, WORKFLOW_STARTS["SCHEDULED"])
     state, _ = provider_create(trigger["type"], trigger["enabled"], trigger.get("start_on_creation"))
     # The drift Lambda's StopTrigger deactivates the trigger; the next, unrelated apply
     # must not start it again.

@@ -13,7 +13,7 @@ from local_pipeline.harness import load_registry
 from tools import asl_source
 
 ROOT = Path(__file__).resolve().parents[2]
-ALLOWED_PERMISSIONS = {"read_params", "read_exports", "pass_personalize_role", "write_event_tracker_parameter", "use_kms", "list_own_executions"}
+ALLOWED_PERMISSIONS = {"read_params", "read_exports", "pass_personalize_role", "write_event_tracker_parameter", "use_kms", "list_own_executions", "publish_metrics"}
 ARNS = {k: f"arn:aws:lambda:eu-west-1:111122223333:function:pp-{k}" for k in load_registry()}
 TOPIC = "arn:aws:sns:eu-west-1:111122223333:notify"
 
@@ -70,7 +70,7 @@ def test_every_map_runs_at_most_the_given_concurrency_and_publishes_in_the_given
     for partition, concurrency in (("aws", 1), ("aws-cn", 7), ("aws-us-gov", 3)):
         states = json.loads(asl.render_definition(ARNS, TOPIC, partition=partition, map_max_concurrency=concurrency))["States"]
         maps = {name: state for name, state in states.items() if state["Type"] == "Map"}
-        assert len(maps) == 6
+        assert len(maps) == 7
         assert {name: state["MaxConcurrency"] for name, state in maps.items()} == {name: concurrency for name in maps}
         publishes = [s["Resource"] for s in states.values() if s["Type"] == "Task" and ":states:::sns:" in s["Resource"]]
         assert publishes == [f"arn:{partition}:states:::sns:publish"] * 2
@@ -79,11 +79,19 @@ def test_every_map_runs_at_most_the_given_concurrency_and_publishes_in_the_given
 def test_every_failure_path_notifies_once_then_fails():
     states = rendered()["States"]
     for name, state in states.items():
-        if state["Type"] in ("Task", "Map") and name not in ("NotifyFailure",):
+        if state["Type"] in ("Task", "Map") and name not in ("NotifyFailure", "RecordGateRejection"):
             (catch,) = state["Catch"]
             assert catch["ErrorEquals"] == ["States.ALL"]
             recorder = states[catch["Next"]]
-            assert recorder["Parameters"]["step"] == name and recorder["Next"] == "NotifyFailure"
+            assert recorder["Parameters"]["step"] == name
+            # A rejected gate records its metrics on the way; a metrics error still notifies.
+            after = states[recorder["Next"]]
+            if after["Type"] == "Choice":
+                assert after["Default"] == "NotifyFailure" and name in ("QualityGate", "GateRecommenders")
+                record = states[after["Choices"][0]["Next"]]
+                assert record["Next"] == "NotifyFailure" and record["Catch"][0]["Next"] == "NotifyFailure"
+            else:
+                assert recorder["Next"] == "NotifyFailure"
     assert states["NotifyFailure"]["Next"] == "Failed" and states["NotifyFailure"]["Catch"][0]["Next"] == "Failed"
     assert states["Failed"]["Type"] == "Fail"
 
@@ -97,7 +105,7 @@ def test_retries_only_throttling_and_lambda_service_errors_with_jitter():
                 yield from tasks(state["ItemProcessor"]["States"])
 
     found = list(tasks(rendered()["States"]))
-    assert len(found) == 20  # 7 step tasks, 7 wait-loop checks, 6 Map item tasks
+    assert len(found) == 27  # 10 step tasks (with CleanUp, DeleteVanishedUsers), 9 wait-loop checks, 7 Map item tasks, RecordGateRejection
     for state in found:
         for retrier in state["Retry"]:
             assert "States.ALL" not in retrier["ErrorEquals"] and "ResourcePending" not in retrier["ErrorEquals"]
@@ -107,7 +115,7 @@ def test_retries_only_throttling_and_lambda_service_errors_with_jitter():
 def test_wait_loops_are_wait_choice_loops():
     states = rendered()["States"]
     waits = [n for n, s in states.items() if s["Type"] == "Wait"]
-    assert len(waits) == 7
+    assert len(waits) == 9
     for name in waits:
         check = states[states[name]["Next"]]
         assert check["Resource"] == ARNS["check_resources"]
