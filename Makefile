@@ -18,7 +18,7 @@ export PYTHONPATH := $(CURDIR)/glue:$(CURDIR)/lambda_src:$(CURDIR)/step_function
 export PYSPARK_PYTHON := $(CURDIR)/$(PY)
 export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(PY)
 
-.PHONY: help deps system-deps lint generate generate-iam-docs test test-py39 demo bench-export bench-pipeline fmt fmt-check plan apply version clean
+.PHONY: help deps system-deps lint generate generate-iam-docs test test-py39 teardown demo bench-export bench-pipeline fmt fmt-check plan apply version clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -53,10 +53,11 @@ lint: $(VENV)/.installed ## ruff (pinned in requirements.lock; rules in pyprojec
 	$(VENV)/bin/ruff check .
 
 # The generators live in tools/; a test fails when any file they write is stale.
-generate: $(VENV)/.installed ## rewrite the generated files: ASL template, module README tables, drift docs' rules and sample alert
+generate: $(VENV)/.installed ## rewrite the generated files: ASL template, module README tables, drift docs' rules and sample alert, env export specs
 	$(PY) -m tools.asl_source
 	$(PY) -m tools.readme_tables
 	$(PY) -m tools.sample_alert --write
+	$(PY) -m tools.env_specs
 
 generate-iam-docs: $(VENV)/.installed ## rewrite docs/terraform.md's table of IAM calls (runs the recording suites: minutes)
 	$(PY) -m tools.iam_docs_table
@@ -68,6 +69,10 @@ test: deps ## lint, then run every test and offline check
 
 test-py39: $(VENV39)/.installed ## the Python-shell job tests under Python 3.9
 	$(VENV39)/bin/python -m pytest -p no:cacheprovider -o addopts="" tests/shell_jobs
+
+teardown: $(VENV)/.installed ## delete every Personalize resource a pipeline created: make teardown NAME=<params name> (asks to confirm)
+	@test -n "$(NAME)" || (echo "usage: make teardown NAME=<params name>"; exit 2)
+	$(PY) -m tools.teardown $(NAME)
 
 demo: $(VENV)/.installed system-deps ## run the pipeline on embedded sample data
 	$(PY) -m local_pipeline.demo --out $(OUT)/demo

@@ -136,6 +136,31 @@ class Builder:
         return check
 
 
+# The steps that raise QualityGateRejected: the campaigns' gate and the recommenders'.
+GATE_STEPS = ("QualityGate", "GateRecommenders")
+
+
+def add_gate_rejection_metrics(b: Builder) -> None:
+    """A rejected gate ends the run before Finalize, so its metrics (a verdict of
+    0 per campaign, one more rejection) are published on the failure path by the
+    Finalize function; a metrics error never replaces the failure notice."""
+    b.add("Gate rejected?", {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.failure.error", "StringEquals": "QualityGateRejected", "Next": "RecordGateRejection"}],
+        "Default": "NotifyFailure",
+    }, catch=False)
+    b.add("RecordGateRejection", {
+        "Type": "Task",
+        "Comment": "CloudWatch metrics of the rejected gate",
+        "Resource": fn("finalize"),
+        "Parameters": _with_execution({"plan.$": "$.plan", "gateRejected": True, "step.$": "$.failure.step"}),
+        "ResultPath": "$.gateRejectionMetrics",
+        "Retry": RETRY,
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.gateRejectionMetricsError", "Next": "NotifyFailure"}],
+        "Next": "NotifyFailure",
+    }, catch=False)
+
+
 def build_definition() -> dict:
     b = Builder()
     b.task("ReadParams", "read_params", {
@@ -217,15 +242,19 @@ def build_definition() -> dict:
             "verdicts.$": "$.gate.verdicts",
             "recommenders.$": "$.recommenderGate",
             "batchJobs.$": "$.resources.batchJobs",
+            "export.$": "$.export",
+            "imports.$": "$.resources.imports",
         },
-    }, "$.summary", "NotifySuccess", "Store the event tracker id and this run's durations; build the summary")
+    }, "$.summary", "CleanUp", "Store the event tracker id and this run's durations; build the summary")
+    b.task("CleanUp", "clean_up", {"plan.$": "$.plan"}, "$.cleanup", "NotifySuccess",
+           "What the params no longer name: removed when cleanup.remove_unlisted, else listed while it bills")
     b.add("NotifySuccess", {
         "Type": "Task",
         "Resource": SNS_PUBLISH,
         "Parameters": {
             "TopicArn": "${notification_topic_arn}",
             "Subject.$": "States.Format('Personalize training succeeded: {}', $.plan.name)",
-            "Message.$": "States.JsonToString($.summary)",
+            "Message.$": "States.JsonToString(States.JsonMerge($.summary, $.cleanup, false))",
         },
         "ResultPath": None,
         "Next": "Succeeded",
@@ -234,6 +263,7 @@ def build_definition() -> dict:
 
     # One recorder per step, so the notification names the step that failed.
     for step in list(b.catching):
+        recorded = "Gate rejected?" if step in GATE_STEPS else "NotifyFailure"
         b.add(f"{step} failed", {
             "Type": "Pass",
             "Parameters": {
@@ -243,8 +273,9 @@ def build_definition() -> dict:
                 "execution.$": "$$.Execution.Id",
             },
             "ResultPath": "$.failure",
-            "Next": "NotifyFailure",
+            "Next": recorded,
         }, catch=False)
+    add_gate_rejection_metrics(b)
     b.add("NotifyFailure", {
         "Type": "Task",
         "Resource": SNS_PUBLISH,

@@ -54,6 +54,23 @@ def _target(module_dir: Path, address: str) -> tuple[Path, str, str | None] | st
     return folder, resource, key
 
 
+def _problem(module_dir: Path, was: str, source: str, destination: str) -> str | None:
+    """Why moving `source` (a whole resource repeated as `was`, or its instance [0]) to
+    `destination` would replace objects, or None when the states' objects carry over."""
+    target = _target(module_dir, destination)
+    if isinstance(target, str):
+        return target
+    folder, name, key = target
+    now = addresses(folder).get(name)
+    if source.endswith("]"):  # the one instance of `count = create ? 1 : 0`
+        fits = key is not None and ((now == "for_each" and key.startswith('"')) or (now == "count" and key.isdigit()))
+    else:
+        fits = key is None and now == was
+    if fits:
+        return None
+    return f"{source} moves to {destination}, which {'does not exist' if now is None else f'is {now}'}"
+
+
 def problems(module_dir: Path, earlier: dict[str, str]) -> list[str]:
     """Addresses of the earlier layout that the current one would plan to destroy."""
     module_dir = module_dir.resolve()
@@ -61,35 +78,15 @@ def problems(module_dir: Path, earlier: dict[str, str]) -> list[str]:
     found = []
     for resource, was in sorted(earlier.items()):
         where = f"{module_dir.relative_to(REPO_ROOT)}: {resource} ({was})"
-        if resource in current and resource not in moved:
-            if current[resource] != was:
-                found.append(f"{where} is now {current[resource]}: its instances would be replaced")
-            continue
-        if resource in moved:  # the whole resource moved
-            target = _target(module_dir, moved[resource])
-            if isinstance(target, str):
-                found.append(f"{where}: {target}")
-                continue
-            folder, name, key = target
-            now = addresses(folder).get(name)
-            if now is None or key is not None:
-                found.append(f"{where} moves to {moved[resource]}, which {'is an instance' if key else 'does not exist'}")
-            elif now != was:
-                found.append(f"{where} moves to {moved[resource]}, which is {now}: its instances would be replaced")
-            continue
-        instance = {"count": f"{resource}[0]", "single": resource}.get(was)
-        if instance in moved and was == "count":  # the one instance of `count = create ? 1 : 0` moved
-            target = _target(module_dir, moved[instance])
-            if isinstance(target, str):
-                found.append(f"{where}: {target}")
-                continue
-            folder, name, key = target
-            now = addresses(folder).get(name)
-            fits = (now == "for_each" and key is not None and key.startswith('"')) or (now == "count" and key is not None and key.isdigit())
-            if not fits:
-                found.append(f"{where}: {instance} moves to {moved[instance]}, which {'does not exist' if now is None else f'is {now}'}")
-            continue
-        found.append(f"{where} is gone and no moved block says where: states would destroy it")
+        source = resource if resource in moved else f"{resource}[0]" if was == "count" and f"{resource}[0]" in moved else None
+        if source is not None:
+            problem = _problem(module_dir, was, source, moved[source])
+            if problem:
+                found.append(f"{where}: {problem}")
+        elif resource not in current:
+            found.append(f"{where} is gone and no moved block says where: states would destroy it")
+        elif current[resource] != was:
+            found.append(f"{where} is now {current[resource]}: its instances would be replaced")
     return found
 
 

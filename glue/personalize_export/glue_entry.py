@@ -91,10 +91,16 @@ def export_main(dataset: str, argv: Optional[Sequence[str]] = None) -> dict:
     def read_catalog(source):
         if source.catalog is None:
             raise ValueError("sources.%s.catalog: in AWS every source needs its Data Catalog table" % source.name)
+        read_options = {}
+        split = catalog_read_options(source)
+        if split:
+            read_options["additional_options"] = split
+        print("export_%s: sources.%s: %s" % (dataset, source.name, describe_catalog_read(source, split)))
         frame = glue_context.create_dynamic_frame.from_catalog(
             database=source.catalog.database,
             table_name=source.catalog.table,
             transformation_ctx="read_%s_%s" % (dataset, source.name),
+            **read_options,
         )
         return frame.toDF()
 
@@ -103,3 +109,42 @@ def export_main(dataset: str, argv: Optional[Sequence[str]] = None) -> dict:
         dataset, run_id, report["rows"], report["rejected"], report["rejected_by_reason"], report["filtered"]))
     job.commit()
     return report
+
+
+# --------------------------------------------------------------------------- JDBC catalog reads
+
+
+def catalog_read_options(source) -> dict:
+    """``additional_options`` for Glue's ``from_catalog`` read of a JDBC table: the split
+    (``hashexpression`` or ``hashfield``, with ``hashpartitions``) and the fetch size.
+
+    Without them Glue reads the table in one query over one connection, into one
+    partition. https://docs.aws.amazon.com/glue/latest/dg/run-jdbc-parallel-read-job.html:
+    ``hashfield`` is a column of any type whose value Glue hashes to a partition number;
+    ``hashexpression`` is an SQL expression returning a whole number, used in each query's
+    WHERE clause; ``hashpartitions`` is the number of parallel reads (Glue's default 7).
+    """
+    read = source.jdbc_read
+    if source.format != "jdbc" or read is None:
+        return {}
+    # The JDBC reader's name for rows per round trip.
+    options = {"fetchsize": str(read.fetch_size)}
+    if read.partitions > 1:
+        if read.hash_expression:
+            options.update(hashexpression=read.hash_expression, hashpartitions=str(read.partitions))
+        elif read.column:
+            options.update(hashfield=read.column, hashpartitions=str(read.partitions))
+    return options
+
+
+def describe_catalog_read(source, options: dict) -> str:
+    if "hashpartitions" in options:
+        on = "hashexpression %s" % options["hashexpression"] if "hashexpression" in options else "hashfield %s" % options["hashfield"]
+        return "JDBC read in %s parallel queries on %s, fetch size %s" % (options["hashpartitions"], on, options["fetchsize"])
+    if source.format != "jdbc":
+        return "read from the Data Catalog"
+    if source.jdbc_read is not None and source.jdbc_read.partitions <= 1:
+        return "JDBC read in one query (jdbc_read.partitions is 1), fetch size %s" % options.get("fetchsize")
+    return ("JDBC read in one query over one connection: name sources.%s.jdbc_read.column (or hash_expression) "
+            "to split it; in AWS the job cannot see the table's primary key through the Data Catalog" % source.name)
+

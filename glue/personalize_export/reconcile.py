@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Dict
 
-from pyspark.sql import Column, DataFrame, functions as F
+from pyspark import StorageLevel
+from pyspark.sql import Column, DataFrame, functions as F, types as T
 
 from export_spec import DatasetSpec, ExportSpec
 from personalize_export.columns import MATCH, PREFIX, out_col
@@ -22,6 +23,7 @@ from personalize_export.text import (
 )
 
 _ITEM_RAW, _ITEM_TITLE = PREFIX + "item_raw", PREFIX + "item_title"
+_FUZZY_TITLE, _FUZZY_ITEM = PREFIX + "fuzzy_title", PREFIX + "fuzzy_item"
 
 
 def item_catalog(items_source: DataFrame, spec: ExportSpec, text_may_wrap_json: bool = True) -> DataFrame:
@@ -44,40 +46,57 @@ def item_catalog(items_source: DataFrame, spec: ExportSpec, text_may_wrap_json: 
 
 
 def fuzzy_title_matches(titles: DataFrame, catalog: DataFrame, max_distance: int, block: int, min_length: int) -> DataFrame:
-    """Distinct unmatched title keys -> the single closest catalog item within max_distance.
+    """Title keys -> the single closest catalog item within max_distance, for each distinct key.
 
     Candidates are blocked on the first or last ``block`` characters, so only titles that
     share a prefix or a suffix are compared: no full cross join.
+
+    Both sides are first reduced to their distinct titles and kept while the match runs.
+    Every filter below (and the not-null filters Spark infers for the joins) then reads a
+    stored column. On the projections that compute the titles, Spark would push each
+    filter down and repeat the whole text expression (Unicode trim, extended JSON, blank
+    to null) inside it, once per condition: one generated method beyond the 64 KB that
+    Java allows, and the stage would run interpreted. The winners are few (at most one
+    per distinct title) and are returned as a local table, so nothing stays cached.
     """
-    cat = (
-        catalog.where(F.col("title_key").isNotNull() & (F.length("title_key") >= min_length))
-        .select(F.col("title_key").alias("cat_title"), F.col("item_id").alias("cat_item"))
-        .distinct()
-        .withColumn("cat_head", F.substring("cat_title", 1, block))
-        .withColumn("cat_tail", F.expr("substring(cat_title, -%d, %d)" % (block, block)))
+    source_titles = titles.select("title_key").distinct().persist(StorageLevel.MEMORY_AND_DISK)
+    catalog_titles = (
+        catalog.select(F.col("title_key").alias("cat_title"), F.col("item_id").alias("cat_item")).distinct().persist(StorageLevel.MEMORY_AND_DISK)
     )
-    keys = (
-        titles.where(F.length("title_key") >= min_length)
-        .withColumn("head", F.substring("title_key", 1, block))
-        .withColumn("tail", F.expr("substring(title_key, -%d, %d)" % (block, block)))
-    )
-    by_head = keys.join(F.broadcast(cat), keys["head"] == cat["cat_head"])
-    by_tail = keys.join(F.broadcast(cat), keys["tail"] == cat["cat_tail"])
-    pairs = by_head.unionByName(by_tail).select("title_key", "cat_title", "cat_item")
-    # levenshtein's threshold argument gives up early on distant pairs (returns -1).
-    scored = pairs.withColumn("distance", F.levenshtein("title_key", "cat_title", max_distance)).where(
-        (F.col("distance") >= 0) & (F.col("distance") <= max_distance)
-    )
-    best = scored.groupBy("title_key").agg(F.min("distance").alias("best"))
-    winners = (
-        scored.join(best, "title_key")
-        .where(F.col("distance") == F.col("best"))
-        .groupBy("title_key")
-        .agg(F.countDistinct("cat_item").alias("candidates"), F.min("cat_item").alias("fuzzy_item"))
-        .where(F.col("candidates") == 1)
-        .select(F.col("title_key").alias(PREFIX + "fuzzy_title"), F.col("fuzzy_item").alias(PREFIX + "fuzzy_item"))
-    )
-    return winners
+    try:
+        cat = (
+            catalog_titles.where(F.col("cat_title").isNotNull() & (F.length("cat_title") >= min_length))
+            .withColumn("cat_head", F.substring("cat_title", 1, block))
+            .withColumn("cat_tail", F.expr("substring(cat_title, -%d, %d)" % (block, block)))
+        )
+        keys = (
+            source_titles.where(F.col("title_key").isNotNull() & (F.length("title_key") >= min_length))
+            .withColumn("head", F.substring("title_key", 1, block))
+            .withColumn("tail", F.expr("substring(title_key, -%d, %d)" % (block, block)))
+        )
+        by_head = keys.join(F.broadcast(cat), keys["head"] == cat["cat_head"])
+        by_tail = keys.join(F.broadcast(cat), keys["tail"] == cat["cat_tail"])
+        pairs = by_head.unionByName(by_tail).select("title_key", "cat_title", "cat_item")
+        # levenshtein's threshold argument gives up early on distant pairs (returns -1).
+        scored = pairs.withColumn("distance", F.levenshtein("title_key", "cat_title", max_distance)).where(
+            (F.col("distance") >= 0) & (F.col("distance") <= max_distance)
+        )
+        best = scored.groupBy("title_key").agg(F.min("distance").alias("best"))
+        winners = (
+            scored.join(best, "title_key")
+            .where(F.col("distance") == F.col("best"))
+            .groupBy("title_key")
+            .agg(F.countDistinct("cat_item").alias("candidates"), F.min("cat_item").alias("fuzzy_item"))
+            .where(F.col("candidates") == 1)
+            .select("title_key", "fuzzy_item")
+            .collect()
+        )
+    finally:
+        source_titles.unpersist()
+        catalog_titles.unpersist()
+    schema = T.StructType([T.StructField(_FUZZY_TITLE, T.StringType()), T.StructField(_FUZZY_ITEM, T.StringType())])
+    return titles.sparkSession.createDataFrame([tuple(row) for row in winners], schema)
+
 
 def reconciliation_inputs(source: DataFrame, dataset: DatasetSpec, spec: ExportSpec, texts: SourceTexts) -> Dict[str, Column]:
     """The columns ``reconcile`` reads, computed in the classify pass's first projection:
@@ -110,10 +129,10 @@ def reconcile(frame: DataFrame, source: DataFrame, dataset: DatasetSpec, spec: E
     if fuzzy is not None:
         # Distinct titles straight from the source (a small aggregate), matched once each.
         tcol, ttype = choice_or_value(*resolve_column(source.schema, fuzzy.interactions_key, "item_ids.fuzzy.interactions_key"))
-        titles = source.select(title_key(as_clean_text(tcol, ttype)).alias("title_key")).where(F.col("title_key").isNotNull()).distinct()
+        titles = source.select(title_key(as_clean_text(tcol, ttype)).alias("title_key"))
         matches = fuzzy_title_matches(titles, catalog, fuzzy.max_distance, fuzzy.block_prefix_length, fuzzy.min_key_length)
-        frame = frame.join(F.broadcast(matches), F.col(_ITEM_TITLE) == F.col(PREFIX + "fuzzy_title"), "left")
-        fuzzy_item = F.when(~normalized, F.col(PREFIX + "fuzzy_item"))
+        frame = frame.join(F.broadcast(matches), F.col(_ITEM_TITLE) == F.col(_FUZZY_TITLE), "left")
+        fuzzy_item = F.when(~normalized, F.col(_FUZZY_ITEM))
     match = (
         F.when(exact, F.lit("exact"))
         .when(normalized, F.lit("normalized"))
@@ -121,6 +140,6 @@ def reconcile(frame: DataFrame, source: DataFrame, dataset: DatasetSpec, spec: E
         .when(present, F.lit("unmatched"))
         .otherwise(F.lit("missing"))
     )
-    internal = {_ITEM_RAW, PREFIX + "cat_raws", PREFIX + "cat_norm", _ITEM_TITLE, PREFIX + "fuzzy_title", PREFIX + "fuzzy_item"}
+    internal = {_ITEM_RAW, PREFIX + "cat_raws", PREFIX + "cat_norm", _ITEM_TITLE, _FUZZY_TITLE, _FUZZY_ITEM}
     keep = [F.col("`%s`" % c) for c in frame.columns if c not in internal and c != out_col("ITEM_ID")]
     return frame.select(*keep, F.coalesce(fuzzy_item, F.col(out_col("ITEM_ID"))).alias(out_col("ITEM_ID")), match.alias(MATCH))

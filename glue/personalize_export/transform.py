@@ -116,6 +116,8 @@ _CONTROL_CHARACTERS = r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]"
 _TEXTUAL_CONTROL_CHARACTERS = r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}&&[^\t\n\r\x{2028}\x{2029}]]"
 # Reason codes are priority * 1000 + field position; this position means "the whole row".
 _NO_FIELD = 999
+
+
 @dataclass(frozen=True)
 class ClassifyOptions:
     now_epoch: int
@@ -384,7 +386,6 @@ def _timestamp(field: FieldSpec, column: Column, dtype: T.DataType, options: Cla
         checks.append((early, "timestamp_before_floor"))
         ok = ok & ~early
     return _FieldPlan(base, parsed, F.when(ok, seconds), checks, mid)
-
 
 
 def _field_plan(field: FieldSpec, column: Column, dtype: T.DataType, options: ClassifyOptions, texts: SourceTexts,

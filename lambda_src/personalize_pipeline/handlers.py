@@ -9,7 +9,7 @@ import functools
 import json
 from typing import Any, Callable
 
-from . import batch_jobs, logs, recommenders, steps
+from . import batch_jobs, cleanup, cloudwatch_metrics, logs, recommenders, steps
 
 log = logs.get_logger()
 
@@ -106,6 +106,9 @@ def deploy_campaign(event: dict, context: Any) -> dict:
 
 @handler
 def finalize(event: dict, context: Any) -> dict:
+    if event.get("gateRejected"):
+        # RecordGateRejection: the run stops at the gate, so Finalize's own path never runs.
+        return cloudwatch_metrics.publish(cloudwatch_metrics.rejection_metrics(event["plan"], event.get("step") or "QualityGate"))
     return steps.finalize(event["plan"], event["state"])
 
 
@@ -122,3 +125,8 @@ def gate_recommenders(event: dict, context: Any) -> list:
 @handler
 def start_batch_jobs(event: dict, context: Any) -> list:
     return batch_jobs.start_batch_jobs(event["plan"], event["evaluations"], steps.Settings.from_env().personalize_role_arn)
+
+
+@handler
+def clean_up(event: dict, context: Any) -> dict:
+    return cleanup.clean_up(event["plan"])

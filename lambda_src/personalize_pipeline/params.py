@@ -51,7 +51,7 @@ KEY_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,39}$")
 TOP_LEVEL_KEYS = {
     "name", "dataset_group", "import_mode", "solutions", "campaigns", "quality_gate",
     "filters", "event_tracker", "readiness", "waits", "tags", "export",
-    "recommenders", "batch_inference_jobs", "batch_segment_jobs",
+    "recommenders", "batch_inference_jobs", "batch_segment_jobs", "cleanup",
 }
 
 
@@ -252,6 +252,8 @@ def parse_params(params: Any) -> dict:
         tracker = {"name": _str(tracker, "name", "event_tracker", required=False, pattern=KEY_PATTERN) or "events"}
     readiness = _obj(params.get("readiness", {}), "readiness")
     _no_unknown(readiness, {"min_interactions"}, "readiness")
+    cleanup = _obj(params.get("cleanup", {}), "cleanup")
+    _no_unknown(cleanup, {"remove_unlisted"}, "cleanup")
     tags = _obj(params.get("tags", {}), "tags")
     for key, value in tags.items():
         if not isinstance(value, str):
@@ -272,6 +274,7 @@ def parse_params(params: Any) -> dict:
         "event_tracker": tracker,
         "gate": parse_gate(params.get("quality_gate")),
         "waits": parse_waits(params.get("waits")),
+        "cleanup": {"removeUnlisted": _bool(cleanup, "remove_unlisted", "cleanup", False)},
         # Personalize's own minimum is 1,000 interactions: lower values are
         # refused. Users with 2+ interactions are judged by the export's checks.
         "readiness": {
@@ -392,6 +395,7 @@ def build_plan(params: dict, manifest: dict, manifest_uri: str, schemas: dict[st
         "recommenders": recommenders.plan_recommenders({**params, "recommenders": params.get("recommenders", [])}, partition, region, account),
         "batchJobs": batch_jobs.plan_batch_jobs(params, manifest_uri, schemas, {f["key"]: f["arn"] for f in filters},
                                                 partition, region, account),
+        "cleanup": params["cleanup"],
     }
 
 

@@ -94,6 +94,10 @@ class ReadinessRules(TypedDict):
     solutions: List[SolutionReadiness]
 
 
+class CleanupPlan(TypedDict):
+    removeUnlisted: bool  # delete campaigns, filters and solutions the params no longer name (cleanup.py)
+
+
 class SsmParameters(TypedDict):
     trackingIdParameter: str
     durationsParameter: str
@@ -162,3 +166,4 @@ class Plan(_PlanSetByReadParams, _PlanDomainAndBatch):
     expected: Dict[str, int]  # observed durations of earlier runs, seconds by phase
     ssm: SsmParameters
     tags: Dict[str, str]
+    cleanup: CleanupPlan

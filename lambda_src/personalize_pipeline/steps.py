@@ -10,7 +10,7 @@ from typing import Any, Mapping, Optional
 
 from botocore.exceptions import ClientError
 
-from . import api_requests, batch_jobs, clients, gate, naming, params, recommenders, schema_rules, storage
+from . import api_requests, batch_jobs, clients, cloudwatch_metrics, gate, naming, params, recommenders, schema_rules, storage
 from .errors import (
     ConcurrentRun,
     ParamsInvalid,
@@ -148,6 +148,9 @@ def read_params(bucket: str, key: str, version_id: str | None, partition: str, r
         "runId": manifest.get("run_id"),
         "readiness": manifest.get("readiness"),
         "rows": {name: entry.get("rows") for name, entry in datasets.items()},
+        # For Finalize's CloudWatch metrics (rows rejected, by reason).
+        "rejected": {name: entry.get("rejected") for name, entry in datasets.items()},
+        "rejectedByReason": {name: entry.get("rejected_by_reason") or {} for name, entry in datasets.items()},
         "interactionsLocation": next(d["dataLocation"] for d in plan["datasets"] if d["key"] == "interactions"),
     }
     plan["exportRows"] = dict(export_summary["rows"])
@@ -691,4 +694,5 @@ def finalize(plan: Plan, state: dict) -> dict:
         "gate": state.get("verdicts", []),
         "recommenders": recommenders.summary(state.get("recommenders", [])),
         "batchJobs": batch_jobs.summary(state.get("batchJobs", [])),
+        "metrics": cloudwatch_metrics.publish(cloudwatch_metrics.run_metrics(plan, state)),
     }

@@ -1,15 +1,9 @@
 ################################################################################
-# Job scripts, the shared package, the spec and the params template
+# Job scripts, the spec and the params template (the shared package: packaging.tf)
 ################################################################################
 
 locals {
   export_spec = yamldecode(file(var.export_spec_path))
-
-  package_dir   = "${path.module}/../../glue/personalize_export"
-  package_files = sort(tolist(fileset(local.package_dir, "**/*.py")))
-  # The spec package the jobs import beside it (also bundled by the schema-drift Lambda).
-  spec_package_dir   = "${path.module}/../../glue/export_spec"
-  spec_package_files = sort(tolist(fileset(local.spec_package_dir, "**/*.py")))
 
   job_scripts = {
     prepare             = "${path.module}/../../glue/jobs/prepare.py"
@@ -28,17 +22,6 @@ locals {
     export_interactions = "Exports the interactions dataset as Personalize CSV."
     export_items        = "Exports the items dataset as Personalize CSV."
     export_users        = "Exports the users dataset as Personalize CSV."
-  }
-
-  # Spark jobs take a plain zip on --extra-py-files; Python-shell jobs on
-  # Python 3.9 only install wheels, so the same sources are also packed as one.
-  package_version = "0.1.0"
-  wheel_name      = "personalize_export-${local.package_version}-py3-none-any.whl"
-  dist_info       = "personalize_export-${local.package_version}.dist-info"
-  wheel_metadata = {
-    "${local.dist_info}/METADATA" = "Metadata-Version: 2.1\nName: personalize-export\nVersion: ${local.package_version}\nSummary: Shared code of the ${var.name} export jobs\n"
-    "${local.dist_info}/WHEEL"    = "Wheel-Version: 1.0\nGenerator: terraform\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    "${local.dist_info}/RECORD"   = join("", concat([for f in local.package_files : "personalize_export/${f},,\n"], [for f in local.spec_package_files : "export_spec/${f},,\n"], ["${local.dist_info}/METADATA,,\n", "${local.dist_info}/WHEEL,,\n", "${local.dist_info}/RECORD,,\n"]))
   }
 
   artifacts_bucket_arn = "arn:${local.partition}:s3:::${local.artifacts_bucket_name}"
@@ -72,65 +55,6 @@ locals {
   export_connection_keys = var.jobs.export_connections != null ? var.jobs.export_connections : keys(var.connections)
 }
 
-data "archive_file" "package_zip" {
-  count = local.create ? 1 : 0
-
-  type        = "zip"
-  output_path = "${path.module}/build/${var.name}/personalize_export.zip"
-
-  dynamic "source" {
-    for_each = local.package_files
-
-    content {
-      content  = file("${local.package_dir}/${source.value}")
-      filename = "personalize_export/${source.value}"
-    }
-  }
-
-  dynamic "source" {
-    for_each = local.spec_package_files
-
-    content {
-      content  = file("${local.spec_package_dir}/${source.value}")
-      filename = "export_spec/${source.value}"
-    }
-  }
-}
-
-data "archive_file" "package_wheel" {
-  count = local.create ? 1 : 0
-
-  type        = "zip"
-  output_path = "${path.module}/build/${var.name}/${local.wheel_name}"
-
-  dynamic "source" {
-    for_each = local.package_files
-
-    content {
-      content  = file("${local.package_dir}/${source.value}")
-      filename = "personalize_export/${source.value}"
-    }
-  }
-
-  dynamic "source" {
-    for_each = local.spec_package_files
-
-    content {
-      content  = file("${local.spec_package_dir}/${source.value}")
-      filename = "export_spec/${source.value}"
-    }
-  }
-
-  dynamic "source" {
-    for_each = local.wheel_metadata
-
-    content {
-      content  = source.value
-      filename = source.key
-    }
-  }
-}
-
 resource "aws_s3_object" "job_script" {
   for_each = local.create ? local.job_scripts : {}
 
@@ -139,25 +63,6 @@ resource "aws_s3_object" "job_script" {
   source                 = each.value
   source_hash            = filemd5(each.value)
   content_type           = "text/x-python"
-  server_side_encryption = "aws:kms"
-  kms_key_id             = var.kms_key_arn
-
-  tags = var.tags
-}
-
-resource "aws_s3_object" "package" {
-  for_each = {
-    for kind, package in {
-      zip   = { key = "packages/personalize_export.zip", archive = try(data.archive_file.package_zip[0], null) }
-      wheel = { key = "packages/${local.wheel_name}", archive = try(data.archive_file.package_wheel[0], null) }
-    } : kind => package if local.create
-  }
-
-  bucket                 = aws_s3_bucket.this["artifacts"].id
-  key                    = each.value.key
-  source                 = each.value.archive.output_path
-  source_hash            = each.value.archive.output_md5
-  content_type           = "application/zip"
   server_side_encryption = "aws:kms"
   kms_key_id             = var.kms_key_arn
 

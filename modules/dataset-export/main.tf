@@ -211,6 +211,33 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
   depends_on = [aws_s3_bucket_versioning.this]
 }
 
+locals {
+  # The data bucket's grants to Personalize, by sid: the actions, the paths after the
+  # bucket ARN ("" is the bucket itself) and any condition besides the source ones.
+  personalize_bucket_grants = {
+    PersonalizeReadExports = { actions = ["s3:GetObject"], paths = ["/${local.exports_prefix}*"], conditions = [] }
+    PersonalizeListExports = {
+      actions    = ["s3:ListBucket"]
+      paths      = [""]
+      conditions = [{ test = "StringLike", variable = "s3:prefix", values = ["${local.exports_prefix}*"] }]
+    }
+    PersonalizeBatchJobs = {
+      actions    = ["s3:GetObject", "s3:PutObject"]
+      paths      = ["/${local.batch_input_prefix}*", "/${local.batch_output_prefix}*"]
+      conditions = []
+    }
+    PersonalizeListBatchPrefixes = {
+      actions    = ["s3:ListBucket"]
+      paths      = [""]
+      conditions = [{ test = "StringLike", variable = "s3:prefix", values = ["${local.batch_input_prefix}*", "${local.batch_output_prefix}*"] }]
+    }
+  }
+  personalize_source_conditions = [
+    { test = "StringEquals", variable = "aws:SourceAccount", values = [local.account_id] },
+    { test = "ArnLike", variable = "aws:SourceArn", values = ["arn:${local.partition}:personalize:${local.region}:${local.account_id}:*"] },
+  ]
+}
+
 data "aws_iam_policy_document" "bucket" {
   for_each = local.created_buckets
 
@@ -235,129 +262,31 @@ data "aws_iam_policy_document" "bucket" {
     }
   }
 
-  dynamic "statement" {
-    for_each = each.key == "data" && var.allow_personalize_read ? [true] : []
-
-    content {
-      sid       = "PersonalizeReadExports"
-      effect    = "Allow"
-      actions   = ["s3:GetObject"]
-      resources = ["arn:${local.partition}:s3:::${each.value.name}/${local.exports_prefix}*"]
-
-      principals {
-        type        = "Service"
-        identifiers = ["personalize.amazonaws.com"]
-      }
-
-      # Confused-deputy protection: only Personalize working for this account.
-      condition {
-        test     = "StringEquals"
-        variable = "aws:SourceAccount"
-        values   = [local.account_id]
-      }
-
-      condition {
-        test     = "ArnLike"
-        variable = "aws:SourceArn"
-        values   = ["arn:${local.partition}:personalize:${local.region}:${local.account_id}:*"]
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = each.key == "data" && var.allow_personalize_read ? [true] : []
-
-    content {
-      sid       = "PersonalizeListExports"
-      effect    = "Allow"
-      actions   = ["s3:ListBucket"]
-      resources = ["arn:${local.partition}:s3:::${each.value.name}"]
-
-      principals {
-        type        = "Service"
-        identifiers = ["personalize.amazonaws.com"]
-      }
-
-      condition {
-        test     = "StringLike"
-        variable = "s3:prefix"
-        values   = ["${local.exports_prefix}*"]
-      }
-
-      condition {
-        test     = "StringEquals"
-        variable = "aws:SourceAccount"
-        values   = [local.account_id]
-      }
-
-      condition {
-        test     = "ArnLike"
-        variable = "aws:SourceArn"
-        values   = ["arn:${local.partition}:personalize:${local.region}:${local.account_id}:*"]
-      }
-    }
-  }
-
-  # Batch jobs: Personalize reads the input prefix and writes the output prefix.
+  # Personalize reads the exports, and runs batch jobs on the batch prefixes: only
+  # Personalize working for this account (confused-deputy protection), on the data bucket.
   # https://docs.aws.amazon.com/personalize/latest/dg/granting-personalize-s3-access.html
   dynamic "statement" {
-    for_each = each.key == "data" && var.allow_personalize_read ? [true] : []
+    for_each = { for sid, grant in local.personalize_bucket_grants : sid => grant if each.key == "data" && var.allow_personalize_read }
 
     content {
-      sid       = "PersonalizeBatchJobs"
+      sid       = statement.key
       effect    = "Allow"
-      actions   = ["s3:GetObject", "s3:PutObject"]
-      resources = ["arn:${local.partition}:s3:::${each.value.name}/${local.batch_input_prefix}*", "arn:${local.partition}:s3:::${each.value.name}/${local.batch_output_prefix}*"]
+      actions   = statement.value.actions
+      resources = [for path in statement.value.paths : "arn:${local.partition}:s3:::${each.value.name}${path}"]
 
       principals {
         type        = "Service"
         identifiers = ["personalize.amazonaws.com"]
       }
 
-      condition {
-        test     = "StringEquals"
-        variable = "aws:SourceAccount"
-        values   = [local.account_id]
-      }
+      dynamic "condition" {
+        for_each = concat(statement.value.conditions, local.personalize_source_conditions)
 
-      condition {
-        test     = "ArnLike"
-        variable = "aws:SourceArn"
-        values   = ["arn:${local.partition}:personalize:${local.region}:${local.account_id}:*"]
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = each.key == "data" && var.allow_personalize_read ? [true] : []
-
-    content {
-      sid       = "PersonalizeListBatchPrefixes"
-      effect    = "Allow"
-      actions   = ["s3:ListBucket"]
-      resources = ["arn:${local.partition}:s3:::${each.value.name}"]
-
-      principals {
-        type        = "Service"
-        identifiers = ["personalize.amazonaws.com"]
-      }
-
-      condition {
-        test     = "StringLike"
-        variable = "s3:prefix"
-        values   = ["${local.batch_input_prefix}*", "${local.batch_output_prefix}*"]
-      }
-
-      condition {
-        test     = "StringEquals"
-        variable = "aws:SourceAccount"
-        values   = [local.account_id]
-      }
-
-      condition {
-        test     = "ArnLike"
-        variable = "aws:SourceArn"
-        values   = ["arn:${local.partition}:personalize:${local.region}:${local.account_id}:*"]
+        content {
+          test     = condition.value.test
+          variable = condition.value.variable
+          values   = condition.value.values
+        }
       }
     }
   }

@@ -100,6 +100,25 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
+  # CloudWatch alarms publish to the encrypted notification topics.
+  # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+  statement {
+    sid       = "CloudWatchAlarmsToEncryptedTopics"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+
   # Personalize reads the SSE-KMS exports and may encrypt the dataset group;
   # its KMS page asks for these five actions in the key policy.
   # https://docs.aws.amazon.com/personalize/latest/dg/granting-personalize-key-access.html

@@ -109,6 +109,7 @@ module "training_pipeline" {
   log_retention_days      = var.log_retention_days
   state_machine_log_level = var.state_machine_log_level
   subscriptions           = local.subscriptions
+  monitoring              = var.training_monitoring
 }
 
 module "schema_drift_alerts" {

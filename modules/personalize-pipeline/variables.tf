@@ -25,33 +25,15 @@ variable "tags" {
 ################################################################################
 
 variable "sources" {
-  description = "One crawler per source, by key (see the dataset-export module): type jdbc, mongodb or s3, path, and for jdbc/mongodb the key of a connection."
-  type = map(object({
-    type             = string
-    path             = string
-    connection       = optional(string)
-    schedule         = optional(string)
-    table_prefix     = optional(string, "")
-    exclusions       = optional(list(string), [])
-    update_behavior  = optional(string, "UPDATE_IN_DATABASE")
-    delete_behavior  = optional(string, "DEPRECATE_IN_DATABASE")
-    recrawl_behavior = optional(string, "CRAWL_EVERYTHING")
-    scan_all         = optional(bool, true)
-  }))
+  description = "One crawler per source, by key: type jdbc, mongodb or s3, path, and for jdbc/mongodb the key of a connection. The type and its defaults are the dataset-export module's sources input."
+  # Passed to dataset-export unchanged: the object type is declared there, once.
+  type = any
 }
 
 variable "connections" {
-  description = "Glue connections by key (see the dataset-export module): type JDBC, MONGODB or NETWORK, url, secret_arn (Secrets Manager) and VPC settings."
-  type = map(object({
-    type               = string
-    url                = optional(string)
-    secret_arn         = optional(string)
-    subnet_id          = string
-    security_group_ids = list(string)
-    availability_zone  = string
-    enforce_ssl        = optional(bool, true)
-    description        = optional(string)
-  }))
+  description = "Glue connections by key: type JDBC, MONGODB or NETWORK, url, secret_arn (Secrets Manager) and VPC settings. The type and its defaults are the dataset-export module's connections input."
+  # Passed to dataset-export unchanged: the object type is declared there, once.
+  type    = any
   default = {}
 }
 
@@ -73,54 +55,30 @@ variable "export_prefix" {
 }
 
 variable "data_bucket" {
-  description = "Settings of the data bucket (see the dataset-export module)."
-  type = object({
-    name                              = optional(string)
-    force_destroy                     = optional(bool, false)
-    export_retention_days             = optional(number, 90)
-    rejected_rows_retention_days      = optional(number, 30)
-    noncurrent_version_retention_days = optional(number, 30)
-    batch_input_retention_days        = optional(number, 30)
-    batch_output_retention_days       = optional(number, 30)
-  })
+  description = "Settings of the data bucket: the dataset-export module's data_bucket input (type and defaults)."
+  # Passed to dataset-export unchanged: the object type is declared there, once.
+  type    = any
   default = {}
 }
 
 variable "artifacts_bucket" {
-  description = "Settings of the artifacts bucket (see the dataset-export module)."
-  type = object({
-    name                              = optional(string)
-    force_destroy                     = optional(bool, false)
-    noncurrent_version_retention_days = optional(number, 90)
-  })
+  description = "Settings of the artifacts bucket: the dataset-export module's artifacts_bucket input (type and defaults)."
+  # Passed to dataset-export unchanged: the object type is declared there, once.
+  type    = any
   default = {}
 }
 
 variable "workflow_start" {
-  description = "How the export workflow starts: ON_DEMAND, or SCHEDULED with a cron() schedule."
-  type = object({
-    type     = optional(string, "ON_DEMAND")
-    schedule = optional(string)
-  })
+  description = "How the export workflow starts: ON_DEMAND, or SCHEDULED with a cron() schedule. The type and its defaults are the dataset-export module's workflow_start input."
+  # Passed to dataset-export unchanged: the object type is declared there, once.
+  type    = any
   default = {}
 }
 
 variable "jobs" {
-  description = "Settings of the Glue jobs (see the dataset-export module)."
-  type = object({
-    glue_version                 = optional(string, "5.0")
-    worker_type                  = optional(string, "G.1X")
-    number_of_workers            = optional(number, 2)
-    enable_auto_scaling          = optional(bool, true)
-    execution_class              = optional(string, "STANDARD")
-    timeout_minutes              = optional(number, 120)
-    max_retries                  = optional(number, 0)
-    python_shell_max_capacity    = optional(number, 0.0625)
-    python_shell_timeout_minutes = optional(number, 30)
-    keep_exports                 = optional(number, 5)
-    export_connections           = optional(list(string))
-    extra_arguments              = optional(map(string), {})
-  })
+  description = "Settings of the Glue jobs: the dataset-export module's jobs input (type and defaults)."
+  # Passed to dataset-export unchanged: the object type is declared there, once.
+  type    = any
   default = {}
 }
 
@@ -291,4 +249,15 @@ variable "kms_key_administrators" {
   description = "IAM principal ARNs allowed to administer the created key, beside the account itself: the key policy always keeps the account root as an administrator, so IAM policies in the account (the deploying principal's included) can still manage the key and CreateKey passes its lockout safety check."
   type        = list(string)
   default     = []
+}
+
+variable "training_monitoring" {
+  description = "The training pipeline's CloudWatch dashboard and optional alarms (on a failed run, a quality-gate rejection, no successful run within alarm_when_no_success_in_days, 1-7), sent to the training notification topic. See docs/training.md."
+  type = object({
+    dashboard                     = optional(bool, true)
+    alarm_on_failed_run           = optional(bool, false)
+    alarm_on_gate_rejection       = optional(bool, false)
+    alarm_when_no_success_in_days = optional(number, null)
+  })
+  default = {}
 }

@@ -5,11 +5,13 @@
 module "lambda" {
   source = "../_internal/lambda-functions"
 
+  # With create = false the module filters the function out; its values must still
+  # evaluate with the inputs unset (null), hence the guard on database_name.
   create = local.create
   functions = {
     schema_drift = {
       name             = local.function_name
-      description      = "Explains Glue catalog changes of ${var.database_name} against the export spec and alerts on drift."
+      description      = var.database_name == null ? null : "Explains Glue catalog changes of ${var.database_name} against the export spec and alerts on drift."
       role_description = "Runs the ${var.name} schema-drift Lambda."
       handler          = "schema_drift.handler.handler"
       timeout          = var.lambda.timeout

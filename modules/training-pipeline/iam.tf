@@ -33,6 +33,16 @@ locals {
     use_kms = [
       { actions = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], resources = local.personalize_key_arns, conditions = [] },
     ]
+    # PutMetricData has no resource type: the namespace condition keeps each
+    # pipeline's Finalize to its own namespace (cloudwatch_metrics.py).
+    # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html
+    publish_metrics = [
+      {
+        actions    = ["cloudwatch:PutMetricData"]
+        resources  = ["*"]
+        conditions = [{ test = "StringEquals", variable = "cloudwatch:namespace", values = [local.metrics_namespace] }]
+      },
+    ]
     # One run at a time per dataset group: ReadParams lists this state machine's running executions.
     list_own_executions = [
       # parliament:accept RESOURCE_MISMATCH states:ListExecutions: the Service Authorization Reference lists stateMachine or mapRun for it, parliament's data takes only mapRun

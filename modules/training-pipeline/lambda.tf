@@ -10,6 +10,7 @@ locals {
     PERSONALIZE_ROLE_ARN    = local.personalize_role_arn
     PERSONALIZE_KMS_KEY_ARN = var.personalize_kms_key_arn
     SSM_PARAMETER_PREFIX    = local.ssm_parameter_prefix
+    METRICS_NAMESPACE       = local.metrics_namespace
     LOG_LEVEL               = var.lambda.log_level
   }
 }

@@ -66,6 +66,11 @@ module "notifications" {
     conditions = [{ test = "ArnEquals", variable = "aws:SourceArn", values = aws_cloudwatch_event_rule.execution_status[*].arn }]
   }
   subscriptions = var.subscriptions
+  # The optional alarms (alarms.tf) publish to the topic.
+  cloudwatch_alarm_publisher = length([for alarm in values(local.alarms) : alarm if alarm.enabled]) > 0 ? {
+    sid         = "CloudWatchAlarms"
+    source_arns = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.name}-training-*"]
+  } : null
 
   tags = var.tags
 }

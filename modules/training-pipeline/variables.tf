@@ -151,3 +151,19 @@ variable "subscriptions" {
     error_message = "Each subscription protocol must be email, https or sqs."
   }
 }
+
+variable "monitoring" {
+  description = "The CloudWatch dashboard and the optional alarms, sent to the notification topic: on a failed run, on a rejection by the quality gate, and when no run succeeded within alarm_when_no_success_in_days (1-7; null turns it off). When an alarm is on, kms_key_arn's policy must let cloudwatch.amazonaws.com use the key (kms:Decrypt, kms:GenerateDataKey), as the composition module's key does."
+  type = object({
+    dashboard                     = optional(bool, true)
+    alarm_on_failed_run           = optional(bool, false)
+    alarm_on_gate_rejection       = optional(bool, false)
+    alarm_when_no_success_in_days = optional(number, null)
+  })
+  default = {}
+
+  validation {
+    condition     = var.monitoring.alarm_when_no_success_in_days == null || try(var.monitoring.alarm_when_no_success_in_days >= 1 && var.monitoring.alarm_when_no_success_in_days <= 7 && floor(var.monitoring.alarm_when_no_success_in_days) == var.monitoring.alarm_when_no_success_in_days, false)
+    error_message = "monitoring.alarm_when_no_success_in_days must be a whole number of days from 1 to 7 (CloudWatch evaluates an alarm over at most 7 days), or null."
+  }
+}

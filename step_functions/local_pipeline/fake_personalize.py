@@ -27,6 +27,7 @@ from botocore.exceptions import ParamValidationError
 from botocore.validate import validate_parameters
 
 from .fake_batch import BatchJobApis
+from .fake_deletes import DeletesMixin
 from .fake_recommenders import RecommenderApis
 from .sim_clock import EPOCH, SimClock
 
@@ -214,7 +215,7 @@ def _json_default(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-class FakePersonalize(RecommenderApis, BatchJobApis):
+class FakePersonalize(RecommenderApis, BatchJobApis, DeletesMixin):
     """Holds Personalize's state for one region and account.
 
     Fault injection: ``fail_next(kind, reason)`` makes the next created resource
@@ -309,6 +310,7 @@ class FakePersonalize(RecommenderApis, BatchJobApis):
 
     def handle(self, operation: str, params: dict) -> dict:
         with self._lock:
+            self._purge_deleted()  # fake_deletes.py
             self.calls.append((operation, params))
             queue = self._throttles.get(operation)
             if queue:
@@ -443,6 +445,7 @@ class FakePersonalize(RecommenderApis, BatchJobApis):
             view["lastUpdatedDateTime"] = res.created_at
             return view
         status, changed = self._creation_status(res, now)
+        status = self._deletion_status(res) or status  # fake_deletes.py
         view.update(status=status, creationDateTime=res.created_at, lastUpdatedDateTime=changed)
         if status == "CREATE FAILED":
             view["failureReason"] = res.failure_reason

@@ -121,6 +121,8 @@ class LocalPipeline:
         self._template = template
         self.ssm_prefix = ssm_prefix
         self.kms_key_arn = kms_key_arn
+        # Finalize's CloudWatch namespace (Terraform: PersonalizePipeline/<module name>).
+        self.metrics_namespace = "PersonalizePipeline/local"
         self.params_bucket = "personalize-params"
         self.data_bucket = "personalize-data"
         self.export_root = f"s3://{self.data_bucket}/personalize"
@@ -156,6 +158,7 @@ class LocalPipeline:
             "PERSONALIZE_ROLE_ARN": self.role_arn,
             "PERSONALIZE_KMS_KEY_ARN": self.kms_key_arn,
             "SSM_PARAMETER_PREFIX": self.ssm_prefix,
+            "METRICS_NAMESPACE": self.metrics_namespace,
             "LOG_LEVEL": "WARNING",
         }
         self._enter(mock.patch.dict(os.environ, env))

@@ -180,18 +180,38 @@ def training_metrics(history: Any, summary: Optional[dict] = None) -> dict:
     if summary is None:
         finalize = _last_state(states, "Finalize")
         summary = ((finalize or {}).get("output") or {}).get("summary")
-    solutions = {e["solutionKey"]: {"solutionVersionArn": e.get("solutionVersionArn"), "metrics": e.get("metrics") or {}}
+    solutions = {_evaluated(e): {"solutionVersionArn": e.get("solutionVersionArn"), "metrics": e.get("metrics") or {}}
                  for e in evaluations}
     if not solutions and summary:
         solutions = {key: dict(value) for key, value in (summary.get("solutions") or {}).items()}
+    # Recommenders are gated on the metrics DescribeRecommender reports, before the solutions.
+    recommender_gate = _last_state(states, "GateRecommenders")
+    recommender_verdicts = ((recommender_gate or {}).get("output") or {}).get("recommenderGate") or []
+    if not plan:
+        plan = ((recommender_gate or {}).get("input") or {}).get("plan") or {}
     return {
         "name": plan.get("name") or (summary or {}).get("name"),
         "solutions": solutions,
+        "recommenders": {v["recommender"]: v.get("metrics") or {} for v in recommender_verdicts},
         "gate": plan.get("gate") or {},
-        "campaigns": {c["key"]: c.get("solutionKey") for c in plan.get("campaigns", [])},
-        "verdicts": list((summary or {}).get("gate") or []),
-        "gate_reached": gate_state is not None,
+        "verdicts": list(recommender_verdicts) + list((summary or {}).get("gate") or []),
     }
+
+
+def _evaluated(evaluation: dict) -> str:
+    """The name of what was evaluated: a solution, or a recommender."""
+    for key in ("solutionKey", "recommenderKey", "key"):
+        if evaluation.get(key):
+            return str(evaluation[key])
+    return str(evaluation.get("solutionVersionArn") or evaluation.get("recommenderArn") or "?")
+
+
+def _judged(verdict: dict) -> str:
+    """What a gate verdict is about: "campaign home", "recommender top-picks"."""
+    for kind in ("campaign", "recommender"):
+        if verdict.get(kind):
+            return "%s %s" % (kind, verdict[kind])
+    return "version %s" % verdict.get("solutionVersionArn", "?")
 
 
 def collect(manifest: dict, history: Any, summary: Optional[dict] = None) -> dict:
@@ -211,7 +231,7 @@ def collect(manifest: dict, history: Any, summary: Optional[dict] = None) -> dic
     readiness = manifest.get("readiness") or {}
     execution = execution_outcome(history)
     training = training_metrics(history, summary)
-    if execution["failed_step"] == "QualityGate":
+    if execution["failed_step"] in ("QualityGate", "GateRecommenders"):
         training["rejection"] = execution["cause"]
     return {
         "run_id": manifest.get("run_id"),
@@ -306,13 +326,16 @@ def item_ids_chart(item_ids: dict) -> Any:
 
 def metric_rows(training: dict) -> tuple[list[str], list[tuple[str, dict]]]:
     """The metric names and the columns of the metrics chart and table: each new
-    version, then the version each campaign served when the gate judged."""
-    metrics = sorted({m for s in training["solutions"].values() for m in s["metrics"]})
+    solution version, each recommender, then the version each campaign served when
+    the gate judged."""
+    metrics = sorted({m for s in training["solutions"].values() for m in s["metrics"]}
+                     | {m for values in training.get("recommenders", {}).values() for m in values})
     columns = [("new: " + key, s["metrics"]) for key, s in training["solutions"].items()]
+    columns += [("recommender: " + key, values) for key, values in training.get("recommenders", {}).items()]
     for verdict in training["verdicts"]:
         served = verdict.get("servedMetrics")
         if served:
-            columns.append(("served by campaign %s" % verdict["campaign"], served))
+            columns.append(("served by %s" % _judged(verdict), served))
     return metrics, columns
 
 
@@ -336,7 +359,9 @@ def metrics_chart(training: dict) -> Any:
         ax.plot([], [], color="black", linewidth=2, label="gate threshold")
     ax.set_yticks(positions, [m.replace("normalized_discounted_cumulative_gain", "ndcg").replace("mean_reciprocal_rank", "mrr")
                               for m in metrics], fontsize=8)
-    ax.set_xlim(0, 1)
+    # Personalize's offline metrics lie in [0, 1]; a wider axis only if one does not.
+    largest = max([v for _label, values in columns for v in values.values()] + list(thresholds.values()) + [1.0])
+    ax.set_xlim(0, largest)
     ax.tick_params(axis="x", labelsize=8)
     ax.legend(loc="lower right", fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)
@@ -476,8 +501,8 @@ def _metrics_section(training: dict) -> str:
         for metric in metrics)
     table = ('<table id="metrics-table"><caption>Offline metrics</caption><thead><tr><th scope="col">metric</th>%s'
              '<th scope="col">gate threshold</th></tr></thead><tbody>%s</tbody></table>' % (head, body))
-    verdicts = "".join('<li data-campaign="%s">campaign %s: %s%s%s</li>' % (
-        _e(v["campaign"]), _e(v["campaign"]), _verdict(v.get("passed", False)),
+    verdicts = "".join('<li data-verdict="%s">%s: %s%s%s</li>' % (
+        _e(_judged(v)), _e(_judged(v)), _verdict(v.get("passed", False)),
         " (serves %s)" % _e(v.get("solutionVersionArn")) if v.get("passed") else "",
         ": " + _e("; ".join(v.get("reasons") or [])) if v.get("reasons") else "") for v in training["verdicts"])
     gate = training["gate"]

@@ -174,12 +174,128 @@ def workload_classify_csv_no_dedup(spark, data_dir: Path, out_dir: Path) -> dict
     return _classify_and_write_csv(spark, data_dir, out_dir, dedupe=False)
 
 
+# -- JDBC read: the benchmark table from PostgreSQL, one query against the default split --
+#
+# `--jdbc-read` (see bench_jdbc_read) loads the orders into a throwaway PostgreSQL server
+# with a bigint primary key, then reads the whole table through the export's JDBC reader
+# into Spark's noop sink: once as one query (jdbc_read.partitions: 1) and once with the
+# default split (range queries on the primary key, bounds from MIN/MAX).
+
+JDBC_TABLE = "public.bench_orders"
+JDBC_ENV = ("BENCH_JDBC_URL", "BENCH_JDBC_USER", "BENCH_JDBC_PASSWORD")
+
+
+def _jdbc_read_spec(jdbc_read: dict) -> dict:
+    spec = bench_spec(Path("unused"))
+    spec["sources"]["orders"] = {
+        "format": "jdbc",
+        "jdbc": {"url": os.environ["BENCH_JDBC_URL"], "table": JDBC_TABLE, "user": os.environ["BENCH_JDBC_USER"],
+                 "password_env": "BENCH_JDBC_PASSWORD", "driver": "org.postgresql.Driver"},
+        "jdbc_read": jdbc_read,
+    }
+    return spec
+
+
+def _jdbc_read(spark, jdbc_read: dict) -> dict:
+    """Every column of every row through the export's JDBC reader, into the noop sink."""
+    import contextlib
+    import io
+
+    from export_spec import load_spec
+    from personalize_export.sources import read_source
+
+    source = load_spec(_jdbc_read_spec(jdbc_read)).sources["orders"]
+    said = io.StringIO()
+    with contextlib.redirect_stdout(said):  # the reader says how it splits the read
+        frame = read_source(spark, source)
+    partitions = frame.rdd.getNumPartitions()
+    frame.write.format("noop").mode("overwrite").save()
+    return {"partitions": partitions, "split": said.getvalue().strip().split(": ", 1)[-1]}
+
+
+def workload_jdbc_one_query(spark, data_dir: Path, out_dir: Path) -> dict:
+    return _jdbc_read(spark, {"partitions": 1})
+
+
+def workload_jdbc_default_split(spark, data_dir: Path, out_dir: Path) -> dict:
+    return _jdbc_read(spark, {})
+
+
+def write_jdbc_load_csv(spark, data_dir: Path, csv_dir: Path) -> None:
+    """The benchmark's order lines as CSV files for PostgreSQL's COPY."""
+    frame = spark.read.parquet(str(data_dir / "orders"))
+    frame.write.mode("overwrite").option("header", "true").option("escape", '"').csv(str(csv_dir))
+
+
+def load_jdbc_table(server, data_dir: Path, work_dir: Path, rows: int) -> int:
+    """The orders in PostgreSQL with a bigint primary key numbered 1..rows in load order."""
+    from sample_data.generate import ORDER_COLUMNS
+
+    csv_dir = work_dir / f"jdbc-load-v{DATA_VERSION}-{rows}"
+    if not (csv_dir / ".complete").exists():
+        shutil.rmtree(csv_dir, ignore_errors=True)
+        run_measured(child_command("jdbc_load_csv", rows, data_dir, csv_dir))
+        (csv_dir / ".complete").write_text("ok\n")
+    columns = ", ".join(f'"{name}" {sql_type}' for name, sql_type in ORDER_COLUMNS)
+    server.psql(f"DROP TABLE IF EXISTS {JDBC_TABLE}; CREATE TABLE {JDBC_TABLE} (line_id bigint GENERATED ALWAYS AS IDENTITY, {columns})")
+    names = ", ".join(f'"{name}"' for name, _ in ORDER_COLUMNS)
+    for part in sorted(csv_dir.glob("part-*.csv")):
+        server.psql(f"COPY {JDBC_TABLE} ({names}) FROM STDIN WITH (FORMAT csv, HEADER true)", stdin_path=str(part))
+    server.psql(f"ALTER TABLE {JDBC_TABLE} ADD PRIMARY KEY (line_id)")
+    server.psql(f"VACUUM ANALYZE {JDBC_TABLE}")
+    return int(server.psql(f"SELECT count(*) FROM {JDBC_TABLE}").strip())
+
+
+def bench_jdbc_read(sizes: Sequence[int], repeat: int, work_dir: Path, json_path: Optional[str]) -> int:
+    """Read the benchmark table from PostgreSQL with one query and with the default split;
+    the two alternate in fresh driver processes, the median of ``repeat`` runs is reported."""
+    from sample_data.postgres import throwaway_postgres
+
+    report = []
+    for rows in sizes:
+        print(f"size {rows:,}", flush=True)
+        data_dir = ensure_data(rows, work_dir)
+        with throwaway_postgres(database="bench") as server:
+            started = time.perf_counter()
+            loaded = load_jdbc_table(server, data_dir, work_dir, rows)
+            size = server.psql(f"SELECT pg_size_pretty(pg_total_relation_size('{JDBC_TABLE}'))").strip()
+            print(f"  loaded {loaded:,} rows ({size}) into PostgreSQL in {time.perf_counter() - started:.0f}s (not timed)", flush=True)
+            os.environ.update(dict(zip(JDBC_ENV, (server.jdbc_url, server.user, server.password))))
+            runs: Dict[str, List[dict]] = {"jdbc_one_query": [], "jdbc_default_split": []}
+            for attempt in range(repeat):
+                for name in runs:
+                    result = run_measured(child_command(name, rows, data_dir, work_dir))
+                    print(f"  {name:>18} run {attempt + 1}: {result['seconds']:.1f}s, {result['partitions']} partition(s), "
+                          f"JVM {result['peak_jvm_mb']:.0f} MB; {result['split']}", flush=True)
+                    runs[name].append(result)
+        one = statistics.median(r["seconds"] for r in runs["jdbc_one_query"])
+        for name, results in runs.items():
+            seconds = statistics.median(r["seconds"] for r in results)
+            report.append({"rows": loaded, "workload": name, "partitions": results[-1]["partitions"], "seconds": round(seconds, 2),
+                           "runs": [round(r["seconds"], 2) for r in results], "ratio_to_one_query": round(seconds / one, 2),
+                           "rows_per_second": round(loaded / seconds), "peak_jvm_mb": round(max(r["peak_jvm_mb"] for r in results)),
+                           "split": results[-1]["split"]})
+    print()
+    print(f"{'rows':>10} {'workload':>18} {'parts':>5} {'wall s':>8} {'rows/s':>10} {'ratio':>6} {'JVM MB':>8}")
+    for entry in report:
+        print(f"{entry['rows']:>10,} {entry['workload']:>18} {entry['partitions']:>5} {entry['seconds']:>8.1f} "
+              f"{entry['rows_per_second']:>10,} {entry['ratio_to_one_query']:>5.2f}x {entry['peak_jvm_mb']:>8}")
+    if json_path:
+        Path(json_path).write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
 # `bare` and `export` run by default; the other two isolate where the export's time goes.
 WORKLOADS = {
     "bare": workload_bare,
     "export": workload_export,
     "classify_csv": workload_classify_csv,
     "classify_csv_no_dedup": workload_classify_csv_no_dedup,
+}
+# Run by --jdbc-read only (they need its PostgreSQL server).
+JDBC_WORKLOADS = {
+    "jdbc_one_query": workload_jdbc_one_query,
+    "jdbc_default_split": workload_jdbc_default_split,
 }
 DEFAULT_WORKLOADS = ("bare", "export")
 
@@ -198,8 +314,12 @@ def child_main(args) -> int:
         write_synthetic_data(spark, args.rows, data_dir)
         spark.stop()
         return 0
+    if args.child == "jdbc_load_csv":
+        write_jdbc_load_csv(spark, data_dir, out_dir)
+        spark.stop()
+        return 0
     started = time.perf_counter()
-    details = WORKLOADS[args.child](spark, data_dir, out_dir)
+    details = {**WORKLOADS, **JDBC_WORKLOADS}[args.child](spark, data_dir, out_dir)
     elapsed = time.perf_counter() - started
     print("BENCH-RESULT " + json.dumps({"seconds": elapsed, **details}), flush=True)
     spark.stop()
@@ -337,7 +457,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--profile", action="store_true", help="record Spark's event log and print each workload's Spark jobs with their cost")
     parser.add_argument("--spark-conf", action="append", metavar="KEY=VALUE",
                         help="a Spark setting for every measured driver (repeatable), e.g. spark.sql.codegen.hugeMethodLimit=8000")
-    parser.add_argument("--child", choices=["generate", *WORKLOADS], help=argparse.SUPPRESS)
+    parser.add_argument("--jdbc-read", action="store_true",
+                        help="instead: read the benchmark table from a throwaway PostgreSQL with one query and with the default split")
+    parser.add_argument("--child", choices=["generate", "jdbc_load_csv", *WORKLOADS, *JDBC_WORKLOADS], help=argparse.SUPPRESS)
     parser.add_argument("--rows", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -361,6 +483,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     sizes = [int(size.replace("_", "")) for size in args.sizes.split(",") if size.strip()]
     work_dir = Path(args.work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
+    if args.jdbc_read:
+        return bench_jdbc_read(sizes, args.repeat, work_dir, args.json)
     report = []
     header = f"{'rows':>10} {'workload':>8} {'wall s':>8} {'rows/s':>10} {'ratio':>6} {'JVM MB':>8} {'Py MB':>7}"
     for rows in sizes:

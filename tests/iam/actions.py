@@ -186,7 +186,15 @@ def _sns_publish(call: Call, ctx: "MapContext") -> list[Request]:
     return base + [r for action in ("kms:GenerateDataKey", "kms:Decrypt") for r in ctx.key_requests(action, call.params["TopicArn"])]
 
 
+def _put_metric_data(call: Call, ctx: "MapContext") -> list[Request]:
+    # CloudWatch signs as "monitoring"; IAM names the action cloudwatch:PutMetricData,
+    # which has no resource type and carries the namespace as cloudwatch:namespace.
+    # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html
+    return [Request("cloudwatch:PutMetricData", "*", (("cloudwatch:namespace", call.params["Namespace"]),))]
+
+
 EXCEPTIONS: dict[tuple[str, str], Callable[[Call, "MapContext"], list[Request]]] = {
+    ("monitoring", "PutMetricData"): _put_metric_data,
     ("s3", "ListObjectsV2"): _s3_list,
     ("s3", "ListObjects"): _s3_list,
     ("s3", "GetObject"): _s3_get,

@@ -33,6 +33,10 @@ SUITE_NAMES_FROM_ARNS: dict[str, str] = {
 }
 
 
+# Condition keys whose value is a name the component is configured with
+# (METRICS_NAMESPACE), renamed to the deployed one like a resource.
+TRANSLATED_CONDITION_KEYS = {"cloudwatch:namespace"}
+
 # Calls a test makes that the deployed wiring can never deliver, with the reason.
 UNREACHABLE = [
     ("lambda:schema_drift", "database_that_is_gone",
@@ -126,7 +130,9 @@ def prove(calls: Iterable[Call], root_stack: Stack) -> Proof:
                 proof.out_of_reach.append((call, f"{request.resource} is not set up in {stack.root}"))
                 continue
             resource = translate(request.resource, pairs, partition)
-            conditions = request.context
+            # Condition values that are configured names are renamed like resources.
+            conditions = tuple((k, dict(pairs).get(v, translate(v, pairs, partition)) if k in TRANSLATED_CONDITION_KEYS else v)
+                               for k, v in request.context)
             if request.action == "s3:ListBucket" and "s3:prefix" in request.context_dict():
                 # A listing is bound by its bucket and prefix together.
                 listed = translate(f"{request.resource}/{request.context_dict()['s3:prefix']}", pairs, partition)

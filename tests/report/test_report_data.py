@@ -87,3 +87,43 @@ def test_a_run_without_item_id_reconciliation_or_rejections_still_renders(harnes
     page = report.render_html(report.collect(manifest, harness_run["rejected"].history))
     assert "The export spec reconciles no item ids." in page
     assert 'id="chart-reasons"' not in page and 'id="chart-rows"' in page
+
+
+def test_a_recommenders_verdict_is_shown_under_its_own_name():
+    training = {
+        "name": "shop", "gate": {"thresholds": {"precision_at_10": 0.1}},
+        "solutions": {"top-picks": {"solutionVersionArn": None, "metrics": {"precision_at_10": 0.3}}},
+        "verdicts": [{"recommender": "top-picks", "passed": True, "reasons": [], "servedMetrics": {"precision_at_10": 0.2}}],
+    }
+    assert report.metric_rows(training) == (
+        ["precision_at_10"], [("new: top-picks", {"precision_at_10": 0.3}), ("served by recommender top-picks", {"precision_at_10": 0.2})])
+    section = report._metrics_section(training)
+    assert '<li data-verdict="recommender top-picks">recommender top-picks: <span class="passed">PASSED</span>' in section
+
+
+def test_a_domain_run_reports_its_recommenders_metrics_and_verdicts(tmp_path):
+    from local_pipeline.fake_personalize import FixedMetricsTrainer
+    from local_pipeline.harness import LocalPipeline
+    from tests.training.exports import make_export, metrics
+    from tests.training.test_scenarios_recommenders_and_batch import DURATIONS, domain_params
+
+    with LocalPipeline(durations=DURATIONS, trainer=FixedMetricsTrainer({"*": metrics(precision_at_10=0.2)})) as pipeline:
+        export = make_export(tmp_path / "passed", datasets=("interactions",))
+        passed = pipeline.run(domain_params(), export)
+        strict = domain_params()
+        strict["quality_gate"] = {"thresholds": {"precision_at_10": 0.5}}
+        rejected = pipeline.run(strict, make_export(tmp_path / "rejected", run_id="20260108T000000Z", datasets=("interactions",)))
+    assert passed.status == "SUCCEEDED" and rejected.status == "FAILED"
+    manifest = json.loads((export / "manifest.json").read_text(encoding="utf-8"))
+
+    data = report.collect(manifest, passed.history)
+    assert data["training"]["recommenders"] == {"for-you": passed.summary["recommenders"]["for-you"]["metrics"]}
+    assert [v["recommender"] for v in data["training"]["verdicts"]] == ["for-you"]
+    assert "waiting for Recommenders" in [p["phase"] for p in data["timeline"]]
+    page = report.render_html(data)
+    assert '<th scope="col">recommender: for-you</th>' in page
+    assert 'recommender for-you: <span class="passed">PASSED</span>' in page
+
+    failed = report.collect(manifest, rejected.history)
+    assert failed["execution"]["failed_step"] == "GateRecommenders"
+    assert "precision_at_10 0.2000 is below the threshold 0.5000" in failed["training"]["rejection"]

@@ -123,3 +123,16 @@ def test_reader_options_that_the_settings_own_are_refused_rather_than_overridden
     error = _error(_jdbc_source(options={option: "4"}))
     assert error.path == "sources.orders.options.%s" % option
     assert error.rule.startswith("is set by jdbc_read.%s" % owner)
+
+
+def test_the_documented_jdbc_read_example_loads():
+    import os
+    import re
+
+    doc = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "export-spec.md")
+    text = open(doc, encoding="utf-8").read()
+    block = re.search(r"#### Reading a JDBC source in parallel.*?```yaml\n(.*?)```", text, re.S).group(1)
+    spec = "sources:\n" + block + "datasets:\n  interactions:\n    source: orders\n" \
+        "    fields: {USER_ID: customer_id, ITEM_ID: sku, TIMESTAMP: ordered_at}\n"
+    read = load_spec(spec).sources["orders"].jdbc_read
+    assert read == JdbcRead(partitions=8, column="line_id", lower_bound=1, upper_bound=5000000, fetch_size=10000)

@@ -64,6 +64,25 @@ class RenderedStack:
         module = next(s for s in tfeval.module_scopes(self.root) if s.path == instance.block.file.parent)
         return tfeval._plain(module.eval(body.attributes[path[-1]], instance.ctx, instance.block.file))
 
+    def data_instances(self, type_: str) -> list[Any]:
+        return [instance for module in tfeval.module_scopes(self.root) for block in module.blocks
+                if block.kind == "data" and block.labels[0] == type_
+                for instance in module.instances("data", type_, block.labels[1]).values()]
+
+    def archive_files(self, archive: Any) -> dict[str, str]:
+        """{file name in the zip: content} of a rendered archive_file's source blocks, dynamic ones included."""
+        module = next(s for s in tfeval.module_scopes(self.root) if s.path == archive.block.file.parent)
+        out = {}
+        for dynamic in archive.block.body.blocks_of("dynamic"):
+            each = module.eval(dynamic.body.attributes["for_each"], archive.ctx, archive.block.file)
+            pairs = each.items() if isinstance(each, dict) else list(enumerate(each))
+            for key, value in pairs:
+                ctx = {**archive.ctx, dynamic.labels[0]: {"key": key, "value": value}}
+                [content] = dynamic.body.blocks_of("content")
+                name = module.eval(content.body.attributes["filename"], ctx, archive.block.file)
+                out[name] = module.eval(content.body.attributes["content"], ctx, archive.block.file)
+        return out
+
     def has_block(self, instance: Any, block_kind: str) -> bool:
         return bool(instance.block.body.blocks_of(block_kind))
 

@@ -31,6 +31,6 @@ def test_readme_table_matches_the_code_and_shows_usage(module_dir):
     assert "```hcl" in current and 'source = "' in current, f"{readme.name} of {module_dir.name} has no usage example"
 
 
-@pytest.mark.parametrize("example", ["complete", "minimal"])
+@pytest.mark.parametrize("example", ["complete", "minimal", "disabled"])
 def test_examples_exist(example):
     assert (REPO_ROOT / "modules" / "personalize-pipeline" / "examples" / example / "main.tf").is_file()

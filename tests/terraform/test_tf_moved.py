@@ -76,7 +76,7 @@ moved {
     earlier = {"aws_sns_topic.whole": "count", "aws_sns_topic.one": "count", "aws_sns_topic.nowhere": "count",
                "aws_sns_topic.index_into_keys": "count", "aws_sns_topic.forgotten": "single"}
     problems = "\n".join(tfmoves.problems(outer, earlier))
-    assert "aws_sns_topic.whole (count) moves to module.inner.aws_sns_topic.keyed, which is for_each" in problems
+    assert "aws_sns_topic.whole (count): aws_sns_topic.whole moves to module.inner.aws_sns_topic.keyed, which is for_each" in problems
     assert "calls no module 'elsewhere'" in problems
     assert "aws_sns_topic.index_into_keys[0] moves to module.inner.aws_sns_topic.keyed[0], which is for_each" in problems
     assert "aws_sns_topic.forgotten (single) is gone and no moved block says where" in problems

@@ -46,7 +46,7 @@ def _capability_names() -> set[str]:
 
 def test_capabilities_are_exactly_the_registry_names():
     assert _capability_names() == {"read_params", "read_exports", "pass_personalize_role",
-                                   "write_event_tracker_parameter", "use_kms", "list_own_executions"}
+                                   "write_event_tracker_parameter", "use_kms", "list_own_executions", "publish_metrics"}
 
 
 def test_function_registry_asks_for_exact_actions_and_known_capabilities():

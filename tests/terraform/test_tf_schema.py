@@ -45,7 +45,7 @@ def test_every_reference_is_declared(terraform_modules, aws_schema):
 
 def test_module_calls_match_module_variables(terraform_modules):
     calls = [b for m in terraform_modules for b in m.of("module")]
-    assert len(calls) >= 6, "expected the composition's three submodule calls, two examples and the environment root"
+    assert len(calls) >= 11, "expected the composition's three submodule calls, four internal module calls, three examples and the environment root"
     problems = _all(terraform_modules, tfchecks.check_module_calls)
     assert not problems, "\n".join(problems)
 

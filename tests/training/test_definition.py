@@ -13,7 +13,7 @@ from local_pipeline.harness import load_registry
 from tools import asl_source
 
 ROOT = Path(__file__).resolve().parents[2]
-ALLOWED_PERMISSIONS = {"read_params", "read_exports", "pass_personalize_role", "write_event_tracker_parameter", "use_kms", "list_own_executions"}
+ALLOWED_PERMISSIONS = {"read_params", "read_exports", "pass_personalize_role", "write_event_tracker_parameter", "use_kms", "list_own_executions", "publish_metrics"}
 ARNS = {k: f"arn:aws:lambda:eu-west-1:111122223333:function:pp-{k}" for k in load_registry()}
 TOPIC = "arn:aws:sns:eu-west-1:111122223333:notify"
 
@@ -78,11 +78,19 @@ def test_every_map_runs_at_most_the_given_concurrency_and_publishes_in_the_given
 def test_every_failure_path_notifies_once_then_fails():
     states = rendered()["States"]
     for name, state in states.items():
-        if state["Type"] in ("Task", "Map") and name not in ("NotifyFailure",):
+        if state["Type"] in ("Task", "Map") and name not in ("NotifyFailure", "RecordGateRejection"):
             (catch,) = state["Catch"]
             assert catch["ErrorEquals"] == ["States.ALL"]
             recorder = states[catch["Next"]]
-            assert recorder["Parameters"]["step"] == name and recorder["Next"] == "NotifyFailure"
+            assert recorder["Parameters"]["step"] == name
+            # A rejected gate records its metrics on the way; a metrics error still notifies.
+            after = states[recorder["Next"]]
+            if after["Type"] == "Choice":
+                assert after["Default"] == "NotifyFailure" and name in ("QualityGate", "GateRecommenders")
+                record = states[after["Choices"][0]["Next"]]
+                assert record["Next"] == "NotifyFailure" and record["Catch"][0]["Next"] == "NotifyFailure"
+            else:
+                assert recorder["Next"] == "NotifyFailure"
     assert states["NotifyFailure"]["Next"] == "Failed" and states["NotifyFailure"]["Catch"][0]["Next"] == "Failed"
     assert states["Failed"]["Type"] == "Fail"
 
@@ -96,7 +104,7 @@ def test_retries_only_throttling_and_lambda_service_errors_with_jitter():
                 yield from tasks(state["ItemProcessor"]["States"])
 
     found = list(tasks(rendered()["States"]))
-    assert len(found) == 23  # 8 step tasks, 8 wait-loop checks, 7 Map item tasks
+    assert len(found) == 25  # 9 step tasks (with CleanUp), 8 wait-loop checks, 7 Map item tasks, RecordGateRejection
     for state in found:
         for retrier in state["Retry"]:
             assert "States.ALL" not in retrier["ErrorEquals"] and "ResourcePending" not in retrier["ErrorEquals"]

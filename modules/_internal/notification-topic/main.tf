@@ -34,6 +34,29 @@ data "aws_iam_policy_document" "this" {
       }
     }
   }
+
+  # CloudWatch alarms that notify through the topic, named by their ARNs.
+  # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html
+  dynamic "statement" {
+    for_each = var.cloudwatch_alarm_publisher != null ? [var.cloudwatch_alarm_publisher] : []
+
+    content {
+      sid       = statement.value.sid
+      actions   = ["sns:Publish"]
+      resources = [aws_sns_topic.this[0].arn]
+
+      principals {
+        type        = "Service"
+        identifiers = ["cloudwatch.amazonaws.com"]
+      }
+
+      condition {
+        test     = "ArnLike"
+        variable = "aws:SourceArn"
+        values   = statement.value.source_arns
+      }
+    }
+  }
 }
 
 resource "aws_sns_topic_policy" "this" {

@@ -31,6 +31,15 @@ variable "eventbridge_publisher" {
   })
 }
 
+variable "cloudwatch_alarm_publisher" {
+  description = "CloudWatch alarms that may publish to the topic: the statement's sid and the alarm ARNs (patterns allowed). Null: none."
+  type = object({
+    sid         = string
+    source_arns = list(string)
+  })
+  default = null
+}
+
 variable "subscriptions" {
   description = "Subscriptions by key: protocol and endpoint."
   type        = map(object({ protocol = string, endpoint = string }))

@@ -134,6 +134,12 @@ module "personalize_pipeline" {
     log_level                      = "INFO"
   }
 
+  training_monitoring = {
+    alarm_on_failed_run           = true
+    alarm_on_gate_rejection       = true
+    alarm_when_no_success_in_days = 7
+  }
+
   notification_email = "recs-team@example.com"
   subscriptions = {
     oncall = {
