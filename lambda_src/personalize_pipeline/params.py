@@ -119,7 +119,9 @@ def _unique_keys(items: list[dict], path: str) -> None:
 
 
 def parse_solutions(raw: Any, recommenders_given: bool = False) -> list[dict]:
-    items = _list(raw if raw is not None or not recommenders_given else [], "solutions")
+    if raw is None and not recommenders_given:
+        _fail("solutions", "is required: list at least one solution (or recommenders, in a Domain dataset group)")
+    items = _list(raw if raw is not None else [], "solutions")
     if not items and not recommenders_given:
         _fail("solutions", "must list at least one solution (or recommenders, in a Domain dataset group)")
     out = []
