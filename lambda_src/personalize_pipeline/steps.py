@@ -10,7 +10,20 @@ from typing import Any, Mapping, Optional
 
 from botocore.exceptions import ClientError
 
-from . import api_requests, batch_jobs, clients, cloudwatch_metrics, deletion, gate, imports, naming, params, recommenders, schema_rules, storage
+from . import (
+    api_requests,
+    batch_jobs,
+    clients,
+    cloudwatch_metrics,
+    deletion,
+    gate,
+    imports,
+    naming,
+    params,
+    recommenders,
+    schema_rules,
+    storage,
+)
 from .errors import (
     ConcurrentRun,
     ParamsInvalid,
