@@ -113,7 +113,7 @@ def _train(pipeline, summary, params_out: Path, day: str, report_to: Path):
 
     _banner("Training state machine, %s (real ASL and Lambda handlers, local Personalize)" % day)
     _print_imports(summary.manifest)
-    params = _params_for(json.loads(params_out.read_text(encoding="utf-8")), summary.manifest)
+    params = json.loads(params_out.read_text(encoding="utf-8"))
     started = time.time()
     result = pipeline.run(params, Path(summary.run_dir))
     counts = result.counts()
@@ -127,19 +127,6 @@ def _train(pipeline, summary, params_out: Path, day: str, report_to: Path):
         return None
     _print_training_result(result.summary, pipeline.fake.models)
     return result
-
-
-def _params_for(params: dict, manifest: dict) -> dict:
-    """The training params for ``manifest``. A training pipeline that does not yet take each
-    dataset's import mode from the manifest is asked for INCREMENTAL imports after an
-    incremental export (every dataset then imports INCREMENTAL: a full items or users export
-    replaces its records by id)."""
-    import importlib.util
-
-    follows_manifest = importlib.util.find_spec("personalize_pipeline.imports") is not None
-    if not follows_manifest and (manifest.get("export") or {}).get("mode") == "INCREMENTAL":
-        params = dict(params, import_mode="INCREMENTAL")
-    return params
 
 
 def _print_imports(manifest: dict) -> None:
