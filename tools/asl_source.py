@@ -48,6 +48,7 @@ LOOPS = {
     "dataset_group": ("DatasetGroup", "$.resources.datasetGroup"),
     "datasets": ("Datasets", "$.resources.datasets"),
     "imports": ("Imports", "$.resources.imports"),
+    "data_deletion": ("DataDeletion", "$.resources.dataDeletion"),
     "solutions": ("Solutions", "States.Array($.resources.solutions, $.resources.extras)"),
     "solution_versions": ("SolutionVersions", "$.resources.solutionVersions"),
     "campaigns": ("Campaigns", "$.resources.campaigns"),
@@ -179,7 +180,16 @@ def build_definition() -> dict:
     b.wait_loop("datasets", "StartImports")
     b.map("StartImports", "start_import", "$.plan.datasets", "dataset", "$.resources.imports", "CheckImports",
           "One import job per dataset, from the manifest's prefixes")
-    b.wait_loop("imports", "Recommenders?")
+    b.wait_loop("imports", "Delete vanished users?")
+    # Opt-in (delete_vanished_users): after the imports, before anything trains.
+    b.add("Delete vanished users?", {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.plan.dataDeletion", "IsNull": False, "Next": "DeleteVanishedUsers"}],
+        "Default": "Recommenders?",
+    }, catch=False)
+    b.task("DeleteVanishedUsers", "start_data_deletion", {"plan.$": "$.plan"}, "$.resources.dataDeletion",
+           "CheckDataDeletion", "A data deletion job for the users the export lists as vanished")
+    b.wait_loop("data_deletion", "Recommenders?")
     # Recommenders (Domain dataset groups) train as they are created, beside the solution versions.
     b.add("Recommenders?", {
         "Type": "Choice",

@@ -224,6 +224,7 @@ class DatasetSpec:
     source: str
     fields: Tuple[FieldSpec, ...]
     event_types: Optional[EventTypeRules] = None
+    watermark: Optional["Watermark"] = None
 
     @property
     def field_names(self) -> Tuple[str, ...]:
@@ -271,6 +272,7 @@ class RunSettings:
     max_rejected_share: float = DEFAULT_MAX_REJECTED_SHARE
     keep_exports: int = DEFAULT_KEEP_EXPORTS
     readiness: Readiness = dc_field(default_factory=Readiness)
+    full_every: Optional["FullEvery"] = None
 
 
 @dataclass(frozen=True)
@@ -986,7 +988,7 @@ def _validate_field(dataset: str, name: Any, value: Any, path: str) -> FieldSpec
 
 def _validate_dataset(name: str, value: Any, sources: Mapping[str, SourceSpec], path: str) -> DatasetSpec:
     body = _mapping(value, path)
-    _check_keys(body, path, ("source", "fields", "event_types"), ("source", "fields"))
+    _check_keys(body, path, ("source", "fields", "event_types", "watermark"), ("source", "fields"))
     source = _string(body["source"], _join(path, "source"))
     if source not in sources:
         raise SpecError(_join(path, "source"), "names no source in sources (known: %s)" % ", ".join(sorted(sources)))
@@ -1019,7 +1021,10 @@ def _validate_dataset(name: str, value: Any, sources: Mapping[str, SourceSpec], 
     event_types = None
     if body.get("event_types") is not None:
         event_types = _validate_event_types(name, body["event_types"], names, _join(path, "event_types"))
-    return DatasetSpec(name=name, source=source, fields=fields, event_types=event_types)
+    watermark = None
+    if body.get("watermark") is not None:
+        watermark = _validate_watermark(body["watermark"], sources[source], _join(path, "watermark"))
+    return DatasetSpec(name=name, source=source, fields=fields, event_types=event_types, watermark=watermark)
 
 
 def _validate_event_types(dataset: str, value: Any, names: Set[str], path: str) -> EventTypeRules:
@@ -1122,7 +1127,8 @@ def parse_instant(value: Any, path: str) -> int:
 
 def _validate_run(value: Any, path: str) -> RunSettings:
     body = _mapping(value, path)
-    _check_keys(body, path, ("timestamp_floor", "max_future_skew_seconds", "max_rejected_share", "keep_exports", "readiness"))
+    _check_keys(body, path, ("timestamp_floor", "max_future_skew_seconds", "max_rejected_share", "keep_exports", "readiness",
+                             "full_every"))
     floor = None
     if body.get("timestamp_floor") is not None:
         floor = parse_instant(body["timestamp_floor"], _join(path, "timestamp_floor"))
@@ -1145,7 +1151,78 @@ def _validate_run(value: Any, path: str) -> RunSettings:
         max_rejected_share=float(share),
         keep_exports=_int(body.get("keep_exports", DEFAULT_KEEP_EXPORTS), _join(path, "keep_exports"), 1),
         readiness=readiness,
+        full_every=_validate_full_every(body.get("full_every"), _join(path, "full_every")),
     )
+
+
+# --------------------------------------------------------------------------- incremental exports
+#
+# A dataset may name a change column: an incremental export then reads only the rows whose
+# change column is at or past the previous export's high-water mark minus an allowance for
+# rows that arrive late. ``run.full_every`` bounds how long a chain of deltas may grow.
+
+WATERMARK_TYPES = ("timestamp", "epoch_seconds", "epoch_millis")
+# A late row older than this is a backfill: run a FULL export for it.
+MAX_WATERMARK_ALLOWANCE_SECONDS = 31 * 86400
+# Column names that go into SQL and Glue predicates as they are: plain identifiers only.
+_PLAIN_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """The change column of a dataset's source, and how late a row may arrive."""
+
+    column: str
+    type: str = "timestamp"
+    allowance_seconds: int = 0
+    # Catalog tables on S3 partitioned by day (Hive style, values yyyy-MM-dd): the partitions
+    # before the day of the first row read are pruned before any file is listed.
+    partition_column: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class FullEvery:
+    """A FULL export after this many runs (a FULL base counts as the first) or days since the base."""
+
+    runs: Optional[int] = None
+    days: Optional[int] = None
+
+
+def _validate_watermark(value: Any, source: SourceSpec, path: str) -> Watermark:
+    body = _mapping(value, path)
+    _check_keys(body, path, ("column", "type", "allowance_seconds", "partition_column"), ("column",))
+    column = _string(body["column"], _join(path, "column"))
+    if not _PLAIN_COLUMN.match(column):
+        raise SpecError(_join(path, "column"), "must be a top-level column name ([A-Za-z_][A-Za-z0-9_]*): it goes into the "
+                                               "database query as it is (got %r)" % column)
+    partition_column = _optional_string(body.get("partition_column"), _join(path, "partition_column"))
+    if partition_column is not None:
+        if not _PLAIN_COLUMN.match(partition_column):
+            raise SpecError(_join(path, "partition_column"), "must be a column name ([A-Za-z_][A-Za-z0-9_]*) (got %r)" % partition_column)
+        if source.catalog is None or source.format == "jdbc":
+            raise SpecError(_join(path, "partition_column"), "only applies to a Data Catalog table on S3 (sources.%s has %s)" % (
+                source.name, "no catalog table" if source.catalog is None else 'format "jdbc"'))
+    return Watermark(
+        column=column,
+        type=_choice(body.get("type", "timestamp"), _join(path, "type"), WATERMARK_TYPES),
+        allowance_seconds=_int(body.get("allowance_seconds", 0), _join(path, "allowance_seconds"), 0,
+                               MAX_WATERMARK_ALLOWANCE_SECONDS),
+        partition_column=partition_column,
+    )
+
+
+def _validate_full_every(value: Any, path: str) -> Optional[FullEvery]:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = {"runs": value}
+    body = _mapping(value, path)
+    _check_keys(body, path, ("runs", "days"))
+    if body.get("runs") is None and body.get("days") is None:
+        raise SpecError(path, "needs runs, days or both (or an integer: runs)")
+    runs = None if body.get("runs") is None else _int(body["runs"], _join(path, "runs"), 1)
+    days = None if body.get("days") is None else _int(body["days"], _join(path, "days"), 1)
+    return FullEvery(runs=runs, days=days)
 
 
 def avro_schema(dataset: DatasetSpec) -> Dict[str, Any]:

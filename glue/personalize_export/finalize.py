@@ -16,7 +16,11 @@ Order matters: everything that can fail runs before anything moves or is deleted
 6. record the hand-off in ``manifest.json``: only now does the run count as successful
    for retention;
 7. move ``latest.json`` to this run;
-8. delete old exports beyond the newest ``keep_exports`` successful ones.
+8. delete old exports beyond the newest ``keep_exports`` successful ones, but never one
+   that a kept export's chain builds on (its FULL base and the deltas between).
+
+Each dataset's entry carries its mode, watermark and chain (the base FULL export and the
+deltas since); readiness counts what the dataset holds after the import, the chain.
 """
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ from export_spec import (
     ExportSpec,
 )
 from personalize_export import layout
+from personalize_export.incremental import FULL, INCREMENTAL, ExportPlan, schema_digest, spec_fingerprint
 from personalize_export.storage import Storage, is_s3, join, split_s3
 
 
@@ -106,6 +111,8 @@ def _file_checks(storage: Storage, name: str, run_dir: str, report: Dict[str, An
     if strays:
         return _check("files_valid.%s" % name, False, "non-CSV objects under %s: %s" % (report["prefix"], ", ".join(strays[:3])))
     if not present:
+        if report.get("carried") and int(report.get("rows", 0)) == 0:
+            return _check("files_valid.%s" % name, True, "no CSV files: an empty delta, carried (not imported)")
         return _check("files_valid.%s" % name, False, "no CSV files under %s" % report["prefix"])
     if set(present) != listed:
         return _check("files_valid.%s" % name, False, "files under %s differ from the dataset report" % report["prefix"])
@@ -142,9 +149,15 @@ def _line_checks(name: str, lines: Dict[str, Any], max_share: float) -> List[Dic
 
 
 def build_manifest(spec: ExportSpec, export_root: str, run_id: str, storage: Optional[Storage] = None,
-                   created_at: Optional[str] = None) -> Dict[str, Any]:
-    """The manifest for ``run_id`` with its readiness verdict (nothing is written)."""
+                   created_at: Optional[str] = None, plan: Optional[ExportPlan] = None) -> Dict[str, Any]:
+    """The manifest for ``run_id`` with its readiness verdict (nothing is written).
+
+    ``plan`` is the mode ``prepare`` chose; without one the run counts as a FULL export.
+    """
     storage = storage or Storage()
+    plan = plan or unrecorded_full_plan(spec, run_id)
+    previous = _previous_manifest(storage, export_root, plan)
+    vanished_users = None
     run_dir = layout.run_root(export_root, run_id)
     datasets: Dict[str, Any] = {}
     checks: List[Dict[str, Any]] = []
@@ -170,6 +183,11 @@ def build_manifest(spec: ExportSpec, export_root: str, run_id: str, storage: Opt
             "filtered_by_event_type": report.get("filtered_by_event_type", {}),
             "rejected_prefix": report.get("rejected_prefix"),
         }
+        entry.update(_chain_entry(name, run_id, report, plan, previous))
+        # What the Personalize dataset is created with: the schema file of this run.
+        entry["schema_fingerprint"] = schema_digest(schema)
+        if name == "users" and report.get("vanished_users") is not None:
+            vanished_users = report["vanished_users"]
         datasets[name] = entry
         accounted = entry["rows"] + entry["rejected"] + entry["filtered"]
         by_reason_total = sum(entry["rejected_by_reason"].values())
@@ -191,27 +209,96 @@ def build_manifest(spec: ExportSpec, export_root: str, run_id: str, storage: Opt
             "%.2f%% of %d rows rejected (at most %.2f%%)" % (share * 100, considered, spec.run.max_rejected_share * 100),
         ))
         if name == "interactions":
+            # Personalize's minimums apply to what the dataset holds after this import:
+            # the base export plus its imported deltas.
+            held = entry["chain_rows"]
+            chained = "" if len(entry["chain"]) == 1 else " across base %s and %d delta(s)" % (
+                entry["chain"][0]["run_id"], sum(1 for link in entry["chain"][1:] if not link["carried"]))
             checks.append(_check(
                 "min_interactions",
-                entry["rows"] >= readiness.min_interactions,
-                "%d interactions after event-type filtering (need at least %d)" % (entry["rows"], readiness.min_interactions),
+                held >= readiness.min_interactions,
+                "%d interactions after event-type filtering%s (need at least %d)" % (held, chained, readiness.min_interactions),
             ))
             users = report.get("users", {})
             qualified = int(users.get("users_with_min_interactions", 0))
+            entry["base_users_with_min_interactions"] = qualified
+            if entry["mode"] == INCREMENTAL:
+                # Deltas only add interactions: the base's qualified users still qualify.
+                base_qualified = int(((previous or {}).get("datasets", {}).get(name) or {}).get("base_users_with_min_interactions", 0))
+                entry["base_users_with_min_interactions"] = base_qualified
+                qualified = max(qualified, base_qualified)
             checks.append(_check(
                 "min_users",
                 qualified >= readiness.min_users,
-                "%d users with at least %d interactions (need at least %d)" % (qualified, readiness.min_interactions_per_user, readiness.min_users),
+                "%s%d users with at least %d interactions (need at least %d)" % (
+                    "at least " if entry["mode"] == INCREMENTAL else "", qualified, readiness.min_interactions_per_user, readiness.min_users),
             ))
             if "item_id_reconciliation" in report:
                 reconciliation = dict(report["item_id_reconciliation"])
     return {
         "run_id": run_id,
         "created_at": created_at or layout.utc_now_iso(),
+        "export": plan.manifest_entry(),
+        "vanished_users": vanished_users,
         "datasets": datasets,
         "readiness": {"passed": all(c["passed"] for c in checks) and "interactions" in datasets, "checks": checks},
         "item_id_reconciliation": reconciliation,
     }
+
+
+def unrecorded_full_plan(spec: ExportSpec, run_id: str) -> ExportPlan:
+    """The plan of a run whose mode ``prepare`` did not publish: a FULL export, its own base."""
+    return ExportPlan(run_id, FULL, "no export mode was chosen for this run: exported FULL", FULL, run_id, spec_fingerprint(spec))
+
+
+def _previous_manifest(storage: Storage, export_root: str, plan: ExportPlan) -> Optional[Dict[str, Any]]:
+    if plan.mode != INCREMENTAL or not plan.previous_run_id:
+        return None
+    return storage.read_json(layout.manifest_path(export_root, plan.previous_run_id))
+
+
+def _chain_link(run_id: str, this_run: str, name: str, mode: str, rows: int, carried: bool) -> Dict[str, Any]:
+    # Run folders are siblings: a path relative to this manifest's folder reaches any of them.
+    prefix = "%s/" % name if run_id == this_run else "../%s/%s/" % (run_id, name)
+    return {"run_id": run_id, "mode": mode, "prefix": prefix, "rows": int(rows), "carried": bool(carried)}
+
+
+def _chain_entry(name: str, run_id: str, report: Dict[str, Any], plan: ExportPlan,
+                 previous: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """The dataset's mode, size, watermark, carry verdict and chain (the manifest contract)."""
+    mode = report.get("mode") or FULL
+    if plan.mode == FULL:
+        mode = FULL
+    carried = bool(report.get("carried")) and mode == INCREMENTAL
+    chain: List[Dict[str, Any]] = []
+    if mode == INCREMENTAL:
+        earlier = ((previous or {}).get("datasets", {}).get(name) or {}).get("chain") or []
+        chain = [_chain_link(link["run_id"], run_id, name, link["mode"], link["rows"], link["carried"]) for link in earlier]
+    chain.append(_chain_link(run_id, run_id, name, mode, report["rows"], carried))
+    return {
+        "mode": mode,
+        "bytes": int(report.get("bytes", 0)),
+        "watermark": report.get("watermark"),
+        "carried": carried,
+        "carried_reason": report.get("carried_reason") if carried else None,
+        "chain": chain,
+        "chain_rows": sum(link["rows"] for link in chain if not link["carried"]),
+    }
+
+
+def chain_run_ids(storage: Storage, export_root: str, run_id: str) -> set:
+    """The runs whose files ``run_id``'s datasets build on (its base and deltas)."""
+    try:
+        uri = layout.manifest_path(export_root, run_id)
+    except ValueError:
+        return set()
+    if not storage.exists(uri):
+        return set()
+    try:
+        manifest = storage.read_json(uri)
+    except ValueError:
+        return set()
+    return {link["run_id"] for entry in (manifest.get("datasets") or {}).values() for link in entry.get("chain") or []}
 
 
 def absolute_uri(uri: str) -> str:
@@ -266,6 +353,9 @@ def cleanup(storage: Storage, export_root: str, keep: int, current_run_id: Optio
     successful = sorted(r for r, ok in states.items() if ok is True)
     kept = set(successful[-keep:])
     protected = kept | {latest_run_id(storage, export_root), current_run_id}
+    # A kept delta is useless without the FULL export it builds on (and the deltas between).
+    for run_id in [r for r in protected if r]:
+        protected |= chain_run_ids(storage, export_root, run_id)
     oldest_kept = min(kept) if kept else None
     doomed = []
     for run_id in sorted(runs):
@@ -314,11 +404,12 @@ def finalize_export(
     params_uri: str,
     keep_exports: Optional[int] = None,
     storage: Optional[Storage] = None,
+    plan: Optional[ExportPlan] = None,
 ) -> FinalizeResult:
     """Manifest, readiness gate, hand-off, ``latest`` and cleanup for one run (see module doc)."""
     storage = storage or Storage()
     keep = check_keep_exports(keep_exports if keep_exports is not None else spec.run.keep_exports)
-    manifest = build_manifest(spec, export_root, run_id, storage)
+    manifest = build_manifest(spec, export_root, run_id, storage, plan=plan)
     manifest["hand_off"] = None
     manifest_uri = layout.manifest_path(export_root, run_id)
     storage.write_json(manifest_uri, manifest)

@@ -14,7 +14,7 @@ import sys
 from typing import Any, Callable, Optional, Sequence
 
 from personalize_export.jobargs import optional_int, resolved_options
-from personalize_export.workflow import GlueRunProperties, current_run_id, prepare_run
+from personalize_export.workflow import GlueRunProperties, current_plan, current_run_id, prepare_export
 
 WORKFLOW_ARGS = ("WORKFLOW_NAME", "WORKFLOW_RUN_ID")
 
@@ -27,13 +27,30 @@ def _glue_client(factory: Optional[Callable[[], Any]]):
     return boto3.client("glue")
 
 
-def prepare_main(argv: Optional[Sequence[str]] = None, glue_client_factory: Optional[Callable[[], Any]] = None) -> str:
-    """Python-shell job ``prepare``: allocate the run id, publish it as run property ``run_id``."""
-    args = resolved_options(argv if argv is not None else sys.argv, WORKFLOW_ARGS)
+def prepare_main(argv: Optional[Sequence[str]] = None, glue_client_factory: Optional[Callable[[], Any]] = None,
+                 storage: Any = None) -> str:
+    """Python-shell job ``prepare``: allocate the run id and choose FULL or INCREMENTAL.
+
+    Both go into the workflow run properties. ``--export_mode`` (auto, FULL or INCREMENTAL)
+    forces a mode; so does a run property ``export_requested`` given to StartWorkflowRun.
+    """
+    from export_spec import load_spec
+    from personalize_export.incremental import ExportModeRefused
+    from personalize_export.storage import Storage
+
+    args = resolved_options(argv if argv is not None else sys.argv, ("spec_uri", "export_root") + WORKFLOW_ARGS,
+                            ("export_mode",))
+    storage = storage or Storage()
     properties = GlueRunProperties(_glue_client(glue_client_factory), args["WORKFLOW_NAME"], args["WORKFLOW_RUN_ID"])
-    run_id = prepare_run(properties)
-    print("prepare: run_id=%s (workflow %s, run %s)" % (run_id, args["WORKFLOW_NAME"], args["WORKFLOW_RUN_ID"]))
-    return run_id
+    spec = load_spec(storage.read_text(args["spec_uri"]))
+    try:
+        plan = prepare_export(properties, spec, args["export_root"], args.get("export_mode"), storage,
+                              requested_by="--export_mode")
+    except ExportModeRefused as refusal:
+        raise SystemExit("prepare: %s" % refusal)
+    print("prepare: run_id=%s (workflow %s, run %s); export %s" % (
+        plan.run_id, args["WORKFLOW_NAME"], args["WORKFLOW_RUN_ID"], plan.describe()))
+    return plan.run_id
 
 
 def start_training_main(argv: Optional[Sequence[str]] = None, glue_client_factory: Optional[Callable[[], Any]] = None,
@@ -56,13 +73,15 @@ def start_training_main(argv: Optional[Sequence[str]] = None, glue_client_factor
     storage = storage or Storage()
     properties = GlueRunProperties(_glue_client(glue_client_factory), args["WORKFLOW_NAME"], args["WORKFLOW_RUN_ID"])
     run_id = current_run_id(properties)
+    plan = current_plan(properties)
     spec = load_spec(storage.read_text(args["spec_uri"]))
     result = finalize_export(
         spec, args["export_root"], run_id, args["params_template_uri"], args["params_uri"],
-        keep_exports=keep_exports, storage=storage,
+        keep_exports=keep_exports, storage=storage, plan=plan,
     )
-    print("start_training: run %s ready; manifest %s; params written to %s (version %s); removed old exports: %s" % (
-        run_id, result.manifest_uri, result.params_uri, result.params_version, ", ".join(result.deleted_runs) or "none"))
+    print("start_training: run %s (%s) ready; manifest %s; params written to %s (version %s); removed old exports: %s" % (
+        run_id, plan.describe(), result.manifest_uri, result.params_uri, result.params_version,
+        ", ".join(result.deleted_runs) or "none"))
     return result
 
 
@@ -75,6 +94,7 @@ def export_main(dataset: str, argv: Optional[Sequence[str]] = None) -> dict:
 
     from export_spec import load_spec
     from personalize_export.export_job import run_export
+    from personalize_export.incremental import dataset_window, previous_manifest_for
     from personalize_export.storage import Storage
 
     argv = argv if argv is not None else sys.argv
@@ -84,17 +104,23 @@ def export_main(dataset: str, argv: Optional[Sequence[str]] = None) -> dict:
     job = Job(glue_context)
     job.init(args["JOB_NAME"], args)
 
-    run_id = current_run_id(GlueRunProperties(boto3.client("glue"), args["WORKFLOW_NAME"], args["WORKFLOW_RUN_ID"]))
+    properties = GlueRunProperties(boto3.client("glue"), args["WORKFLOW_NAME"], args["WORKFLOW_RUN_ID"])
+    run_id = current_run_id(properties)
+    plan = current_plan(properties)
     storage = Storage()
     spec = load_spec(storage.read_text(args["spec_uri"]))
+    previous = previous_manifest_for(storage, args["export_root"], plan)
 
-    def read_catalog(source):
+    def read_catalog(source, window=None):
         if source.catalog is None:
             raise ValueError("sources.%s.catalog: in AWS every source needs its Data Catalog table" % source.name)
         read_options = {}
         split = catalog_read_options(source)
-        if split:
-            read_options["additional_options"] = split
+        changed = changed_rows_read_options(source, window) if window is not None else {}
+        if split or changed.get("additional_options"):
+            read_options["additional_options"] = dict(split, **changed.get("additional_options", {}))
+        if changed.get("push_down_predicate"):
+            read_options["push_down_predicate"] = changed["push_down_predicate"]
         print("export_%s: sources.%s: %s" % (dataset, source.name, describe_catalog_read(source, split)))
         frame = glue_context.create_dynamic_frame.from_catalog(
             database=source.catalog.database,
@@ -104,7 +130,12 @@ def export_main(dataset: str, argv: Optional[Sequence[str]] = None) -> dict:
         )
         return frame.toDF()
 
-    report = run_export(spark, spec, dataset, args["export_root"], run_id, read_catalog, storage=storage, progress=print)
+    def read_catalog_changes(source, window):
+        return read_catalog(source, window)
+
+    report = run_export(spark, spec, dataset, args["export_root"], run_id, read_catalog, storage=storage, progress=print,
+                        window=dataset_window(spec, dataset, plan, previous), read_changes=read_catalog_changes,
+                        previous_run_id=plan.previous_run_id)
     print("export_%s: run %s: %d rows written, %d rejected %s, %d filtered" % (
         dataset, run_id, report["rows"], report["rejected"], report["rejected_by_reason"], report["filtered"]))
     job.commit()
@@ -148,3 +179,39 @@ def describe_catalog_read(source, options: dict) -> str:
     return ("JDBC read in one query over one connection: name sources.%s.jdbc_read.column (or hash_expression) "
             "to split it; in AWS the job cannot see the table's primary key through the Data Catalog" % source.name)
 
+
+def changed_rows_read_options(source: Any, window: Any) -> dict:
+    """How the Data Catalog read takes only an incremental window's rows (``from_catalog`` keywords).
+
+    * A JDBC table: Glue runs ``sampleQuery`` on the database instead of reading the whole
+      table, so the condition reaches the database
+      (https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-connect-jdbc-home.html).
+      It names the table as the database knows it: ``sources.<name>.jdbc.table`` (or ``query``).
+    * A table on S3 partitioned by day (``watermark.partition_column``): ``push_down_predicate``
+      prunes the partitions before the first day read, from the catalog's partition metadata,
+      before any file is listed
+      (https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-pushdown.html); the rows of
+      that first day are then filtered by the change column.
+    * Any other table is read whole and filtered by the change column.
+
+    No Glue job bookmark is used: a bookmark advances when the export job commits, even when
+    ``start_training`` then refuses the export; the watermark in the manifest advances only
+    with an export that was handed off, allows for late rows, and can be run and tested here.
+    """
+    from personalize_export.sources import changed_rows_sql
+
+    if not window.incremental or window.read_from is None:
+        return {}
+    watermark = window.watermark
+    if source.format == "jdbc":
+        if source.jdbc is None:
+            raise ValueError("sources.%s.jdbc: an incremental read of a JDBC catalog table needs jdbc.table (or jdbc.query): "
+                             "the name Glue's sampleQuery gives the database" % source.name)
+        relation = source.jdbc.table if source.jdbc.table else "(%s) AS source_rows" % source.jdbc.query
+        return {"additional_options": {"sampleQuery": "SELECT * FROM %s WHERE %s" % (relation, changed_rows_sql(watermark, window.read_from))}}
+    if watermark.partition_column:
+        import datetime
+
+        day = datetime.datetime.fromtimestamp(int(window.read_from), tz=datetime.timezone.utc).strftime("%Y-%m-%d")
+        return {"push_down_predicate": "%s >= '%s'" % (watermark.partition_column, day)}
+    return {}

@@ -6,6 +6,8 @@
     <export_root>/exports/<run_id>/schemas/<dataset>.json
     <export_root>/exports/<run_id>/reports/<dataset>.json
     <export_root>/exports/<run_id>/manifest.json
+    <export_root>/exports/<run_id>/state/user_ids/      every user id in the source (next run's vanished users)
+    <export_root>/exports/<run_id>/vanished_users.csv   users of the previous export gone from the source
     <export_root>/exports/latest.json                   pointer to the last good export
     <export_root>/rejected/<run_id>/<dataset>/          rejected rows (JSON lines + reason)
 
@@ -68,6 +70,14 @@ def rejected_prefix(export_root: str, run_id: str, dataset: str) -> str:
 
 def report_path(export_root: str, run_id: str, dataset: str) -> str:
     return join(run_root(export_root, run_id), "reports", dataset + ".json")
+
+
+def user_ids_prefix(export_root: str, run_id: str) -> str:
+    return join(run_root(export_root, run_id), "state", "user_ids")
+
+
+def vanished_users_path(export_root: str, run_id: str) -> str:
+    return join(run_root(export_root, run_id), "vanished_users.csv")
 
 
 def manifest_path(export_root: str, run_id: str) -> str:

@@ -7,7 +7,7 @@ plain Spark readers (files or JDBC) instead of the Data Catalog, and the workflo
 properties live in memory.
 
     python -m personalize_export.local_workflow --spec SPEC --export-root DIR \\
-        --params-template PARAMS_TEMPLATE.json --params-out PARAMS.json
+        --params-template PARAMS_TEMPLATE.json --params-out PARAMS.json [--mode auto|FULL|INCREMENTAL]
 """
 from __future__ import annotations
 
@@ -28,8 +28,9 @@ from personalize_export.finalize import (
     finalize_export,
     read_params_template,
 )
+from personalize_export.incremental import AUTO, REQUESTED_MODES, ExportModeRefused, dataset_window, previous_manifest_for
 from personalize_export.storage import Storage
-from personalize_export.workflow import InMemoryRunProperties, current_run_id, prepare_run
+from personalize_export.workflow import InMemoryRunProperties, current_plan, current_run_id, prepare_export
 
 
 @dataclass
@@ -48,11 +49,19 @@ class RunSummary:
     def datasets(self) -> Dict[str, Any]:
         return self.manifest.get("datasets", {})
 
+    @property
+    def mode(self) -> str:
+        return (self.manifest.get("export") or {}).get("mode", "FULL")
+
     def format(self) -> str:
         lines = ["Export %s -> %s" % (self.run_id, self.run_dir)]
+        export = self.manifest.get("export") or {}
+        if export:
+            lines.append("  mode: %s (%s); base %s" % (export.get("mode"), export.get("reason"), export.get("base_run_id")))
         for name, entry in self.datasets.items():
             lines.append("  %-12s read %7d  written %7d  rejected %6d  filtered %6d" % (
                 name, entry["rows_read"], entry["rows"], entry["rejected"], entry.get("filtered", 0)))
+            lines.extend("      " + line for line in _delta_lines(entry))
             for reason, count in sorted(entry["rejected_by_reason"].items()):
                 lines.append("      rejected %-24s %6d" % (reason, count))
             for status, count in sorted(entry.get("filtered_by_event_type", {}).items()):
@@ -68,10 +77,31 @@ class RunSummary:
         lines.append("  manifest: %s" % self.manifest_uri)
         if self.params_out:
             lines.append("  training params: %s" % self.params_out)
+        vanished = self.manifest.get("vanished_users")
+        if vanished:
+            lines.append("  vanished users since %s: %d (%s)" % (vanished["since_run_id"], vanished["count"], vanished["file"]))
         if self.deleted_runs:
             lines.append("  removed old exports: %s" % ", ".join(self.deleted_runs))
         lines.append("  took %.1f s" % self.seconds)
         return "\n".join(lines)
+
+
+def _delta_lines(entry: Dict[str, Any]) -> List[str]:
+    """What an export read past its watermark, and whether it is carried."""
+    lines = []
+    watermark = entry.get("watermark")
+    if watermark:
+        if entry.get("mode") == "INCREMENTAL":
+            lines.append("%s delta: %s >= %s; %d rows read again inside the %d s allowance; high-water mark %s" % (
+                entry.get("mode"), watermark["column"], watermark["read_from"] or "the start", watermark["overlap_rows"],
+                watermark["allowance_seconds"], watermark["high"]))
+        else:
+            lines.append("FULL: high-water mark %s = %s" % (watermark["column"], watermark["high"]))
+    elif entry.get("mode"):
+        lines.append("FULL (no change column)")
+    if entry.get("carried"):
+        lines.append("CARRIED: %s" % entry.get("carried_reason"))
+    return lines
 
 
 def run_local_workflow(
@@ -83,14 +113,17 @@ def run_local_workflow(
     progress: Callable[[str], Any] = print,
     keep_exports: Optional[int] = None,
     now_epoch: Optional[int] = None,
+    mode: str = AUTO,
 ) -> RunSummary:
     """Run prepare, the exports and start_training locally; returns the run's summary.
 
     Raises ``ReadinessFailed`` (with ``.summary`` attached) when the export is not ready
     for training: the manifest is written, ``latest`` is not moved, nothing is deleted.
+    ``mode`` is auto (the default), FULL or INCREMENTAL (refused when there is nothing to
+    build on).
     """
     from personalize_export.export_job import run_export
-    from personalize_export.sources import columns_read, read_source_counted
+    from personalize_export.sources import columns_read, read_changed_rows, read_source_counted, watermark_columns
 
     started = time.time()
     spec = load_spec(spec) if not isinstance(spec, ExportSpec) else spec
@@ -108,23 +141,38 @@ def run_local_workflow(
     try:
         properties = InMemoryRunProperties()
         progress("[1/3] prepare")
-        run_id = prepare_run(properties)
+        plan = prepare_export(properties, spec, export_root, mode, storage)
+        run_id = plan.run_id
         progress("  run_id = %s" % run_id)
+        progress("  mode = %s" % plan.describe())
         progress("[2/3] exports")
+        plan = current_plan(properties)
+        previous = previous_manifest_for(storage, export_root, plan)
+
+        def columns(source):
+            return columns_read(spec, source.name) | watermark_columns(spec, source.name)
+
         for name in DATASET_NAMES:
             if name not in spec.datasets:
                 continue
             progress("  %s ..." % EXPORT_JOB_BY_DATASET[name])
             report = run_export(
                 spark, spec, name, export_root, current_run_id(properties),
-                lambda source: read_source_counted(spark, source, spec.base_dir, columns_read(spec, source.name)),
+                lambda source: read_source_counted(spark, source, spec.base_dir, columns(source)),
                 storage=storage, now_epoch=now_epoch, progress=progress,
+                window=dataset_window(spec, name, plan, previous),
+                read_changes=lambda source, window: read_changed_rows(
+                    spark, source, window.watermark, window.read_from, spec.base_dir, columns(source)),
+                previous_run_id=plan.previous_run_id,
             )
             progress("  %s: %d written, %d rejected, %d filtered" % (name, report["rows"], report["rejected"], report["filtered"]))
+            for line in _delta_lines(report):
+                progress("    " + line)
         progress("[3/3] start_training")
         try:
             result: FinalizeResult = finalize_export(
-                spec, export_root, current_run_id(properties), params_template, params_out, keep_exports, storage
+                spec, export_root, current_run_id(properties), params_template, params_out, keep_exports, storage,
+                plan=plan,
             )
         except ReadinessFailed as failure:
             failure.summary = RunSummary(
@@ -156,11 +204,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--params-out", required=True, help="where the training params are written")
     parser.add_argument("--keep-exports", type=_keep_exports, default=None,
                         help="successful exports to keep, at least 1 (default: the spec's)")
+    parser.add_argument("--mode", default=AUTO, type=lambda text: next((m for m in REQUESTED_MODES if m.lower() == text.lower()), text),
+                        choices=REQUESTED_MODES, help="export mode: auto (default: FULL only when needed), FULL or INCREMENTAL")
     args = parser.parse_args(argv)
     try:
         summary = run_local_workflow(args.spec, args.export_root, args.params_template, args.params_out,
-                                     keep_exports=args.keep_exports)
-    except (HandOffRefused, SpecError) as refusal:
+                                     keep_exports=args.keep_exports, mode=args.mode)
+    except (HandOffRefused, SpecError, ExportModeRefused) as refusal:
         print("export refused: %s" % refusal, file=sys.stderr)
         return 2
     except ReadinessFailed as failure:

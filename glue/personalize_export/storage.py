@@ -139,6 +139,21 @@ class Storage:
             for name in files:
                 yield os.path.join(root, name)
 
+    def total_size(self, prefix: str, suffix: str = "") -> int:
+        """Bytes of the objects under ``prefix`` whose name ends in ``suffix``."""
+        if is_s3(prefix):
+            bucket, key = split_s3(prefix)
+            key = key.rstrip("/") + "/" if key else ""
+            total = 0
+            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key):
+                total += sum(int(item["Size"]) for item in page.get("Contents", []) if item["Key"].endswith(suffix))
+            return total
+        return sum(os.path.getsize(path) for path in self._iter_files(prefix) if path.endswith(suffix))
+
+    def copy(self, source: str, destination: str) -> None:
+        """Copy one object (small files: read and written whole)."""
+        self.write_bytes(destination, self.read_bytes(source))
+
     def list_children(self, prefix: str) -> List[str]:
         """Names of the immediate sub-folders (sub-prefixes) of ``prefix``, sorted."""
         if is_s3(prefix):

@@ -76,3 +76,31 @@ def current_run_id(properties: RunProperties) -> str:
             % RUN_ID_PROPERTY
         )
     return check_run_id(run_id)
+
+
+def prepare_export(properties: RunProperties, spec: Any, export_root: str, requested: Optional[str] = None,
+                   storage: Any = None, run_id: Optional[str] = None, requested_by: str = "--mode", now: Any = None):
+    """``prepare``: the run id, then FULL or INCREMENTAL (published with its reason and base).
+
+    The mode requested as a job argument wins over an ``export_requested`` run property set
+    when the workflow run was started; neither means ``auto``. A retried prepare keeps the
+    choice it already published.
+    """
+    from personalize_export.incremental import MODE_PROPERTY, REQUESTED_PROPERTY, ExportPlan, check_requested_mode, prepare_plan
+
+    allocated = prepare_run(properties, run_id)
+    published = properties.get_all()
+    if published.get(MODE_PROPERTY):
+        return ExportPlan.from_properties(allocated, published)
+    wanted = check_requested_mode(requested if requested not in (None, "") else published.get(REQUESTED_PROPERTY),
+                                  requested_by)
+    plan = prepare_plan(spec, export_root, allocated, wanted, storage, now, requested_by)
+    properties.put(plan.as_properties())
+    return plan
+
+
+def current_plan(properties: RunProperties):
+    """The mode ``prepare`` chose for this workflow run."""
+    from personalize_export.incremental import ExportPlan
+
+    return ExportPlan.from_properties(current_run_id(properties), properties.get_all())

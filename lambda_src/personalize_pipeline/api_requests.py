@@ -217,6 +217,8 @@ def _check_constraints(value: Any, shape: Any, path: str, problems: list[str]) -
         for i, item in enumerate(value):
             _check_constraints(item, shape.member, f"{path}[{i}]", problems)
     elif shape.type_name == "map" and isinstance(value, dict):
+        if "max" in meta and len(value) > meta["max"]:
+            problems.append(f"{path}: at most {meta['max']} entries allowed, got {len(value)}")
         for key, item in value.items():
             _check_constraints(key, shape.key, f"{path}.<key {key}>", problems)
             _check_constraints(item, shape.value, f"{path}.{key}", problems)

@@ -53,6 +53,11 @@ class SettingsMissing(PipelineError):
     Terraform module) is missing or empty; the message names it."""
 
 
+class ImportBaseMissing(PipelineError):
+    """An INCREMENTAL export is to be added to a dataset that has no ACTIVE FULL
+    import; the message says which export to run."""
+
+
 class QuotaExceeded(PipelineError):
     """A fixed Personalize quota (how many resources may exist) is reached; the
     message names it. Not retried: no wait clears it."""

@@ -9,7 +9,7 @@ import functools
 import json
 from typing import Any, Callable
 
-from . import batch_jobs, cleanup, cloudwatch_metrics, logs, recommenders, steps
+from . import batch_jobs, cleanup, cloudwatch_metrics, deletion, imports, logs, recommenders, steps
 
 log = logs.get_logger()
 
@@ -65,8 +65,13 @@ def ensure_dataset(event: dict, context: Any) -> dict:
 
 
 @handler
-def start_import(event: dict, context: Any) -> dict:
-    return steps.start_import(event["plan"], event["dataset"], steps.Settings.from_env())
+def start_import(event: dict, context: Any) -> list:
+    return imports.start_import(event["plan"], event["dataset"], steps.Settings.from_env())
+
+
+@handler
+def start_data_deletion(event: dict, context: Any) -> list:
+    return deletion.start_data_deletion(event["plan"], steps.Settings.from_env())
 
 
 @handler

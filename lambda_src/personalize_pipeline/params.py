@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any
 
-from . import batch_jobs, filter_expressions, naming, recommenders
+from . import batch_jobs, deletion, filter_expressions, imports, naming, recommenders
 from .errors import ParamsInvalid
 from .plan import Plan
 
@@ -31,7 +31,7 @@ UPDATE_RECIPES = ("aws-user-personalization", "aws-hrnn-coldstart")
 RUN_ID_TAG = "personalize-pipeline:run-id"
 # https://docs.aws.amazon.com/personalize/latest/dg/tagging-resources.html
 MAX_TAGS = 50
-WAIT_PHASES = ("dataset_group", "datasets", "imports", "solutions", "solution_versions", "campaigns",
+WAIT_PHASES = ("dataset_group", "datasets", "imports", "data_deletion", "solutions", "solution_versions", "campaigns",
                "recommenders", "batch_jobs")
 # Detection delay is bounded by the largest wait between two polls.
 MAX_POLL_SECONDS = 300
@@ -39,6 +39,8 @@ DEFAULT_WAITS = {
     "dataset_group": {"first_seconds": 15, "max_seconds": 60, "limit_seconds": 1800},
     "datasets": {"first_seconds": 15, "max_seconds": 60, "limit_seconds": 1800},
     "imports": {"first_seconds": 60, "max_seconds": 300, "limit_seconds": 6 * 3600},
+    # "it can take up to a day": https://docs.aws.amazon.com/personalize/latest/dg/API_CreateDataDeletionJob.html
+    "data_deletion": {"first_seconds": 300, "max_seconds": 300, "limit_seconds": 30 * 3600},
     "solutions": {"first_seconds": 15, "max_seconds": 60, "limit_seconds": 1800},
     "solution_versions": {"first_seconds": 120, "max_seconds": 300, "limit_seconds": 48 * 3600},
     "campaigns": {"first_seconds": 60, "max_seconds": 300, "limit_seconds": 3 * 3600},
@@ -51,7 +53,7 @@ KEY_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,39}$")
 TOP_LEVEL_KEYS = {
     "name", "dataset_group", "import_mode", "solutions", "campaigns", "quality_gate",
     "filters", "event_tracker", "readiness", "waits", "tags", "export",
-    "recommenders", "batch_inference_jobs", "batch_segment_jobs", "cleanup",
+    "recommenders", "batch_inference_jobs", "batch_segment_jobs", "cleanup", "delete_vanished_users",
 }
 
 
@@ -94,7 +96,7 @@ def _str(obj: dict, key: str, path: str, required: bool = True, pattern: re.Patt
 def _bool(obj: dict, key: str, path: str, default: bool) -> bool:
     value = obj.get(key, default)
     if not isinstance(value, bool):
-        _fail(f"{path}.{key}", "must be true or false")
+        _fail(f"{path}.{key}" if path else key, "must be true or false")
     return value
 
 
@@ -117,7 +119,9 @@ def _unique_keys(items: list[dict], path: str) -> None:
 
 
 def parse_solutions(raw: Any, recommenders_given: bool = False) -> list[dict]:
-    items = _list(raw if raw is not None or not recommenders_given else [], "solutions")
+    if raw is None and not recommenders_given:
+        _fail("solutions", "is required: list at least one solution (or recommenders, in a Domain dataset group)")
+    items = _list(raw if raw is not None else [], "solutions")
     if not items and not recommenders_given:
         _fail("solutions", "must list at least one solution (or recommenders, in a Domain dataset group)")
     out = []
@@ -127,8 +131,8 @@ def parse_solutions(raw: Any, recommenders_given: bool = False) -> list[dict]:
         _no_unknown(item, {"name", "recipe_arn", "training_mode", "perform_auto_training", "perform_hpo", "event_type", "solution_config"}, path)
         recipe = _str(item, "recipe_arn", path, pattern=re.compile(r"^arn:aws[a-z-]*:personalize:::recipe/[a-zA-Z0-9\-_.]+$"))
         mode = item.get("training_mode", "FULL")
-        if mode not in ("FULL", "UPDATE"):
-            _fail(f"{path}.training_mode", f"must be FULL or UPDATE, got {mode!r}")
+        if mode not in ("FULL", "UPDATE", "follow_import"):
+            _fail(f"{path}.training_mode", f"must be FULL, UPDATE or follow_import, got {mode!r}")
         if mode == "UPDATE" and recipe.rsplit("/", 1)[-1] not in UPDATE_RECIPES:
             _fail(f"{path}.training_mode", f"UPDATE needs the User-Personalization (aws-user-personalization) or HRNN-Coldstart "
                                            f"recipe, got {recipe}; User-Personalization-v2 and the other recipes train FULL only")
@@ -229,9 +233,7 @@ def parse_params(params: Any) -> dict:
     domain = recommenders.parse_domain(group)
     recommender_params = recommenders.parse_recommenders(params.get("recommenders"), domain)
     kms = _str(group, "kms_key_arn", "dataset_group", required=False, pattern=re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/.+$"))
-    import_mode = params.get("import_mode", "FULL")
-    if import_mode not in ("FULL", "INCREMENTAL"):
-        _fail("import_mode", f"must be FULL or INCREMENTAL, got {import_mode!r}")
+    import_mode = imports.parse_policy(params.get("import_mode", imports.FOLLOW_EXPORT))
     solutions = parse_solutions(params.get("solutions"), bool(recommender_params))
     campaigns = parse_campaigns(params.get("campaigns", []), {s["name"] for s in solutions})
     filters = []
@@ -266,6 +268,7 @@ def parse_params(params: Any) -> dict:
         "run_id": run_id,
         "kms_key_arn": kms,
         "import_mode": import_mode,
+        "delete_vanished_users": _bool(params, "delete_vanished_users", "", False),
         "solutions": solutions,
         "campaigns": campaigns,
         "filters": filters,
@@ -326,7 +329,7 @@ def build_plan(params: dict, manifest: dict, manifest_uri: str, schemas: dict[st
             "schema": schema_text,
             "dataLocation": resolve(manifest_uri, entry["prefix"].rstrip("/") + "/"),
             "importJobName": naming.resource_name(dataset_name, run_id),
-            "importMode": params["import_mode"],
+            **imports.dataset_import(key, entry, manifest_uri, params["import_mode"]),
             "rows": entry.get("rows"),
         })
     solutions = []
@@ -363,7 +366,7 @@ def build_plan(params: dict, manifest: dict, manifest_uri: str, schemas: dict[st
     if params["event_tracker"]:
         tracker = {"name": naming.resource_name(name, params["event_tracker"]["name"])}
     prefix = ssm_prefix.rstrip("/")
-    return {
+    plan: Plan = {
         "name": name,
         "runId": run_id,
         "manifestUri": manifest_uri,
@@ -395,6 +398,9 @@ def build_plan(params: dict, manifest: dict, manifest_uri: str, schemas: dict[st
                                                 partition, region, account),
         "cleanup": params["cleanup"],
     }
+    plan["dataDeletion"] = deletion.plan_deletion(params.get("delete_vanished_users", False), manifest, manifest_uri, plan)
+    imports.resolve_training_modes(plan, deleting=plan["dataDeletion"] is not None)
+    return plan
 
 
 def dumps_schema(schema: Any) -> str:

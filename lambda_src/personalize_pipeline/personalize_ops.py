@@ -25,6 +25,7 @@ DESCRIBE = {
     "recommender": ("describe_recommender", "recommenderArn", "recommender"),
     "batch_inference_job": ("describe_batch_inference_job", "batchInferenceJobArn", "batchInferenceJob"),
     "batch_segment_job": ("describe_batch_segment_job", "batchSegmentJobArn", "batchSegmentJob"),
+    "data_deletion_job": ("describe_data_deletion_job", "dataDeletionJobArn", "dataDeletionJob"),
 }
 KIND_LABELS = {
     "dataset_group": "dataset group",
@@ -38,6 +39,7 @@ KIND_LABELS = {
     "recommender": "recommender",
     "batch_inference_job": "batch inference job",
     "batch_segment_job": "batch segment job",
+    "data_deletion_job": "data deletion job",
 }
 
 

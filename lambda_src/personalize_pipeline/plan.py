@@ -22,6 +22,11 @@ class _DatasetPlanOptional(TypedDict, total=False):
     # From the export manifest, when it counted them; read_params moves the
     # counts to Plan.exportRows before the plan travels.
     rows: Optional[int]
+    # From the manifest (imports.dataset_import): a carried delta is not imported;
+    # a delta over the per-job size is imported as one job per file (dataParts).
+    carried: bool
+    carriedReason: str
+    dataParts: List[str]
 
 
 class DatasetPlan(_DatasetPlanOptional):
@@ -34,7 +39,7 @@ class DatasetPlan(_DatasetPlanOptional):
     schema: str  # the Avro schema as JSON text
     dataLocation: str  # s3://bucket/prefix/ of the export's files
     importJobName: str
-    importMode: str  # FULL | INCREMENTAL | AUTO
+    importMode: str  # FULL | INCREMENTAL: the dataset's export mode
 
 
 class SolutionPlan(TypedDict):
@@ -140,11 +145,22 @@ class _PlanDomainAndBatch(TypedDict):
     batchJobs: List[BatchJobPlan]
 
 
+class DataDeletionPlan(TypedDict):
+    jobName: str
+    arn: str
+    dataLocation: str  # the manifest's vanished_users.file
+    users: int
+    sinceRunId: Optional[str]
+
+
 class _PlanSetByReadParams(TypedDict, total=False):
     # Set by read_params: the params object version this run read, and the
     # export's row counts per dataset (recorded with each deployed version).
     paramsObject: ParamsObject
     exportRows: Dict[str, Optional[int]]
+    # The data deletion job removing the manifest's vanished users, when the
+    # params opt in (delete_vanished_users) and the export lists any; else None.
+    dataDeletion: Optional[DataDeletionPlan]
 
 
 class Plan(_PlanSetByReadParams, _PlanDomainAndBatch):

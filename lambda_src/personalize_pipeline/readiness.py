@@ -1,7 +1,11 @@
 """Data readiness: decided from the export's manifest (and, when a solution
 filters by event type or value, one streaming read of the interactions export)
 before any Personalize resource is touched, so "not enough data" fails in
-minutes, not hours into training."""
+minutes, not hours into training.
+
+Personalize's minimums apply to what the dataset holds when training starts.
+After an INCREMENTAL export that is the base FULL export plus every delta
+imported since (the manifest's ``chain`` and ``chain_rows``), not the delta."""
 from __future__ import annotations
 
 import csv
@@ -48,14 +52,20 @@ def check_readiness(export_summary: dict, rules: ReadinessRules) -> dict:
         names = "; ".join(f"{c.get('rule')}: {c.get('detail')}" for c in failed) or "no readiness verdict in the manifest"
         problems.append(f"the export's readiness check did not pass ({names})")
     rows = export_summary.get("rows", {})
-    interactions = rows.get("interactions") or 0
+    held = {**rows, **{k: v for k, v in (export_summary.get("chainRows") or {}).items() if v is not None}}
+    interactions = held.get("interactions") or 0
     minimum = rules["minInteractions"]
+    chained = held.get("interactions") != rows.get("interactions")
+    what = "the interactions dataset will hold" if chained else "the interactions export has"
     if interactions < minimum:
-        problems.append(f"not enough data: the interactions export has {interactions} rows, at least {minimum} are needed")
+        problems.append(f"not enough data: {what} {interactions} rows, at least {minimum} are needed")
     per_solution = {}
     filtering = [s for s in rules.get("solutions", []) if s.get("eventType") or s.get("eventValueThreshold") is not None]
-    if not problems and filtering and export_summary.get("interactionsLocation"):
-        per_solution = count_per_solution(storage.iter_lines(export_summary["interactionsLocation"]), filtering)
+    locations = export_summary.get("interactionsLocations")
+    if locations is None and export_summary.get("interactionsLocation"):
+        locations = [export_summary["interactionsLocation"]]
+    if not problems and filtering and locations:
+        per_solution = count_per_solution((line for location in locations for line in storage.iter_lines(location)), filtering)
         for sol in filtering:
             if per_solution[sol["key"]] < minimum:
                 kept = " and ".join(f for f in (
@@ -68,4 +78,4 @@ def check_readiness(export_summary: dict, rules: ReadinessRules) -> dict:
                 )
     if problems:
         raise TrainingDataNotReady(f"run {export_summary.get('runId')}: " + "; ".join(problems))
-    return {"passed": True, "rows": rows, "perSolution": per_solution}
+    return {"passed": True, "rows": held, "perSolution": per_solution}

@@ -10,7 +10,20 @@ from typing import Any, Mapping, Optional
 
 from botocore.exceptions import ClientError
 
-from . import api_requests, batch_jobs, clients, cloudwatch_metrics, gate, naming, params, recommenders, schema_rules, storage
+from . import (
+    api_requests,
+    batch_jobs,
+    clients,
+    cloudwatch_metrics,
+    deletion,
+    gate,
+    imports,
+    naming,
+    params,
+    recommenders,
+    schema_rules,
+    storage,
+)
 from .errors import (
     ConcurrentRun,
     ParamsInvalid,
@@ -142,7 +155,15 @@ def read_params(bucket: str, key: str, version_id: str | None, partition: str, r
                               settings.ssm_prefix)
     # Without a configured role the requests are checked against a placeholder of the same partition.
     checked = api_requests.validate_all(plan, settings.personalize_role_arn or f"arn:{partition}:iam::000000000000:role/personalize")
+    if plan["dataDeletion"]:
+        api_requests.validate_request("delete_vanished_users", "CreateDataDeletionJob", deletion.create_request(
+            plan, plan["dataDeletion"], plan["dataDeletion"]["jobName"], settings.personalize_role_arn or f"arn:{partition}:iam::000000000000:role/personalize"))
+        checked += 1
     log.info("params valid", extra={"requests_checked": checked, "run_id": plan["runId"]})
+    # A delta over the per-job size becomes one job per file; an INCREMENTAL
+    # export needs an ACTIVE FULL import: both judged before anything is created.
+    imports.split_oversized(plan, {name: entry.get("bytes") for name, entry in datasets.items()})
+    imports.refuse_increments_without_base(plan)
     plan["paramsObject"] = {"bucket": bucket, "key": key, "versionId": version_id}
     export_summary = {
         "runId": manifest.get("run_id"),
@@ -152,8 +173,11 @@ def read_params(bucket: str, key: str, version_id: str | None, partition: str, r
         "rejected": {name: entry.get("rejected") for name, entry in datasets.items()},
         "rejectedByReason": {name: entry.get("rejected_by_reason") or {} for name, entry in datasets.items()},
         "interactionsLocation": next(d["dataLocation"] for d in plan["datasets"] if d["key"] == "interactions"),
+        # What the datasets hold after this run: the base export and its deltas.
+        "chainRows": {name: imports.chain_rows(entry) for name, entry in datasets.items()},
+        "interactionsLocations": imports.chain_locations(manifest_uri, datasets["interactions"]),
     }
-    plan["exportRows"] = dict(export_summary["rows"])
+    plan["exportRows"] = dict(export_summary["chainRows"])
     # Only what later steps need travels in the state, well under 256 KB.
     for ds in plan["datasets"]:
         ds.pop("rows", None)
@@ -221,36 +245,7 @@ def ensure_dataset(plan: Plan, dataset: DatasetPlan) -> dict:
 
 
 # ---------------------------------------------------------------- import jobs
-def _has_bulk_import(dataset_arn: str) -> bool:
-    jobs = paginate("list_dataset_import_jobs", "datasetImportJobs", datasetArn=dataset_arn)
-    return any(job.get("status") == "ACTIVE" for job in jobs)
-
-
-def start_import(plan: Plan, dataset: DatasetPlan, settings: Settings) -> dict:
-    mode = dataset["importMode"]
-    for job_name in naming.retry_names(dataset["importJobName"]):
-        arn = naming.import_job_arn(plan["partition"], plan["region"], plan["account"], job_name)
-        existing = describe("dataset_import_job", arn)
-        if existing is not None and is_failed(existing.get("status")):
-            continue  # an earlier attempt failed: try the next name
-        if existing is None:
-            if mode == "INCREMENTAL" and not _has_bulk_import(dataset["arn"]):
-                log.info("no bulk import yet: importing FULL", extra={"dataset": dataset["arn"]})
-                mode = "FULL"
-            request = api_requests.create_import_job(plan, dataset, job_name, mode, settings.personalize_role_arn)
-            # About 5 imports may be pending per region; a job holds its slot for its
-            # whole run, so a full quota is waited for, not retried:
-            # https://docs.aws.amazon.com/personalize/latest/dg/limits.html
-            _, refused = call_or_defer("create_dataset_import_job", job_name, request, for_now={"LimitExceededException"},
-                                       always_for_now=True)
-            if refused is not None:
-                log.info("import deferred: no import slot free", extra={"job": job_name, "reason": refused})
-                return resource("dataset_import_job", arn, dataset["key"], importMode=mode,
-                                deferred={"operation": "create_dataset_import_job", "request": request})
-        else:
-            mode = existing.get("importMode", mode)
-        return resource("dataset_import_job", arn, dataset["key"], importMode=mode)
-    raise ResourceFailed(f"dataset import job {dataset['importJobName']} ({dataset['key']}): every retry attempt failed")
+# imports.start_import: the mode follows the export manifest.
 
 
 # ----------------------------------------------------------------- solutions
@@ -470,7 +465,8 @@ def resource_state(res: dict, described: dict | None) -> tuple[str, str | None, 
         if "STOPP" in (status or ""):
             return "failed", f"it was stopped ({status}) and will never become ACTIVE", None
         return "failed", reason, None
-    if status != "ACTIVE" and not (res["kind"] == "dataset" and status is None):
+    # A data deletion job ends COMPLETED, not ACTIVE.
+    if status not in ("ACTIVE", "COMPLETED") and not (res["kind"] == "dataset" and status is None):
         return "pending", None, None
     summary_key, identity = UPDATE_SUMMARIES.get(res["kind"], (None, None))
     update = described.get(summary_key) or {} if summary_key else {}
@@ -695,4 +691,6 @@ def finalize(plan: Plan, state: dict) -> dict:
         "recommenders": recommenders.summary(state.get("recommenders", [])),
         "batchJobs": batch_jobs.summary(state.get("batchJobs", [])),
         "metrics": cloudwatch_metrics.publish(cloudwatch_metrics.run_metrics(plan, state)),
+        "imports": imports.summary(plan),
+        "dataDeletion": deletion.summary(plan),
     }

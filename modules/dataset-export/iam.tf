@@ -178,7 +178,8 @@ data "aws_iam_policy_document" "connections" {
 # Jobs: one role each, so every job holds only what its code calls
 ################################################################################
 
-# prepare: allocates the run id and publishes it as a workflow run property.
+# prepare: allocates the run id, chooses FULL or INCREMENTAL from the spec and the
+# last successful export, and publishes both as workflow run properties.
 data "aws_iam_policy_document" "prepare" {
   count = local.create ? 1 : 0
 
@@ -200,6 +201,31 @@ data "aws_iam_policy_document" "prepare" {
     sid       = "PublishRunId"
     actions   = ["glue:GetWorkflowRunProperties", "glue:PutWorkflowRunProperties"]
     resources = [local.workflow_arn]
+  }
+
+  # FULL or INCREMENTAL: the spec, and the last successful export's pointer and manifest.
+  statement {
+    sid       = "ReadSpec"
+    actions   = ["s3:GetObject"]
+    resources = [local.spec_object_arn]
+  }
+
+  statement {
+    sid       = "ListExports"
+    actions   = ["s3:ListBucket"]
+    resources = [local.data_bucket_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.exports_prefix}*"]
+    }
+  }
+
+  statement {
+    sid       = "ReadPreviousExport"
+    actions   = ["s3:GetObject"]
+    resources = [local.exports_objects_arn]
   }
 }
 

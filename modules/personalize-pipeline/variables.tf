@@ -91,7 +91,7 @@ variable "training" {
   type = object({
     name                      = optional(string)
     dataset_group_kms_key_arn = optional(string)
-    import_mode               = optional(string, "FULL")
+    import_mode               = optional(string, "follow_export")
     solutions = optional(list(object({
       name                  = string
       recipe_arn            = string
@@ -125,13 +125,13 @@ variable "training" {
   default = {}
 
   validation {
-    condition     = contains(["FULL", "INCREMENTAL"], var.training.import_mode)
-    error_message = "training.import_mode must be FULL or INCREMENTAL."
+    condition     = contains(["follow_export", "full_only"], var.training.import_mode)
+    error_message = "training.import_mode must be follow_export (import each dataset in its export's mode) or full_only (FULL exports only); FULL and INCREMENTAL are no longer accepted (FULL becomes full_only, INCREMENTAL follow_export)."
   }
 
   validation {
-    condition     = var.training.solutions == null ? true : (length(var.training.solutions) > 0 && alltrue([for s in var.training.solutions : contains(["FULL", "UPDATE"], s.training_mode)]))
-    error_message = "training needs at least one solution, and each training_mode must be FULL or UPDATE."
+    condition     = var.training.solutions == null ? true : (length(var.training.solutions) > 0 && alltrue([for s in var.training.solutions : contains(["FULL", "UPDATE", "follow_import"], s.training_mode)]))
+    error_message = "training needs at least one solution, and each training_mode must be FULL, UPDATE or follow_import."
   }
 
   validation {
@@ -252,12 +252,8 @@ variable "kms_key_administrators" {
 }
 
 variable "training_monitoring" {
-  description = "The training pipeline's CloudWatch dashboard and optional alarms (on a failed run, a quality-gate rejection, no successful run within alarm_when_no_success_in_days, 1-7), sent to the training notification topic. See docs/training.md."
-  type = object({
-    dashboard                     = optional(bool, true)
-    alarm_on_failed_run           = optional(bool, false)
-    alarm_on_gate_rejection       = optional(bool, false)
-    alarm_when_no_success_in_days = optional(number, null)
-  })
+  description = "The training pipeline's CloudWatch dashboard and optional alarms (on a failed run, a quality-gate rejection, no successful run within alarm_when_no_success_in_days, 1-7), sent to the training notification topic: the training-pipeline module's monitoring input (type and defaults). See docs/training.md."
+  # Passed to training-pipeline unchanged: the object type is declared there, once.
+  type    = any
   default = {}
 }

@@ -28,6 +28,7 @@ from botocore.validate import validate_parameters
 
 from .fake_batch import BatchJobApis
 from .fake_deletes import DeletesMixin
+from .fake_imports import ImportsMixin
 from .fake_recommenders import RecommenderApis
 from .sim_clock import EPOCH, SimClock
 
@@ -48,6 +49,7 @@ DEFAULT_DURATIONS = {
     "recommender_update": 1800,
     "batch_inference_job": 1200,
     "batch_segment_job": 1200,
+    "data_deletion_job": 3600,
 }
 PENDING_SHARE = 0.1  # the first 10% of a creation is spent in CREATE PENDING
 MAX_PENDING_IMPORTS = 5
@@ -215,7 +217,7 @@ def _json_default(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-class FakePersonalize(RecommenderApis, BatchJobApis, DeletesMixin):
+class FakePersonalize(RecommenderApis, BatchJobApis, DeletesMixin, ImportsMixin):
     """Holds Personalize's state for one region and account.
 
     Fault injection: ``fail_next(kind, reason)`` makes the next created resource
@@ -567,25 +569,7 @@ class FakePersonalize(RecommenderApis, BatchJobApis, DeletesMixin):
                 blobs.append(self.s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
         return blobs
 
-    def _create_dataset_import_job(self, p: dict) -> dict:
-        dataset = self._require_active(p["datasetArn"], "dataset")
-        mode = p.get("importMode", "FULL")
-        jobs = [r for r in self.resources.values() if r.kind == "dataset_import_job"]
-        if mode == "INCREMENTAL" and not any(j.fields["datasetArn"] == dataset.arn and self._status(j) == "ACTIVE" for j in jobs):
-            raise FakeError("InvalidInputException", "an INCREMENTAL import needs an earlier bulk import into the dataset")
-        pending = [j for j in jobs if self._status(j) in ("CREATE PENDING", "CREATE IN_PROGRESS")]
-        if len(pending) >= MAX_PENDING_IMPORTS:
-            raise FakeError("LimitExceededException", f"{len(pending)} dataset import jobs are already pending")
-        arn = self._arn("dataset-import-job", p["jobName"])
-        blobs = self._read_csv_objects(p["dataSource"]["dataLocation"])
-        res = self._new("dataset_import_job", arn, {
-            "jobName": p["jobName"], "datasetImportJobArn": arn, "datasetArn": p["datasetArn"],
-            "dataSource": p["dataSource"], "roleArn": p.get("roleArn"), "importMode": mode,
-        })
-        if not blobs and res.failure_reason is None:
-            res.failure_reason = f"Input CSV has no data: no objects under {p['dataSource']['dataLocation']}"
-        res.fields["_data"] = blobs
-        return {"datasetImportJobArn": arn}
+    # _create_dataset_import_job: fake_imports.ImportsMixin (Personalize's import rules).
 
     def _describe_dataset_import_job(self, p: dict) -> dict:
         view = self._view(self._get(p["datasetImportJobArn"], "dataset_import_job"))
@@ -600,17 +584,7 @@ class FakePersonalize(RecommenderApis, BatchJobApis, DeletesMixin):
             out.append({k: v.get(k) for k in ("datasetImportJobArn", "jobName", "status", "creationDateTime", "lastUpdatedDateTime", "failureReason", "importMode") if v.get(k) is not None})
         return {"datasetImportJobs": out}
 
-    def _dataset_data(self, group_arn: str, dataset_type: str) -> list[bytes]:
-        """A dataset's data: the last ACTIVE FULL import and the ACTIVE
-        INCREMENTAL imports after it."""
-        dataset_arn = next((r.arn for r in self.resources.values() if r.kind == "dataset" and r.fields["datasetGroupArn"] == group_arn and r.fields["datasetType"] == dataset_type), None)
-        jobs = sorted((r for r in self.resources.values() if r.kind == "dataset_import_job" and r.fields["datasetArn"] == dataset_arn and self._status(r) == "ACTIVE"), key=lambda r: r.created_at)
-        data: list[bytes] = []
-        for job in jobs:
-            if job.fields["importMode"] == "FULL":
-                data = []
-            data.extend(job.fields["_data"])
-        return data
+    # _dataset_data: fake_imports.ImportsMixin (replace by ID, identical interactions once, deletions).
 
     # ---------------------------------------------------------- solutions
     def _create_solution(self, p: dict) -> dict:

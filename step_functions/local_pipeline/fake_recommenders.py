@@ -1,5 +1,5 @@
 """The fake Personalize's Domain dataset groups and recommenders (a mixin of
-FakePersonalize, which holds the state, the clock and the helpers used here).
+FakePersonalize, which holds the state, the clock and the methods used here).
 
 What it refuses and the states it goes through, each from Personalize's pages:
 - a Domain dataset group takes only datasets whose schema was created for its

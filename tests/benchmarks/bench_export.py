@@ -380,6 +380,174 @@ def print_profile(name: str, jobs: List[dict], workload_seconds: float) -> None:
               f"read {job['records_read']:>9,}  shuffle {job['shuffle_write_mb']:6.1f} MB  spill {job['spill_mb']:6.1f} MB  {site}")
 
 
+# -- the full export's goals --------------------------------------------------------
+
+# The full export's goals: at most this many times the bare copy's wall time, and a JVM
+# whose memory does not grow with the rows beyond the configured heap.
+FULL_EXPORT_MAX_RATIO = 3.0
+
+
+def heap_mb(setting: str) -> int:
+    """A JVM memory setting (``2g``, ``1536m``) in MB."""
+    units = {"g": 1024, "m": 1, "k": 1 / 1024}
+    setting = setting.strip().lower()
+    return int(float(setting[:-1]) * units[setting[-1]]) if setting[-1] in units else int(setting) // 2**20
+
+
+def full_export_goals(report: List[dict], driver_memory: str) -> List[str]:
+    """The export's ratio to the bare copy at each size against the goal, and how its JVM's
+    peak RSS moves from the smallest size to the largest next to the configured heap."""
+    exports = sorted((entry for entry in report if entry["workload"] == "export"), key=lambda entry: entry["rows"])
+    lines = []
+    for entry in exports:
+        verdict = "met" if entry["ratio_to_bare"] <= FULL_EXPORT_MAX_RATIO else "not met"
+        lines.append(f"{entry['rows']:,} rows: export {entry['ratio_to_bare']:.2f}x the bare copy (goal <= {FULL_EXPORT_MAX_RATIO:.0f}x: {verdict})")
+    if len(exports) >= 2:
+        small, large = exports[0], exports[-1]
+        growth = large["peak_jvm_mb"] - small["peak_jvm_mb"]
+        heap = heap_mb(driver_memory)
+        verdict = "within" if growth <= heap and large["peak_jvm_mb"] <= heap + 1024 else "beyond"
+        lines.append(f"JVM peak RSS {small['peak_jvm_mb']:,} MB at {small['rows']:,} rows -> {large['peak_jvm_mb']:,} MB at {large['rows']:,} rows "
+                     f"({growth:+,} MB; heap -Xmx {heap:,} MB: {verdict} the heap plus 1 GB of non-heap memory)")
+    return lines
+
+
+# -- daily delta: a 5M-row history in PostgreSQL, then a 1% delta ------------------
+#
+#     .venv/bin/python tests/benchmarks/bench_export.py --daily-delta [--history-rows 5000000] [--delta-share 0.01]
+#
+# A throwaway PostgreSQL holds the history (indexed load time). In the same run, each in a
+# fresh driver: the FULL interactions export over JDBC, then, after the delta is inserted,
+# the INCREMENTAL export of it. PostgreSQL's own counters (pg_stat_user_tables) say how
+# many rows each read took from the table.
+
+DAILY_TABLE = "bench_orders"
+DAILY_ALLOWANCE_SECONDS = 3600
+DAILY_PASSWORD_ENV = "BENCH_DB_PASSWORD"
+DAILY_HISTORY_END = "2025-06-01 00:00:00+00"
+
+
+def daily_spec(config: dict) -> dict:
+    """The interactions mapping of ``bench_spec`` on the JDBC table, with a watermark."""
+    spec = bench_spec(Path(config["data_dir"]))
+    spec["sources"]["orders"] = {"format": "jdbc", "jdbc": {
+        "url": config["url"], "table": "public.%s" % DAILY_TABLE, "user": config["user"],
+        "password_env": DAILY_PASSWORD_ENV, "driver": "org.postgresql.Driver"}}
+    spec["datasets"]["interactions"]["watermark"] = {"column": "loaded_at", "allowance_seconds": DAILY_ALLOWANCE_SECONDS}
+    spec.pop("item_ids")
+    spec["datasets"].pop("items")  # the delta's cost is the subject: no catalog read in either run
+    return spec
+
+
+def _daily_workload(spark, data_dir: Path, out_dir: Path) -> dict:
+    from export_spec import load_spec
+    from personalize_export.export_job import run_export
+    from personalize_export.incremental import DeltaWindow
+    from personalize_export.sources import read_changed_rows, read_source_counted
+
+    config = json.loads((data_dir / "daily.json").read_text(encoding="utf-8"))
+    spec = load_spec(daily_spec(config))
+    watermark = spec.dataset("interactions").watermark
+    window = DeltaWindow("interactions", "FULL", watermark)
+    if config["mode"] == "INCREMENTAL":
+        window = DeltaWindow("interactions", "INCREMENTAL", watermark, config["high"] - DAILY_ALLOWANCE_SECONDS, config["high"])
+    report = run_export(spark, spec, "interactions", str(out_dir / "export"), config["run_id"],
+                        lambda source: read_source_counted(spark, source), now_epoch=NOW_FOR_DAILY,
+                        window=window, read_changes=lambda source, w: read_changed_rows(spark, source, w.watermark, w.read_from))
+    return {"rows_read": report["rows_read"], "written": report["rows"], "high": report["watermark"]["high"],
+            "overlap_rows": report["watermark"]["overlap_rows"], "carried": report["carried"]}
+
+
+NOW_FOR_DAILY = 1800000000
+WORKLOADS["daily"] = _daily_workload
+
+
+def _daily_insert(server, first: int, count: int, loaded_at_sql: str) -> None:
+    server.psql(f"""
+        INSERT INTO {DAILY_TABLE} (order_id, customer_id, sku, status, amount, channel, ordered_at, loaded_at)
+        SELECT 'SO-' || i, 'C' || lpad((abs(hashint4(i * 11)) % 250000)::text, 7, '0'),
+               'SKU-' || lpad((floor(power((abs(hashint4(i * 7)) % 1000000) / 1000000.0, 3) * {ITEMS}))::int::text, 5, '0'),
+               CASE WHEN abs(hashint4(i * 3)) % 100 < 6 THEN 'cancelled' ELSE 'completed' END,
+               round(((abs(hashint4(i * 5)) % 10000) / 100.0 + 1)::numeric, 2),
+               (ARRAY['web', 'app', 'partner', 'store'])[1 + i % 4],
+               ({HISTORY_START_EPOCH} + abs(hashint4(i * 13)) % {HISTORY_SECONDS})::text,
+               {loaded_at_sql}
+        FROM generate_series({first}, {first + count - 1}) AS i""")
+
+
+def _daily_table_reads(server) -> Dict[str, int]:
+    time.sleep(1.5)  # counters are flushed when the reading backends end
+    row = server.psql("SELECT pg_stat_clear_snapshot(); SELECT seq_scan, seq_tup_read, coalesce(idx_tup_fetch, 0) "
+                      f"FROM pg_stat_user_tables WHERE relname = '{DAILY_TABLE}'").strip().splitlines()[-1]
+    seq_scan, seq_rows, index_rows = (int(v) for v in row.split("|"))
+    return {"seq_scans": seq_scan, "seq_rows": seq_rows, "index_rows": index_rows}
+
+
+def daily_delta_main(history_rows: int, delta_share: float, work_dir: Path, json_out: Optional[str]) -> int:
+    """The FULL export of the history and the INCREMENTAL export of a day's delta, same run."""
+    from sample_data.postgres import throwaway_postgres
+
+    delta_rows = int(history_rows * delta_share)
+    data_dir = work_dir / "daily"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    with throwaway_postgres() as server:
+        os.environ[DAILY_PASSWORD_ENV] = server.password
+        print(f"  loading {history_rows:,} order lines into PostgreSQL (not timed) ...", flush=True)
+        server.psql(f"CREATE TABLE {DAILY_TABLE} (order_id text, customer_id text, sku text, status text, amount numeric(10,2), "
+                    "channel text, ordered_at text, loaded_at timestamptz NOT NULL)")
+        # The history was loaded over two years, in order.
+        _daily_insert(server, 0, history_rows,
+                      f"TIMESTAMPTZ '{DAILY_HISTORY_END}' - INTERVAL '730 days' + i * (INTERVAL '730 days' / {history_rows})")
+        server.psql(f"CREATE INDEX {DAILY_TABLE}_loaded_at ON {DAILY_TABLE} (loaded_at); ANALYZE {DAILY_TABLE}")
+        config = {"url": server.jdbc_url, "user": server.user, "data_dir": str(data_dir), "mode": "FULL",
+                  "run_id": "20250601T000000Z-0da110"}
+        results = {}
+        for mode in ("FULL", "INCREMENTAL"):
+            if mode == "INCREMENTAL":
+                print(f"  inserting the day's {delta_rows:,} lines (not timed) ...", flush=True)
+                _daily_insert(server, history_rows, delta_rows,
+                              f"TIMESTAMPTZ '{DAILY_HISTORY_END}' + (i - {history_rows}) * (INTERVAL '1 day' / {delta_rows})")
+                server.psql(f"ANALYZE {DAILY_TABLE}")
+                config.update(mode=mode, run_id="20250602T000000Z-0da111", high=_iso_to_epoch(results["FULL"]["high"]))
+            (data_dir / "daily.json").write_text(json.dumps(config))
+            server.psql("SELECT pg_stat_reset()")
+            before = _daily_table_reads(server)
+            out_dir = work_dir / f"out-daily-{mode.lower()}"
+            shutil.rmtree(out_dir, ignore_errors=True)
+            result = run_measured(child_command("daily", history_rows, data_dir, out_dir))
+            after = _daily_table_reads(server)
+            result["database"] = {k: after[k] - before[k] for k in after}
+            results[mode] = result
+            shutil.rmtree(out_dir, ignore_errors=True)
+            print(f"  {mode:>11}: {result['seconds']:.1f}s, read {result['rows_read']:,} rows (overlap {result['overlap_rows']:,}), "
+                  f"PostgreSQL: {result['database']['seq_scans']} seq scans / {result['database']['seq_rows']:,} rows, "
+                  f"{result['database']['index_rows']:,} rows by index; JVM {result['peak_jvm_mb']:.0f} MB", flush=True)
+    full, delta = results["FULL"], results["INCREMENTAL"]
+    summary = {
+        "history_rows": history_rows, "delta_rows": delta_rows,
+        "full_seconds": round(full["seconds"], 2), "incremental_seconds": round(delta["seconds"], 2),
+        "ratio": round(delta["seconds"] / full["seconds"], 3),
+        "incremental_rows_read": delta["rows_read"], "overlap_rows": delta["overlap_rows"],
+        "database_rows_full": full["database"]["seq_rows"] + full["database"]["index_rows"],
+        "database_rows_incremental": delta["database"]["seq_rows"] + delta["database"]["index_rows"],
+        "incremental_seq_scans": delta["database"]["seq_scans"],
+    }
+    print()
+    print(f"daily delta: FULL {summary['full_seconds']}s, INCREMENTAL {summary['incremental_seconds']}s "
+          f"= {summary['ratio'] * 100:.1f}% of FULL; rows from PostgreSQL for the delta {summary['database_rows_incremental']:,} "
+          f"= delta {delta_rows:,} + overlap {summary['overlap_rows']:,}")
+    if json_out:
+        Path(json_out).write_text(json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+def _iso_to_epoch(text: str) -> int:
+    from personalize_export.incremental import parse_iso_utc
+
+    return parse_iso_utc(text)
+
+
 # -- the parent: processes and memory --------------------------------------------
 
 
@@ -464,9 +632,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     parser.add_argument("--event-log", help=argparse.SUPPRESS)
+    parser.add_argument("--daily-delta", action="store_true", help="run the daily-delta benchmark (PostgreSQL history + 1%% delta) instead")
+    parser.add_argument("--history-rows", type=int, default=5_000_000, help="daily delta: rows of history (default 5000000)")
+    parser.add_argument("--delta-share", type=float, default=0.01, help="daily delta: the day's rows as a share of the history")
     args = parser.parse_args(argv)
     if args.child:
         return child_main(args)
+    if args.daily_delta:
+        return daily_delta_main(args.history_rows, args.delta_share, Path(args.work_dir), args.json)
 
     try:
         import psutil  # noqa: F401
@@ -522,6 +695,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     for entry in report:
         print(f"{entry['rows']:>10,} {entry['workload']:>8} {entry['seconds']:>8.1f} {entry['rows_per_second']:>10,} "
               f"{entry['ratio_to_bare']:>5.2f}x {entry['peak_jvm_mb']:>8} {entry['peak_python_mb']:>7}")
+    driver_memory = dict(setting.split("=", 1) for setting in args.spark_conf or []).get("spark.driver.memory", DRIVER_MEMORY)
+    goals = full_export_goals(report, driver_memory)
+    if goals:
+        print()
+        print("\n".join(goals))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
     return 0

@@ -191,7 +191,7 @@ def install() -> None:
             _wrap(glue_entry, function, lambda *a, _c=components, **k: _c[(a[0] if a else k["dataset"],)])
 
     # The local workflow runs the jobs' code without the Glue entry points.
-    _wrap(local_workflow, "prepare_run", "glue:prepare")
+    _wrap(local_workflow, "prepare_export", "glue:prepare")
     _wrap(local_workflow, "finalize_export", "glue:start_training")
     # The export jobs' code needs Spark; where Spark is missing (the Python-shell
     # runtime's own test run) it cannot run, so there is nothing to attribute.

@@ -127,7 +127,8 @@ def test_on_s3_a_failed_hand_off_keeps_latest_and_the_previous_export(aws, spec,
     finalize_export(spec, ROOT, previous, "s3://data/config/params_template.json", "s3://data/params/params.json",
                     keep_exports=1, storage=storage)
     before = storage.list_files(layout.run_root(ROOT, previous))
-    run_id = prepare_main(["prepare.py", "--JOB_NAME", "job", "--WORKFLOW_NAME", "export", "--WORKFLOW_RUN_ID", workflow_run],
+    run_id = prepare_main(["prepare.py", "--JOB_NAME", "job", "--WORKFLOW_NAME", "export", "--WORKFLOW_RUN_ID", workflow_run,
+                           "--spec_uri", "s3://data/config/spec.json", "--export_root", ROOT],
                           glue_client_factory=lambda: aws["glue"])
     write_good_export(storage, ROOT, run_id, spec)
 
@@ -144,7 +145,8 @@ def test_on_s3_a_failed_hand_off_keeps_latest_and_the_previous_export(aws, spec,
 def test_on_s3_keep_exports_below_one_stops_start_training_before_it_writes(aws, spec, keep):
     storage = Storage(aws["s3"])
     workflow_run = _s3_setup(aws)
-    run_id = prepare_main(["prepare.py", "--JOB_NAME", "job", "--WORKFLOW_NAME", "export", "--WORKFLOW_RUN_ID", workflow_run],
+    run_id = prepare_main(["prepare.py", "--JOB_NAME", "job", "--WORKFLOW_NAME", "export", "--WORKFLOW_RUN_ID", workflow_run,
+                           "--spec_uri", "s3://data/config/spec.json", "--export_root", ROOT],
                           glue_client_factory=lambda: aws["glue"])
     write_good_export(storage, ROOT, run_id, spec)
     with pytest.raises(SystemExit, match="--keep_exports must be an integer of at least 1"):

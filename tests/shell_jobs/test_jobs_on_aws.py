@@ -28,14 +28,20 @@ def _args(run_id, *extra):
     return ["prepare.py", "--JOB_NAME", "job", "--WORKFLOW_NAME", "export", "--WORKFLOW_RUN_ID", run_id] + list(extra)
 
 
+def _prepare_args(run_id, *extra):
+    """prepare reads the spec and the last export to choose FULL or INCREMENTAL."""
+    return _args(run_id, "--spec_uri", "s3://data/config/spec.json", "--export_root", ROOT, *extra)
+
+
 def test_prepare_publishes_a_sortable_run_id_and_keeps_it_on_retry(aws):
+    _publish_config(aws["s3"])
     workflow_run = _workflow(aws["glue"])
-    run_id = prepare_main(_args(workflow_run), glue_client_factory=lambda: aws["glue"])
+    run_id = prepare_main(_prepare_args(workflow_run), glue_client_factory=lambda: aws["glue"])
     assert layout.RUN_ID_PATTERN.match(run_id)
     stored = aws["glue"].get_workflow_run_properties(Name="export", RunId=workflow_run)["RunProperties"]
     assert stored["run_id"] == run_id
     # a retried prepare in the same workflow run keeps the id the exports already use
-    assert prepare_main(_args(workflow_run), glue_client_factory=lambda: aws["glue"]) == run_id
+    assert prepare_main(_prepare_args(workflow_run), glue_client_factory=lambda: aws["glue"]) == run_id
 
 
 def _without_job_name(argv):
@@ -49,7 +55,7 @@ def test_shell_jobs_run_without_job_name(aws):
     storage = Storage(s3)
     _publish_config(s3)
     workflow_run = _workflow(glue)
-    run_id = prepare_main(_without_job_name(_args(workflow_run)), glue_client_factory=lambda: glue)
+    run_id = prepare_main(_without_job_name(_prepare_args(workflow_run)), glue_client_factory=lambda: glue)
     assert layout.RUN_ID_PATTERN.match(run_id)
     write_good_export(storage, ROOT, run_id, load_spec(SPEC))
 
@@ -88,7 +94,7 @@ def test_start_training_on_s3_writes_manifest_latest_and_a_params_version(aws):
     spec = load_spec(SPEC)
     _publish_config(s3)
     workflow_run = _workflow(glue)
-    run_id = prepare_main(_args(workflow_run), glue_client_factory=lambda: glue)
+    run_id = prepare_main(_prepare_args(workflow_run), glue_client_factory=lambda: glue)
     write_good_export(storage, ROOT, run_id, spec)
 
     result = start_training_main(_start_training_args(workflow_run), glue_client_factory=lambda: glue, storage=storage)
@@ -116,7 +122,7 @@ def test_start_training_on_s3_refuses_and_keeps_the_previous_export(aws):
     storage.write_json(layout.latest_path(ROOT), {"run_id": good_run})
 
     workflow_run = _workflow(glue)
-    run_id = prepare_main(_args(workflow_run), glue_client_factory=lambda: glue)
+    run_id = prepare_main(_prepare_args(workflow_run), glue_client_factory=lambda: glue)
     write_dataset(storage, ROOT, run_id, spec, "interactions", GOOD_INTERACTIONS[:1])
     write_dataset(storage, ROOT, run_id, spec, "items", GOOD_ITEMS)
     before = storage.list_files("s3://data/personalize/exports/" + good_run)

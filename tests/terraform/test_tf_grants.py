@@ -237,24 +237,32 @@ def _entry_calls() -> dict[str, set[str]]:
 
 
 def test_run_property_grants_follow_what_each_job_calls(export_module):
-    """prepare_run() publishes the run id (get + put); current_run_id() only reads it."""
+    """prepare_run() / prepare_export() publish the run id and mode (get + put); current_run_id()
+    and current_plan() only read them."""
     document_of = {"prepare": "prepare", "start_training": "start_training"}
     calls = _entry_calls()
     assert set(calls) == set(export_module.locals["job_scripts"])
     for job, names in calls.items():
         grants = granted(export_module, document_of.get(job, "export"))
-        puts = "prepare_run" in names
-        reads = puts or "current_run_id" in names
+        puts = bool({"prepare_run", "prepare_export"} & set(names))
+        reads = puts or bool({"current_run_id", "current_plan"} & set(names))
         assert ("glue:PutWorkflowRunProperties" in grants) == puts, f"{job}: PutWorkflowRunProperties granted={not puts}, code puts={puts}"
         assert ("glue:GetWorkflowRunProperties" in grants) == reads, f"{job}: GetWorkflowRunProperties does not follow the code"
 
 
-def test_prepare_publishes_the_run_id_and_reads_only_its_code(export_module):
+def test_prepare_publishes_the_run_id_and_reads_only_its_code_the_spec_and_the_last_export(export_module):
+    """prepare chooses FULL or INCREMENTAL from the spec and the last export's pointer and
+    manifest: it reads them, lists only the exports prefix, and writes nothing in S3."""
     grants = granted(export_module, "prepare")
     assert grants["glue:GetWorkflowRunProperties"] == grants["glue:PutWorkflowRunProperties"] == {"${local.workflow_arn}"}
-    assert grants["s3:GetObject"] >= {"${local.job_script_arns.prepare}", "${local.package_wheel_arn}"}
-    assert not any(a.startswith(("s3:ListBucket", "glue:GetTable", "secretsmanager:")) for a in grants)
-    assert "data_bucket" not in " ".join(r for rs in grants.values() for r in rs), "prepare needs nothing in the data bucket"
+    assert grants["s3:GetObject"] == {"${local.job_script_arns.prepare}", "${local.package_wheel_arn}", "${local.spec_object_arn}",
+                                      "${local.exports_objects_arn}", "${local.artifacts_bucket_arn}/tmp/*"}
+    listing = statements(export_module, "prepare")["ListExports"]
+    assert resources_of(listing) == ["${local.data_bucket_arn}"]
+    assert conditions_of(listing) == [("StringLike", "s3:prefix", ("${local.exports_prefix}*",))]
+    assert not any(a.startswith(("glue:GetTable", "secretsmanager:")) for a in grants)
+    assert not any(r.startswith("${local.data_bucket_arn}") or r.startswith("${local.exports_objects_arn}")
+                   for a, rs in grants.items() if a in ("s3:PutObject", "s3:DeleteObject") for r in rs)
 
 
 def test_start_training_maintains_exports_and_writes_params(export_module):

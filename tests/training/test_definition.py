@@ -44,6 +44,7 @@ def test_registry_actions_cover_the_calls_each_handler_makes():
     model = api_requests.service_model()
     registry = load_registry()
     create_ops = {"ensure_dataset_group": "CreateDatasetGroup", "ensure_dataset": "CreateDataset", "start_import": "CreateDatasetImportJob",
+                  "start_data_deletion": "CreateDataDeletionJob",
                   "ensure_solution": "CreateSolution", "ensure_extras": "CreateEventTracker", "start_solution_version": "CreateSolutionVersion",
                   "deploy_campaign": "UpdateCampaign", "read_metrics": "GetSolutionMetrics"}
     for key, op in create_ops.items():
@@ -104,7 +105,7 @@ def test_retries_only_throttling_and_lambda_service_errors_with_jitter():
                 yield from tasks(state["ItemProcessor"]["States"])
 
     found = list(tasks(rendered()["States"]))
-    assert len(found) == 25  # 9 step tasks (with CleanUp), 8 wait-loop checks, 7 Map item tasks, RecordGateRejection
+    assert len(found) == 27  # 10 step tasks (with CleanUp, DeleteVanishedUsers), 9 wait-loop checks, 7 Map item tasks, RecordGateRejection
     for state in found:
         for retrier in state["Retry"]:
             assert "States.ALL" not in retrier["ErrorEquals"] and "ResourcePending" not in retrier["ErrorEquals"]
@@ -114,7 +115,7 @@ def test_retries_only_throttling_and_lambda_service_errors_with_jitter():
 def test_wait_loops_are_wait_choice_loops():
     states = rendered()["States"]
     waits = [n for n, s in states.items() if s["Type"] == "Wait"]
-    assert len(waits) == 8
+    assert len(waits) == 9
     for name in waits:
         check = states[states[name]["Next"]]
         assert check["Resource"] == ARNS["check_resources"]

@@ -77,7 +77,11 @@ def test_arns_of_another_partition_are_refused_naming_the_field(field, change):
         (lambda p: p["solutions"][0].update(training_mode="UPDATE"), "solutions[0].training_mode", "User-Personalization"),
         (lambda p: p["campaigns"][0].update(solution="nope"), "campaigns[0].solution", "is not one of the solutions"),
         (lambda p: p["quality_gate"]["thresholds"].update(precision_at_11=0.1), "quality_gate.thresholds.precision_at_11", "unknown metric"),
-        (lambda p: p.update(import_mode="DELTA"), "import_mode", "FULL or INCREMENTAL"),
+        (lambda p: p.update(import_mode="DELTA"), "import_mode", "must be one of follow_export, full_only"),
+        (lambda p: p.update(import_mode="FULL"), "import_mode", "Write 'full_only' to import only FULL exports"),
+        (lambda p: p.update(import_mode="INCREMENTAL"), "import_mode", "re-sends the whole history. Write 'follow_export'"),
+        (lambda p: p["solutions"][0].update(training_mode="DELTA"), "solutions[0].training_mode", "FULL, UPDATE or follow_import"),
+        (lambda p: p.update(delete_vanished_users="yes"), "delete_vanished_users", "must be true or false"),
         (lambda p: p.update(waits={"imports": {"max_seconds": 900}}), "waits.imports.max_seconds", "between"),
         (lambda p: p.update(readiness={"min_interactions": 10}), "readiness.min_interactions", "at least 1000"),
         (lambda p: p.update(solutions=[]), "solutions", "at least one"),
@@ -103,7 +107,8 @@ def test_params_schema_errors_name_the_field_and_rule(change, field, rule):
 def test_params_defaults_keep_auto_training_off():
     normalised = params.parse_params(with_export(full_params()))
     assert [s["perform_auto_training"] for s in normalised["solutions"]] == [False, False]
-    assert normalised["import_mode"] == "FULL"
+    assert normalised["import_mode"] == "follow_export"
+    assert normalised["delete_vanished_users"] is False
     assert normalised["gate"]["tolerance"] == 0.01
 
 

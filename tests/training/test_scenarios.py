@@ -227,12 +227,11 @@ def test_interactions_schema_cannot_be_replaced(pipeline, tmp_path):
     assert len(pipeline.fake.calls_of("CreateSchema")) == 3
 
 
-def test_items_schema_may_add_nullable_fields_and_incremental_imports(pipeline, tmp_path):
-    params = {**full_params(), "import_mode": "INCREMENTAL", "solutions": [{"name": "popular", "recipe_arn": RECIPE_POPULARITY}],
+def test_items_schema_may_add_nullable_fields_and_full_exports_import_full(pipeline, tmp_path):
+    params = {**full_params(), "solutions": [{"name": "popular", "recipe_arn": RECIPE_POPULARITY}],
               "campaigns": [{"name": "home", "solution": "popular"}]}
     first = pipeline.run(params, make_export(tmp_path))
     assert first.status == "SUCCEEDED", (first.error, first.cause)
-    # No bulk import existed yet, so the first imports were FULL.
     assert {r["importMode"] for r in pipeline.fake.calls_of("CreateDatasetImportJob")} == {"FULL"}
 
     wider_items = {
@@ -244,7 +243,8 @@ def test_items_schema_may_add_nullable_fields_and_incremental_imports(pipeline, 
     assert second.status == "SUCCEEDED", (second.error, second.cause)
     (update,) = pipeline.fake.calls_of("UpdateDataset")
     assert update["datasetArn"].endswith("/ITEMS")
-    assert [r["importMode"] for r in pipeline.fake.calls_of("CreateDatasetImportJob")][3:] == ["INCREMENTAL"] * 3
+    # A FULL export (a manifest without export modes is one) is imported FULL again, never as an increment.
+    assert [r["importMode"] for r in pipeline.fake.calls_of("CreateDatasetImportJob")][3:] == ["FULL"] * 3
 
 
 def test_waits_are_sized_from_personalize_history_when_no_run_stored_durations(pipeline, trainer, tmp_path):

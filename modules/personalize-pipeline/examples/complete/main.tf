@@ -86,7 +86,7 @@ module "personalize_pipeline" {
   training = {
     name                      = "retail-recs"
     dataset_group_kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9"
-    import_mode               = "FULL"
+    import_mode               = "follow_export"
     solutions = [
       {
         name                  = "user-personalization"

@@ -1,0 +1,227 @@
+"""Dataset imports and data deletion jobs of the fake Personalize, as the service
+documents them.
+
+Imports (https://docs.aws.amazon.com/personalize/latest/dg/bulk-data-import.html,
+https://docs.aws.amazon.com/personalize/latest/dg/API_CreateDatasetImportJob.html):
+
+- FULL "overwrite[s] all existing bulk data in your dataset"; INCREMENTAL
+  appends: "If you import an item, user, or action with the same ID as a record
+  that's already in your dataset, Amazon Personalize replaces it with the new
+  record. If you record two item interaction or action interaction events with
+  exactly the same timestamp and identical properties, Amazon Personalize keeps
+  only one of the events.";
+- "If you haven't imported bulk records into the dataset previously, you can
+  only specify FULL": INCREMENTAL is refused until a FULL import is ACTIVE;
+- the quotas (https://docs.aws.amazon.com/personalize/latest/dg/limits.html):
+  "Maximum amount of bulk ... data per dataset import job with FULL import
+  mode: 100 GB", "... with INCREMENTAL import mode: 1 GB", and "Minimum number
+  of item interactions records per dataset import job with FULL or INCREMENTAL
+  import mode: 1000". A job that breaks them ends CREATE FAILED with the reason.
+
+Data deletion jobs (https://docs.aws.amazon.com/personalize/latest/dg/delete-records.html,
+https://docs.aws.amazon.com/personalize/latest/dg/API_CreateDataDeletionJob.html):
+a CSV with a single USER_ID column; at most 5 jobs PENDING per dataset group;
+input at most 100 MB; PENDING > IN_PROGRESS > COMPLETED -or- FAILED; once
+COMPLETED the users' interactions and user records are gone from the datasets.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+# 1 GB read as 2^30 bytes here: the service's own reading of its quota is not
+# documented, and the pipeline splits at the smaller 10^9.
+MAX_IMPORT_BYTES = {"FULL": 100 * 2**30, "INCREMENTAL": 2**30}
+MIN_INTERACTION_RECORDS_PER_JOB = 1000
+MAX_DELETION_INPUT_BYTES = 100 * 10**6
+MAX_PENDING_DELETIONS_PER_GROUP = 5
+ID_FIELDS = {"ITEMS": "ITEM_ID", "USERS": "USER_ID"}
+DELETION_STATUS = {"CREATE PENDING": "PENDING", "CREATE IN_PROGRESS": "IN_PROGRESS", "ACTIVE": "COMPLETED", "CREATE FAILED": "FAILED"}
+
+
+def read_records(blobs: list[bytes]) -> tuple[list[str], list[dict[str, str]]]:
+    """Every record of the CSV objects, each read by its own header."""
+    fields: list[str] = []
+    records: list[dict[str, str]] = []
+    for blob in blobs:
+        reader = csv.DictReader(io.StringIO(blob.decode("utf-8")))
+        for name in reader.fieldnames or []:
+            if name not in fields:
+                fields.append(name)
+        records.extend(dict(row) for row in reader)
+    return fields, records
+
+
+@dataclass
+class DatasetContent:
+    """What a dataset holds: records keyed by identity (the ID for items and
+    users, the whole record for interactions), in insertion order."""
+
+    dataset_type: str
+    fields: list[str] = field(default_factory=list)
+    records: dict[Any, dict[str, str]] = field(default_factory=dict)
+
+    def key(self, record: dict[str, str]) -> Any:
+        id_field = ID_FIELDS.get(self.dataset_type)
+        if id_field is not None:
+            return record.get(id_field)
+        return tuple(sorted((k, v) for k, v in record.items() if v not in (None, "")))
+
+    def apply_import(self, mode: str, blobs: list[bytes]) -> None:
+        fields, records = read_records(blobs)
+        if mode == "FULL":
+            self.fields, self.records = [], {}
+        for name in fields:
+            if name not in self.fields:
+                self.fields.append(name)
+        for record in records:
+            key = self.key(record)
+            self.records.pop(key, None)  # a replaced record takes the newer one's place
+            self.records[key] = record
+
+    def delete_users(self, user_ids: set[str]) -> int:
+        doomed = [k for k, r in self.records.items() if r.get("USER_ID") in user_ids]
+        for key in doomed:
+            del self.records[key]
+        return len(doomed)
+
+    def as_csv(self) -> list[bytes]:
+        if not self.records:
+            return []
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=self.fields, lineterminator="\n")
+        writer.writeheader()
+        for record in self.records.values():
+            writer.writerow({k: record.get(k, "") for k in self.fields})
+        return [out.getvalue().encode("utf-8")]
+
+
+class ImportsMixin:
+    """CreateDatasetImportJob, the dataset contents the trainer reads, and the
+    data deletion jobs, for FakePersonalize (which provides _new, _get,
+    _status, _view, _require_active, _read_csv_objects, resources, clock, s3)."""
+
+    # ------------------------------------------------------------ imports
+    def _create_dataset_import_job(self, p: dict) -> dict:
+        from .fake_personalize import MAX_PENDING_IMPORTS, FakeError
+
+        dataset = self._require_active(p["datasetArn"], "dataset")
+        mode = p.get("importMode", "FULL")
+        jobs = [r for r in self.resources.values() if r.kind == "dataset_import_job"]
+        if mode == "INCREMENTAL" and not any(j.fields["datasetArn"] == dataset.arn and j.fields["importMode"] == "FULL"
+                                             and self._status(j) == "ACTIVE" for j in jobs):
+            raise FakeError("InvalidInputException", "If you haven't imported bulk records into the dataset previously, "
+                                                      "you can only specify FULL")
+        pending = [j for j in jobs if self._status(j) in ("CREATE PENDING", "CREATE IN_PROGRESS")]
+        if len(pending) >= MAX_PENDING_IMPORTS:
+            raise FakeError("LimitExceededException", f"{len(pending)} dataset import jobs are already pending")
+        arn = self._arn("dataset-import-job", p["jobName"])
+        blobs = self._read_csv_objects(p["dataSource"]["dataLocation"])
+        res = self._new("dataset_import_job", arn, {
+            "jobName": p["jobName"], "datasetImportJobArn": arn, "datasetArn": p["datasetArn"],
+            "dataSource": p["dataSource"], "roleArn": p.get("roleArn"), "importMode": mode,
+        })
+        if res.failure_reason is None:
+            res.failure_reason = self._import_problem(dataset.fields["datasetType"], mode, p["dataSource"]["dataLocation"], blobs)
+        res.fields["_data"] = blobs
+        return {"datasetImportJobArn": arn}
+
+    @staticmethod
+    def _import_problem(dataset_type: str, mode: str, location: str, blobs: list[bytes]) -> Optional[str]:
+        if not blobs:
+            return f"Input CSV has no data: no objects under {location}"
+        size = sum(len(b) for b in blobs)
+        if size > MAX_IMPORT_BYTES[mode]:
+            return (f"The data under {location} is {size} bytes, over the maximum of {MAX_IMPORT_BYTES[mode]} bytes "
+                    f"for a dataset import job with {mode} import mode")
+        if dataset_type == "INTERACTIONS":
+            _, records = read_records(blobs)
+            if len(records) < MIN_INTERACTION_RECORDS_PER_JOB:
+                return (f"The import has {len(records)} item interaction records, under the minimum of "
+                        f"{MIN_INTERACTION_RECORDS_PER_JOB} per dataset import job with FULL or INCREMENTAL import mode")
+        return None
+
+    def dataset_content(self, group_arn: str, dataset_type: str) -> DatasetContent:
+        """The dataset's content now: its ACTIVE imports and COMPLETED data
+        deletion jobs replayed in the order they finished."""
+        content = DatasetContent(dataset_type)
+        dataset_arn = next((r.arn for r in self.resources.values() if r.kind == "dataset"
+                            and r.fields["datasetGroupArn"] == group_arn and r.fields["datasetType"] == dataset_type), None)
+        if dataset_arn is None:
+            return content
+        events = [(r.ready_at, 0, r) for r in self.resources.values()
+                  if r.kind == "dataset_import_job" and r.fields["datasetArn"] == dataset_arn and self._status(r) == "ACTIVE"]
+        events += [(r.ready_at, 1, r) for r in self.resources.values()
+                   if r.kind == "data_deletion_job" and r.fields["datasetGroupArn"] == group_arn and self._status(r) == "ACTIVE"]
+        for _, _, res in sorted(events, key=lambda e: (e[0], e[1], e[2].created_at)):
+            if res.kind == "dataset_import_job":
+                content.apply_import(res.fields["importMode"], res.fields["_data"])
+            else:
+                content.delete_users(res.fields["_users"])
+        return content
+
+    def _dataset_data(self, group_arn: str, dataset_type: str) -> list[bytes]:
+        return self.dataset_content(group_arn, dataset_type).as_csv()
+
+    # ------------------------------------------------------ data deletion
+    def _create_data_deletion_job(self, p: dict) -> dict:
+        from .fake_personalize import FakeError
+
+        group = self._require_active(p["datasetGroupArn"], "dataset_group")
+        pending = [r for r in self.resources.values() if r.kind == "data_deletion_job"
+                   and r.fields["datasetGroupArn"] == group.arn and self._data_deletion_status(r) == "PENDING"]
+        if len(pending) >= MAX_PENDING_DELETIONS_PER_GROUP:
+            raise FakeError("LimitExceededException", f"{len(pending)} data deletion jobs are already pending for {group.arn}")
+        arn = self._arn("data-deletion-job", p["jobName"])
+        location = p["dataSource"]["dataLocation"]
+        blobs = self._read_csv_objects(location)
+        res = self._new("data_deletion_job", arn, {
+            "jobName": p["jobName"], "dataDeletionJobArn": arn, "datasetGroupArn": group.arn,
+            "dataSource": p["dataSource"], "roleArn": p["roleArn"],
+        })
+        users, problem = self._deletion_input(location, blobs)
+        if res.failure_reason is None:
+            res.failure_reason = problem
+        res.fields["_users"] = users
+        return {"dataDeletionJobArn": arn}
+
+    @staticmethod
+    def _deletion_input(location: str, blobs: list[bytes]) -> tuple[set[str], Optional[str]]:
+        if not blobs:
+            return set(), f"No data deletion input file under {location}"
+        if sum(len(b) for b in blobs) > MAX_DELETION_INPUT_BYTES:
+            return set(), f"The data deletion input under {location} is over the maximum of {MAX_DELETION_INPUT_BYTES} bytes"
+        users: set[str] = set()
+        for blob in blobs:
+            lines = blob.decode("utf-8").splitlines()
+            if not lines or re.sub(r"\s", "", lines[0]) != "USER_ID":
+                return set(), f"The data deletion input {location} must be a CSV file with a single USER_ID column"
+            users.update(line.strip() for line in lines[1:] if line.strip())
+        return users, None
+
+    def _data_deletion_status(self, res: Any) -> str:
+        return DELETION_STATUS[self._status(res)]
+
+    def _data_deletion_view(self, res: Any, record: bool = True) -> dict:
+        view = self._view(res, record=record)
+        view = {k: v for k, v in view.items() if not k.startswith("_")}
+        view["status"] = DELETION_STATUS[view["status"]]
+        if view["status"] == "COMPLETED":
+            view["numDeleted"] = len(res.fields["_users"])
+        return view
+
+    def _describe_data_deletion_job(self, p: dict) -> dict:
+        return {"dataDeletionJob": self._data_deletion_view(self._get(p["dataDeletionJobArn"], "data_deletion_job"))}
+
+    def _list_data_deletion_jobs(self, p: dict) -> dict:
+        jobs = [r for r in self.resources.values() if r.kind == "data_deletion_job"
+                and r.fields["datasetGroupArn"] == p.get("datasetGroupArn", r.fields["datasetGroupArn"])]
+        keys = ("dataDeletionJobArn", "datasetGroupArn", "jobName", "status", "creationDateTime", "lastUpdatedDateTime", "failureReason")
+        out = []
+        for res in sorted(jobs, key=lambda r: r.created_at, reverse=True):
+            view = self._data_deletion_view(res, record=False)
+            out.append({k: view[k] for k in keys if view.get(k) is not None})
+        return {"dataDeletionJobs": out}

@@ -1,0 +1,290 @@
+"""FULL or INCREMENTAL: the choice, its reason, the chain in the manifest, retention of chains.
+
+Exports are written by hand in the export jobs' layout (export_fixtures), then finalized
+with the plan ``prepare`` would publish, exactly as start_training does.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+
+import pytest
+from export_fixtures import GOOD_INTERACTIONS, GOOD_ITEMS, SPEC, write_dataset
+
+from export_spec import SpecError, load_spec
+from personalize_export import layout
+from personalize_export.finalize import ReadinessFailed, finalize_export
+from personalize_export.incremental import (
+    FULL,
+    INCREMENTAL,
+    ExportModeRefused,
+    choose_mode,
+    dataset_window,
+    iso_utc,
+    prepare_plan,
+    previous_export,
+)
+from personalize_export.storage import Storage
+from personalize_export.workflow import InMemoryRunProperties, current_plan, prepare_export
+
+HIGH = 1717200000  # 2024-06-01T00:00:00Z
+
+
+def _spec(**changes):
+    raw = copy.deepcopy(SPEC)
+    raw["datasets"]["interactions"]["watermark"] = {"column": "loaded_at", "allowance_seconds": 600}
+    raw["run"]["keep_exports"] = 1
+    for path, value in changes.items():
+        node = raw
+        keys = path.split("__")
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = value
+    return load_spec(raw)
+
+
+def _run_id(day: int) -> str:
+    return "202406%02dT000000Z-%06x" % (day, day)
+
+
+def _template(tmp_path):
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps({"solutions": []}))
+    return str(path)
+
+
+def _export(tmp_path, spec, run_id, mode="auto", rows=GOOD_INTERACTIONS, high=HIGH, overlap=0, carried=False,
+            now=None, keep=None, rejected=None):
+    """prepare -> the export jobs' files and reports -> start_training, for one run."""
+    storage = Storage()
+    root = str(tmp_path / "root")
+    properties = InMemoryRunProperties()
+    plan = prepare_export(properties, spec, root, mode, storage, run_id=run_id, now=now)
+    window = dataset_window(spec, "interactions", plan, previous_export(storage, root)[1] if plan.previous_run_id else None)
+    report = write_dataset(storage, root, run_id, spec, "interactions", rows, rejected_by_reason=rejected, filtered=1)
+    report.update({
+        "mode": window.mode, "bytes": 100, "carried": carried,
+        "carried_reason": "below the minimum" if carried else None,
+        "watermark": {"column": "loaded_at", "allowance_seconds": 600, "read_from": iso_utc(window.read_from),
+                      "high": iso_utc(window.previous_high if carried else high), "overlap_rows": overlap},
+    })
+    storage.write_json(layout.report_path(root, run_id, "interactions"), report)
+    items = write_dataset(storage, root, run_id, spec, "items", GOOD_ITEMS)
+    items.update({"mode": FULL, "bytes": 50, "carried": False, "watermark": None})
+    storage.write_json(layout.report_path(root, run_id, "items"), items)
+    result = finalize_export(spec, root, run_id, _template(tmp_path), str(tmp_path / "params.json"), keep, storage,
+                             plan=current_plan(properties))
+    return result
+
+
+# ----------------------------------------------------------------------------- the choice
+
+
+def test_first_export_is_full_with_its_reason(tmp_path):
+    manifest = _export(tmp_path, _spec(), _run_id(1)).manifest
+    assert manifest["export"]["mode"] == FULL
+    assert manifest["export"]["reason"] == "no earlier successful export"
+    assert manifest["export"]["base_run_id"] == _run_id(1)
+    assert manifest["export"]["requested"] == "auto"
+    interactions = manifest["datasets"]["interactions"]
+    assert interactions["mode"] == FULL
+    assert interactions["watermark"]["high"] == "2024-06-01T00:00:00Z"
+    assert interactions["chain"] == [{"run_id": _run_id(1), "mode": FULL, "prefix": "interactions/", "rows": 5, "carried": False}]
+
+
+def test_the_next_auto_run_is_incremental_on_the_base_and_reads_past_the_watermark_minus_the_allowance(tmp_path):
+    spec = _spec()
+    _export(tmp_path, spec, _run_id(1))
+    plan = prepare_plan(spec, str(tmp_path / "root"), _run_id(2), "auto")
+    assert (plan.mode, plan.reason, plan.base_run_id, plan.previous_run_id) == (
+        INCREMENTAL, "incremental on base %s" % _run_id(1), _run_id(1), _run_id(1))
+    window = dataset_window(spec, "interactions", plan, previous_export(Storage(), str(tmp_path / "root"))[1])
+    assert (window.mode, window.previous_high, window.read_from) == (INCREMENTAL, HIGH, HIGH - 600)
+    # items has no change column: read in full, as today
+    items = dataset_window(spec, "items", plan, None)
+    assert (items.mode, items.read_from) == (FULL, None)
+
+
+def test_a_delta_chains_onto_its_base_and_readiness_counts_the_chain(tmp_path):
+    spec = _spec()
+    _export(tmp_path, spec, _run_id(1))
+    delta = _export(tmp_path, spec, _run_id(2), rows=GOOD_INTERACTIONS[:3], high=HIGH + 86400, overlap=1).manifest
+    interactions = delta["datasets"]["interactions"]
+    assert delta["export"]["mode"] == INCREMENTAL and delta["export"]["base_run_id"] == _run_id(1)
+    assert interactions["mode"] == INCREMENTAL
+    assert [(link["run_id"], link["prefix"], link["rows"]) for link in interactions["chain"]] == [
+        (_run_id(1), "../%s/interactions/" % _run_id(1), 5), (_run_id(2), "interactions/", 3)]
+    assert interactions["chain_rows"] == 8
+    assert interactions["watermark"]["read_from"] == iso_utc(HIGH - 600)
+    assert interactions["watermark"]["overlap_rows"] == 1
+    # 3 rows alone are below min_interactions (4): the chain holds 8
+    check = next(c for c in delta["readiness"]["checks"] if c["rule"] == "min_interactions")
+    assert check["passed"] and "8 interactions" in check["detail"] and _run_id(1) in check["detail"]
+    assert delta["datasets"]["items"]["mode"] == FULL and delta["datasets"]["items"]["chain_rows"] == 3
+
+
+def test_a_carried_delta_keeps_the_watermark_and_is_left_out_of_the_chain_rows(tmp_path):
+    spec = _spec()
+    _export(tmp_path, spec, _run_id(1))
+    carried = _export(tmp_path, spec, _run_id(2), rows=GOOD_INTERACTIONS[:2], high=HIGH + 100, carried=True).manifest
+    entry = carried["datasets"]["interactions"]
+    assert entry["carried"] is True and entry["carried_reason"]
+    assert entry["watermark"]["high"] == iso_utc(HIGH)  # not advanced
+    assert entry["chain"][-1]["carried"] is True and entry["chain_rows"] == 5
+    # the next delta starts from the same watermark, so it holds the carried rows again
+    plan = prepare_plan(spec, str(tmp_path / "root"), _run_id(3), "auto")
+    window = dataset_window(spec, "interactions", plan, previous_export(Storage(), str(tmp_path / "root"))[1])
+    assert window.read_from == HIGH - 600
+
+
+@pytest.mark.parametrize("change, reason", [
+    ({"datasets__interactions__event_types__map": {"completed": "purchase", "shipped": "purchase"}}, "spec changed since base"),
+    ({"run__timestamp_floor": "2015-01-01T00:00:00Z"}, "spec changed since base"),
+    ({"datasets__interactions__watermark": {"column": "loaded_at", "allowance_seconds": 3600}}, "spec changed since base"),
+    ({"datasets__items__fields": {"ITEM_ID": "sku", "CATEGORY": {"from": "category", "categorical": True},
+                                  "PRICE": {"from": "price", "type": "double", "nullable": True}}},
+     "the items schema changed since base"),
+    ({"datasets__interactions__fields": {"USER_ID": "customer_id", "ITEM_ID": "sku", "TIMESTAMP": "ordered_at",
+                                         "EVENT_TYPE": "status", "CHANNEL": {"from": "channel", "categorical": True}}},
+     "the interactions schema changed since base"),
+])
+def test_a_spec_or_schema_change_forces_full(tmp_path, change, reason):
+    _export(tmp_path, _spec(), _run_id(1))
+    plan = prepare_plan(_spec(**change), str(tmp_path / "root"), _run_id(2), "auto")
+    assert plan.mode == FULL
+    assert plan.reason.startswith(reason) and _run_id(1) in plan.reason
+    with pytest.raises(ExportModeRefused, match="run a FULL export"):
+        prepare_plan(_spec(**change), str(tmp_path / "root"), _run_id(2), "INCREMENTAL")
+
+
+@pytest.mark.parametrize("change", [
+    {"run__keep_exports": 3},
+    {"run__readiness": {"min_interactions": 2}},
+    {"run__full_every": {"days": 30}},
+])
+def test_settings_that_do_not_change_the_rows_keep_the_chain(tmp_path, change):
+    _export(tmp_path, _spec(), _run_id(1))
+    assert prepare_plan(_spec(**change), str(tmp_path / "root"), _run_id(2), "auto").mode == INCREMENTAL
+
+
+def test_full_every_runs_starts_a_new_chain(tmp_path):
+    spec = _spec(run__full_every=2)
+    _export(tmp_path, spec, _run_id(1))
+    assert _export(tmp_path, spec, _run_id(2), high=HIGH + 10).manifest["export"]["mode"] == INCREMENTAL
+    third = _export(tmp_path, spec, _run_id(3), high=HIGH + 20).manifest
+    assert third["export"]["mode"] == FULL
+    assert third["export"]["reason"].startswith("full_every=2 reached")
+    assert third["datasets"]["interactions"]["chain"] == [
+        {"run_id": _run_id(3), "mode": FULL, "prefix": "interactions/", "rows": 5, "carried": False}]
+
+
+def test_full_every_days_counts_from_the_base(tmp_path):
+    spec = _spec(run__full_every={"days": 7})
+    start = dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc)
+    _export(tmp_path, spec, _run_id(1), now=start)
+    assert prepare_plan(spec, str(tmp_path / "root"), _run_id(2), "auto", now=start + dt.timedelta(days=6)).mode == INCREMENTAL
+    late = prepare_plan(spec, str(tmp_path / "root"), _run_id(2), "auto", now=start + dt.timedelta(days=7))
+    assert late.mode == FULL and late.reason.startswith("full_every.days=7 reached")
+
+
+def test_a_requested_mode_wins_and_says_so(tmp_path):
+    spec = _spec()
+    _export(tmp_path, spec, _run_id(1))
+    plan = prepare_plan(spec, str(tmp_path / "root"), _run_id(2), "full", requested_by="--export_mode")
+    assert (plan.mode, plan.requested, plan.reason) == (FULL, FULL, "requested by --export_mode FULL")
+    forced = prepare_plan(spec, str(tmp_path / "root"), _run_id(2), "INCREMENTAL")
+    assert forced.mode == INCREMENTAL and forced.reason.startswith("requested by --mode INCREMENTAL")
+
+
+def test_incremental_with_nothing_to_build_on_is_refused(tmp_path):
+    with pytest.raises(ExportModeRefused, match="no earlier successful export.*--mode FULL"):
+        prepare_plan(_spec(), str(tmp_path / "root"), _run_id(1), "INCREMENTAL")
+    with pytest.raises(ExportModeRefused, match="must be one of auto, FULL, INCREMENTAL"):
+        choose_mode(_spec(), _run_id(1), "sometimes")
+
+
+def test_a_spec_without_change_columns_is_always_full(tmp_path):
+    spec = load_spec(SPEC)
+    _export(tmp_path, spec, _run_id(1))
+    plan = prepare_plan(spec, str(tmp_path / "root"), _run_id(2), "auto")
+    assert plan.mode == FULL and plan.reason == "no dataset names a change column (datasets.<name>.watermark)"
+
+
+def test_a_failed_run_is_not_built_on(tmp_path):
+    """Only a handed-off export moves latest: the next delta starts from the last good one."""
+    spec = _spec()
+    _export(tmp_path, spec, _run_id(1))
+    with pytest.raises(ReadinessFailed, match="max_rejected_share"):
+        _export(tmp_path, spec, _run_id(2), high=HIGH + 50, rejected={"null_id": 10})
+    plan = prepare_plan(spec, str(tmp_path / "root"), _run_id(3), "auto")
+    assert plan.previous_run_id == _run_id(1)
+
+
+def test_prepare_keeps_its_choice_on_retry_and_reads_a_requested_run_property(tmp_path):
+    spec = _spec()
+    _export(tmp_path, spec, _run_id(1))
+    properties = InMemoryRunProperties({"export_requested": "FULL"})
+    plan = prepare_export(properties, spec, str(tmp_path / "root"))
+    assert plan.mode == FULL and plan.reason == "requested by --mode FULL"
+    again = prepare_export(properties, spec, str(tmp_path / "root"), "INCREMENTAL")
+    assert again == current_plan(properties) and again.mode == FULL
+
+
+# ----------------------------------------------------------------------------- retention
+
+
+def test_retention_never_deletes_the_base_a_kept_delta_builds_on(tmp_path):
+    spec = _spec()  # keep_exports: 1
+    root = str(tmp_path / "root")
+    _export(tmp_path, spec, _run_id(1))
+    second = _export(tmp_path, spec, _run_id(2), high=HIGH + 10)
+    third = _export(tmp_path, spec, _run_id(3), high=HIGH + 20)
+    assert second.deleted_runs == [] and third.deleted_runs == []
+    assert Storage().list_children(layout.exports_root(root)) == [_run_id(1), _run_id(2), _run_id(3)]
+    # a new FULL base: the old chain is no longer needed and goes
+    fourth = _export(tmp_path, spec, _run_id(4), mode="FULL", high=HIGH + 30)
+    assert fourth.deleted_runs == [_run_id(1), _run_id(2), _run_id(3)]
+    assert Storage().list_children(layout.exports_root(root)) == [_run_id(4)]
+
+
+def test_retention_without_chains_still_keeps_only_the_newest(tmp_path):
+    spec = _spec(run__full_every=1)  # every run FULL
+    _export(tmp_path, spec, _run_id(1))
+    assert _export(tmp_path, spec, _run_id(2)).deleted_runs == [_run_id(1)]
+
+
+# ----------------------------------------------------------------------------- spec fields
+
+
+@pytest.mark.parametrize("path, value, field, rule", [
+    ("datasets__interactions__watermark", {"allowance_seconds": 5}, "datasets.interactions.watermark.column", "is required"),
+    ("datasets__interactions__watermark", {"column": "loaded at"}, "datasets.interactions.watermark.column", "top-level column name"),
+    ("datasets__interactions__watermark", {"column": "x; DROP TABLE orders"}, "datasets.interactions.watermark.column", "top-level column"),
+    ("datasets__interactions__watermark", {"column": "t", "allowance_seconds": -1}, "datasets.interactions.watermark.allowance_seconds", ">= 0"),
+    ("datasets__interactions__watermark", {"column": "t", "allowance_seconds": 40 * 86400},
+     "datasets.interactions.watermark.allowance_seconds", "<= 2678400"),
+    ("datasets__interactions__watermark", {"column": "t", "type": "date"}, "datasets.interactions.watermark.type", "must be one of"),
+    ("datasets__interactions__watermark", {"column": "t", "since": 1}, "datasets.interactions.watermark.since", "unknown key"),
+    ("run__full_every", 0, "run.full_every.runs", ">= 1"),
+    ("run__full_every", {"weeks": 1}, "run.full_every.weeks", "unknown key"),
+    ("run__full_every", {}, "run.full_every", "needs runs, days or both"),
+    ("run__full_every", {"days": "7"}, "run.full_every.days", "must be an integer"),
+])
+def test_bad_incremental_fields_name_the_field_and_the_rule(path, value, field, rule):
+    with pytest.raises(SpecError) as caught:
+        _spec(**{path: value})
+    assert caught.value.path == field
+    assert rule in caught.value.rule
+
+
+def test_partition_column_only_on_catalog_tables_on_s3():
+    raw = copy.deepcopy(SPEC)
+    raw["sources"]["orders"].pop("catalog")
+    raw["datasets"]["interactions"]["watermark"] = {"column": "loaded_at", "partition_column": "dt"}
+    with pytest.raises(SpecError) as caught:
+        load_spec(raw)
+    assert caught.value.path == "datasets.interactions.watermark.partition_column"
+    assert "Data Catalog table on S3" in caught.value.rule
+    raw["sources"]["orders"]["catalog"] = {"database": "retail", "table": "orders"}
+    assert load_spec(raw).datasets["interactions"].watermark.partition_column == "dt"

@@ -1,0 +1,171 @@
+"""The fake Personalize imports and deletes as the service documents it
+(local_pipeline.fake_imports): replace by ID, identical interactions kept once,
+INCREMENTAL only after an ACTIVE FULL import, FULL replaces everything, the
+per-job size limits and record minimum, data deletion jobs and their states."""
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from local_pipeline import fake_imports
+from local_pipeline.fake_personalize import FakePersonalize, SimClock
+
+REGION = "us-east-1"
+GROUP = "arn:aws:personalize:us-east-1:123456789012:dataset-group/g"
+INTERACTIONS_HEADER = "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE"
+
+
+def interactions(n: int, start: int = 0, user=lambda i: f"u{i % 30}") -> str:
+    return INTERACTIONS_HEADER + "\n" + "".join(f"{user(i)},i{i % 7},{1_700_000_000 + i},buy\n" for i in range(start, start + n))
+
+
+@pytest.fixture
+def world(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket="fake-imports")
+        fake = FakePersonalize(clock=SimClock(), s3_client=s3, durations={"dataset_import_job": 100, "data_deletion_job": 100})
+        client = fake.client()
+        client.create_dataset_group(name="g")
+        fake.clock.advance(1000)
+        datasets = {}
+        for kind in ("Interactions", "Items", "Users"):
+            schema = client.create_schema(name=kind.lower(), schema='{"type":"record","name":"%s","fields":[]}' % kind)["schemaArn"]
+            datasets[kind.upper()] = client.create_dataset(name=kind.lower(), schemaArn=schema, datasetGroupArn=GROUP, datasetType=kind)["datasetArn"]
+        fake.clock.advance(1000)
+        yield fake, client, s3, datasets
+
+
+def put(s3, key: str, text: str) -> str:
+    s3.put_object(Bucket="fake-imports", Key=key, Body=text.encode("utf-8"))
+    return f"s3://fake-imports/{key}"
+
+
+def run_import(fake, client, dataset_arn: str, location: str, mode: str, name: str) -> dict:
+    arn = client.create_dataset_import_job(jobName=name, datasetArn=dataset_arn, dataSource={"dataLocation": location},
+                                           roleArn="arn:aws:iam::123456789012:role/p", importMode=mode)["datasetImportJobArn"]
+    fake.clock.advance(1000)
+    return client.describe_dataset_import_job(datasetImportJobArn=arn)["datasetImportJob"]
+
+
+def content(fake, kind: str):
+    return fake.dataset_content(GROUP, kind)
+
+
+def test_incremental_is_refused_until_a_full_import_is_active(world):
+    fake, client, s3, datasets = world
+    location = put(s3, "d1/part.csv", interactions(1200))
+    with pytest.raises(ClientError) as info:
+        run_import(fake, client, datasets["INTERACTIONS"], location, "INCREMENTAL", "first")
+    assert info.value.response["Error"]["Code"] == "InvalidInputException"
+    assert "you can only specify FULL" in info.value.response["Error"]["Message"]
+    # A FULL import still running does not count either.
+    client.create_dataset_import_job(jobName="base", datasetArn=datasets["INTERACTIONS"], dataSource={"dataLocation": location},
+                                     roleArn="arn:aws:iam::123456789012:role/p", importMode="FULL")
+    with pytest.raises(ClientError):
+        run_import(fake, client, datasets["INTERACTIONS"], location, "INCREMENTAL", "too-early")
+    fake.clock.advance(1000)
+    assert run_import(fake, client, datasets["INTERACTIONS"], put(s3, "d2/part.csv", interactions(1000, start=5000)),
+                      "INCREMENTAL", "delta")["status"] == "ACTIVE"
+
+
+def test_identical_interactions_are_kept_once_and_others_added(world):
+    fake, client, s3, datasets = world
+    assert run_import(fake, client, datasets["INTERACTIONS"], put(s3, "base/part.csv", interactions(1200)), "FULL", "base")["status"] == "ACTIVE"
+    # 200 rows identical to the base's last 200, 1,000 new; one row differing only in EVENT_TYPE is another event.
+    delta = interactions(1200, start=1000) + "u0,i0,1700000000,view\n"
+    assert run_import(fake, client, datasets["INTERACTIONS"], put(s3, "delta/part.csv", delta), "INCREMENTAL", "delta")["status"] == "ACTIVE"
+    rows = list(content(fake, "INTERACTIONS").records.values())
+    assert len(rows) == 1200 + 1000 + 1
+    data = fake._dataset_data(GROUP, "INTERACTIONS")
+    assert len(data) == 1 and data[0].decode().splitlines()[0] == INTERACTIONS_HEADER
+
+
+def test_items_and_users_are_replaced_by_id(world):
+    fake, client, s3, datasets = world
+    run_import(fake, client, datasets["ITEMS"], put(s3, "items/a.csv", "ITEM_ID,CATEGORY\ni1,a\ni2,b\ni3,c\n"), "FULL", "items-base")
+    run_import(fake, client, datasets["ITEMS"], put(s3, "items-delta/a.csv", "ITEM_ID,CATEGORY\ni2,B\ni4,d\n"), "INCREMENTAL", "items-delta")
+    items = content(fake, "ITEMS").records
+    assert {k: v["CATEGORY"] for k, v in items.items()} == {"i1": "a", "i2": "B", "i3": "c", "i4": "d"}
+    run_import(fake, client, datasets["USERS"], put(s3, "users/a.csv", "USER_ID,SEGMENT\nu1,x\n"), "FULL", "users-base")
+    run_import(fake, client, datasets["USERS"], put(s3, "users-delta/a.csv", "USER_ID,SEGMENT\nu1,y\n"), "INCREMENTAL", "users-delta")
+    assert {k: v["SEGMENT"] for k, v in content(fake, "USERS").records.items()} == {"u1": "y"}
+
+
+def test_full_replaces_everything(world):
+    fake, client, s3, datasets = world
+    run_import(fake, client, datasets["ITEMS"], put(s3, "items/a.csv", "ITEM_ID,CATEGORY\ni1,a\ni2,b\n"), "FULL", "one")
+    run_import(fake, client, datasets["ITEMS"], put(s3, "items2/a.csv", "ITEM_ID,CATEGORY\ni9,z\n"), "FULL", "two")
+    assert list(content(fake, "ITEMS").records) == ["i9"]
+
+
+def test_every_import_job_needs_1000_interaction_records(world):
+    fake, client, s3, datasets = world
+    small = run_import(fake, client, datasets["INTERACTIONS"], put(s3, "small/part.csv", interactions(999)), "FULL", "small")
+    assert small["status"] == "CREATE FAILED" and "999 item interaction records, under the minimum of 1000" in small["failureReason"]
+    run_import(fake, client, datasets["INTERACTIONS"], put(s3, "base/part.csv", interactions(1000)), "FULL", "base")
+    delta = run_import(fake, client, datasets["INTERACTIONS"], put(s3, "delta/part.csv", interactions(10, start=9000)), "INCREMENTAL", "delta")
+    assert delta["status"] == "CREATE FAILED" and "INCREMENTAL" in delta["failureReason"]
+    # Items carry no such minimum.
+    assert run_import(fake, client, datasets["ITEMS"], put(s3, "items/a.csv", "ITEM_ID,CATEGORY\ni1,a\n"), "FULL", "items")["status"] == "ACTIVE"
+    assert len(content(fake, "INTERACTIONS").records) == 1000
+
+
+def test_size_limits_per_import_mode(world, monkeypatch):
+    fake, client, s3, datasets = world
+    base = put(s3, "base/part.csv", interactions(1200))
+    size = s3.head_object(Bucket="fake-imports", Key="base/part.csv")["ContentLength"]
+    # The quotas scaled down to this file's size: FULL may read it, INCREMENTAL not.
+    monkeypatch.setattr(fake_imports, "MAX_IMPORT_BYTES", {"FULL": size, "INCREMENTAL": size - 1})
+    assert run_import(fake, client, datasets["INTERACTIONS"], base, "FULL", "base")["status"] == "ACTIVE"
+    too_big = run_import(fake, client, datasets["INTERACTIONS"], base, "INCREMENTAL", "delta")
+    assert too_big["status"] == "CREATE FAILED"
+    assert f"over the maximum of {size - 1} bytes for a dataset import job with INCREMENTAL import mode" in too_big["failureReason"]
+
+
+def test_data_deletion_job_states_and_effect(world):
+    fake, client, s3, datasets = world
+    run_import(fake, client, datasets["INTERACTIONS"], put(s3, "base/part.csv", interactions(1200)), "FULL", "base")
+    run_import(fake, client, datasets["USERS"], put(s3, "users/a.csv", "USER_ID,SEGMENT\nu1,x\nu2,y\nu3,z\n"), "FULL", "users")
+    location = put(s3, "gone.csv", "USER_ID\nu1\nu2\n")
+    arn = client.create_data_deletion_job(jobName="gone", datasetGroupArn=GROUP, dataSource={"dataLocation": location},
+                                          roleArn="arn:aws:iam::123456789012:role/p")["dataDeletionJobArn"]
+    assert arn == "arn:aws:personalize:us-east-1:123456789012:data-deletion-job/gone"
+    seen = []
+    for _ in range(3):
+        job = client.describe_data_deletion_job(dataDeletionJobArn=arn)["dataDeletionJob"]
+        seen.append(job["status"])
+        if job["status"] != "COMPLETED":
+            # Until it completes, the users are still there.
+            assert any(r["USER_ID"] == "u1" for r in content(fake, "INTERACTIONS").records.values())
+        fake.clock.advance(50)
+    assert seen == ["PENDING", "IN_PROGRESS", "COMPLETED"]
+    assert client.describe_data_deletion_job(dataDeletionJobArn=arn)["dataDeletionJob"]["numDeleted"] == 2
+    assert not any(r["USER_ID"] in ("u1", "u2") for r in content(fake, "INTERACTIONS").records.values())
+    assert list(content(fake, "USERS").records) == ["u3"]
+    assert [j["status"] for j in client.list_data_deletion_jobs(datasetGroupArn=GROUP)["dataDeletionJobs"]] == ["COMPLETED"]
+    # A later import brings a deleted user back: deletion is not a filter.
+    run_import(fake, client, datasets["USERS"], put(s3, "users2/a.csv", "USER_ID,SEGMENT\nu1,back\n"), "INCREMENTAL", "users-again")
+    assert sorted(content(fake, "USERS").records) == ["u1", "u3"]
+
+
+def test_data_deletion_input_rules(world):
+    fake, client, s3, _ = world
+    role = "arn:aws:iam::123456789012:role/p"
+    bad = put(s3, "bad.csv", "USER_ID,REASON\nu1,erasure\n")
+    arn = client.create_data_deletion_job(jobName="bad", datasetGroupArn=GROUP, dataSource={"dataLocation": bad}, roleArn=role)["dataDeletionJobArn"]
+    fake.clock.advance(1000)
+    job = client.describe_data_deletion_job(dataDeletionJobArn=arn)["dataDeletionJob"]
+    assert job["status"] == "FAILED" and "single USER_ID column" in job["failureReason"]
+    # At most 5 jobs PENDING per dataset group.
+    good = put(s3, "good.csv", "USER_ID\nu1\n")
+    for i in range(5):
+        client.create_data_deletion_job(jobName=f"j{i}", datasetGroupArn=GROUP, dataSource={"dataLocation": good}, roleArn=role)
+    with pytest.raises(ClientError) as info:
+        client.create_data_deletion_job(jobName="j6", datasetGroupArn=GROUP, dataSource={"dataLocation": good}, roleArn=role)
+    assert info.value.response["Error"]["Code"] == "LimitExceededException"
+    fake.clock.advance(50)  # they are IN_PROGRESS now: a sixth may be created
+    client.create_data_deletion_job(jobName="j6", datasetGroupArn=GROUP, dataSource={"dataLocation": good}, roleArn=role)

@@ -1,0 +1,134 @@
+"""Unit tests of the import plan (personalize_pipeline.imports) and of readiness
+over an export chain."""
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from personalize_pipeline import api_requests, clients, imports, params
+from personalize_pipeline.errors import ParamsInvalid, TrainingDataNotReady
+from personalize_pipeline.readiness import check_readiness
+
+from .exports import INTERACTIONS_SCHEMA, ITEMS_SCHEMA, RECIPE_POPULARITY, RECIPE_USER_PERSONALIZATION, full_params
+
+MANIFEST_URI = "s3://incr-data/personalize/exports/r2/manifest.json"
+
+
+def plan_for(p: dict, datasets: dict, vanished: dict | None = None) -> dict:
+    normalised = params.parse_params({**p, "export": {"manifest_uri": MANIFEST_URI, "run_id": "r2"}})
+    schemas = {"interactions": json.dumps(INTERACTIONS_SCHEMA), "items": json.dumps(ITEMS_SCHEMA)}
+    manifest = {"datasets": datasets, "vanished_users": vanished}
+    return params.build_plan(normalised, manifest, MANIFEST_URI, schemas, "aws", "eu-west-1", "111122223333", {}, "/pp")
+
+
+def delta(rows: int = 1500, **extra) -> dict:
+    return {"prefix": "interactions/", "rows": rows, "mode": "INCREMENTAL", "carried": False, **extra}
+
+
+def test_each_dataset_takes_its_export_mode():
+    plan = plan_for(full_params(), {"interactions": delta(), "items": {"prefix": "items/", "rows": 5, "mode": "FULL"}})
+    assert {d["key"]: d["importMode"] for d in plan["datasets"]} == {"interactions": "INCREMENTAL", "items": "FULL"}
+    # A manifest written before incremental exports holds full exports.
+    legacy = plan_for(full_params(), {"interactions": {"prefix": "interactions/", "rows": 1500}})
+    assert legacy["datasets"][0]["importMode"] == "FULL"
+
+
+def test_full_only_refuses_an_incremental_dataset_naming_what_to_run():
+    with pytest.raises(ParamsInvalid) as info:
+        plan_for({**full_params(), "import_mode": "full_only"}, {"interactions": delta()})
+    assert str(info.value).startswith("import_mode: 'full_only' imports FULL exports only, and datasets.interactions")
+    assert "--mode FULL" in str(info.value) and "--export_mode FULL" in str(info.value)
+
+
+def test_a_small_delta_must_be_carried():
+    plan = plan_for(full_params(), {"interactions": delta(rows=300, carried=True, carried_reason="300 rows, under 1000")})
+    assert plan["datasets"][0]["carried"] is True and plan["datasets"][0]["carriedReason"] == "300 rows, under 1000"
+    with pytest.raises(ParamsInvalid, match="datasets.interactions holds 999 rows, under Personalize's minimum of 1000"):
+        plan_for(full_params(), {"interactions": delta(rows=999)})
+    # Items and users deltas have no record minimum.
+    small_items = plan_for(full_params(), {"interactions": delta(), "items": {"prefix": "items/", "rows": 2, "mode": "INCREMENTAL"}})
+    assert small_items["datasets"][1]["carried"] is False
+
+
+@pytest.mark.parametrize("recipe, modes, deleting, expected", [
+    (RECIPE_USER_PERSONALIZATION, ("INCREMENTAL", "INCREMENTAL"), False, "UPDATE"),
+    (RECIPE_USER_PERSONALIZATION, ("INCREMENTAL", "FULL"), False, "FULL"),
+    (RECIPE_USER_PERSONALIZATION, ("INCREMENTAL", "INCREMENTAL"), True, "FULL"),
+    (RECIPE_POPULARITY, ("INCREMENTAL", "INCREMENTAL"), False, "FULL"),
+    ("arn:aws:personalize:::recipe/aws-user-personalization-v2", ("INCREMENTAL", "INCREMENTAL"), False, "FULL"),
+])
+def test_training_mode_follows_the_imports_where_the_recipe_allows_update(recipe, modes, deleting, expected):
+    p = {**full_params(), "delete_vanished_users": True}
+    p["solutions"] = [{"name": "s", "recipe_arn": recipe, "training_mode": "follow_import"}]
+    p["campaigns"] = []
+    vanished = {"count": 2, "file": "vanished_users.csv", "since_run_id": "r1"} if deleting else {"count": 0, "file": None}
+    plan = plan_for(p, {"interactions": delta(), "items": {"prefix": "items/", "rows": 5, "mode": modes[1]}}, vanished)
+    assert plan["datasets"][0]["importMode"] == modes[0]
+    assert (plan["dataDeletion"] is not None) == deleting
+    assert plan["solutions"][0]["trainingMode"] == expected
+    assert api_requests.validate_all(plan, "arn:aws:iam::111122223333:role/p") > 0
+
+
+def test_an_oversized_delta_is_imported_one_job_per_file(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="eu-west-1")
+        s3.create_bucket(Bucket="incr-data", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        for name, size in (("part-00000.csv", 600), ("part-00001.csv", 700), ("_SUCCESS", 0)):
+            s3.put_object(Bucket="incr-data", Key=f"personalize/exports/r2/interactions/{name}", Body=b"x" * size)
+        clients.set_client_factory(lambda service: boto3.client(service, region_name="eu-west-1"))
+        try:
+            monkeypatch.setattr(imports, "MAX_BYTES", {"FULL": 10_000, "INCREMENTAL": 1000})
+            plan = plan_for(full_params(), {"interactions": delta()})
+            imports.split_oversized(plan, {"interactions": 1300})
+            assert plan["datasets"][0]["dataParts"] == [
+                "s3://incr-data/personalize/exports/r2/interactions/part-00000.csv",
+                "s3://incr-data/personalize/exports/r2/interactions/part-00001.csv",
+            ]
+            # Under the limit: one job over the folder.
+            small = plan_for(full_params(), {"interactions": delta()})
+            imports.split_oversized(small, {"interactions": 1000})
+            assert "dataParts" not in small["datasets"][0]
+            # A single file over the limit cannot be imported INCREMENTAL at all.
+            monkeypatch.setattr(imports, "MAX_BYTES", {"FULL": 10_000, "INCREMENTAL": 650})
+            with pytest.raises(ParamsInvalid, match=r"datasets.interactions file s3://incr-data/.*part-00001.csv is 700 bytes, over the 650"):
+                imports.split_oversized(plan_for(full_params(), {"interactions": delta()}), {"interactions": 1300})
+        finally:
+            clients.set_client_factory(None)
+
+
+def test_readiness_counts_the_rows_the_chain_holds():
+    rules = {"minInteractions": 2000, "solutions": []}
+    verdict = {"passed": True, "checks": []}
+    summary = {"runId": "r2", "readiness": verdict, "rows": {"interactions": 1100}, "chainRows": {"interactions": 2300}}
+    assert check_readiness(summary, rules)["rows"]["interactions"] == 2300
+    with pytest.raises(TrainingDataNotReady, match="the interactions dataset will hold 1900 rows, at least 2000"):
+        check_readiness({**summary, "chainRows": {"interactions": 1900}}, rules)
+    # Without a chain (a FULL export) the export's own rows count.
+    with pytest.raises(TrainingDataNotReady, match="the interactions export has 1100 rows"):
+        check_readiness({**summary, "chainRows": {}}, rules)
+
+
+def test_chain_locations_skip_carried_deltas():
+    entry = {"prefix": "interactions/", "chain": [
+        {"run_id": "r0", "mode": "FULL", "prefix": "../r0/interactions/", "rows": 1200, "carried": False},
+        {"run_id": "r1", "mode": "INCREMENTAL", "prefix": "../r1/interactions/", "rows": 300, "carried": True},
+        {"run_id": "r2", "mode": "INCREMENTAL", "prefix": "../r2/interactions/", "rows": 1400, "carried": False},
+    ]}
+    assert imports.chain_locations(MANIFEST_URI, entry) == [
+        "s3://incr-data/personalize/exports/r0/interactions/", "s3://incr-data/personalize/exports/r2/interactions/"]
+    assert imports.chain_locations(MANIFEST_URI, {"prefix": "interactions/"}) == ["s3://incr-data/personalize/exports/r2/interactions/"]
+
+
+def test_vanished_users_are_deleted_only_with_the_opt_in():
+    vanished = {"count": 2, "file": "vanished_users.csv", "since_run_id": "r1"}
+    assert plan_for(full_params(), {"interactions": delta()}, vanished)["dataDeletion"] is None
+    plan = plan_for({**full_params(), "delete_vanished_users": True}, {"interactions": delta()}, vanished)
+    assert plan["dataDeletion"] == {
+        "jobName": "shop-vanished-r2", "arn": "arn:aws:personalize:eu-west-1:111122223333:data-deletion-job/shop-vanished-r2",
+        "dataLocation": "s3://incr-data/personalize/exports/r2/vanished_users.csv", "users": 2, "sinceRunId": "r1"}
+    with pytest.raises(ParamsInvalid, match="vanished_users.file is missing"):
+        plan_for({**full_params(), "delete_vanished_users": True}, {"interactions": delta()}, {"count": 3})
