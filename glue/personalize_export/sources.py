@@ -440,6 +440,8 @@ def plan_jdbc_split(spark: SparkSession, source: SourceSpec, connection: Optiona
     if column is None:
         if source.jdbc is None or not source.jdbc.table:
             return JdbcSplit(1, reason="a query has no primary key: name %s.column to split it" % where)
+        if source.jdbc.table.lstrip().startswith("("):  # a derived table, e.g. an incremental read's delta
+            return JdbcSplit(1, reason="a derived table has no primary key: name %s.column to split it" % where)
         column = primary_key_column(spark, connection, source.jdbc.table)
         if column is None:
             return JdbcSplit(1, reason="%s has no single-column primary key: name %s.column to split it" % (source.jdbc.table, where))

@@ -131,3 +131,14 @@ def test_the_export_job_passes_the_split_to_from_catalog(spark, tmp_path, monkey
     assert reads == {"orders": {"hashfield": "order_id", "hashpartitions": "6", "fetchsize": "500"}, "products": {}}
     assert report["rows_read"] == len(g.ORDERS)
     assert "sources.orders: JDBC read in 6 parallel queries on hashfield order_id, fetch size 500" in capsys.readouterr().out
+
+
+def test_a_derived_table_is_not_searched_for_a_primary_key():
+    from personalize_export.sources import plan_jdbc_split
+
+    source = _source({"format": "jdbc", "jdbc": {
+        "url": "jdbc:postgresql://db/shop", "table": "(SELECT * FROM public.orders WHERE loaded_at >= 0) AS changed_rows"}})
+    # Decided before any connection is opened (no Spark session is needed to say so).
+    split = plan_jdbc_split(None, source, connection={"url": "jdbc:postgresql://db/shop"})
+    assert split.partitions == 1
+    assert split.describe() == "one query (a derived table has no primary key: name sources.orders.jdbc_read.column to split it)"

@@ -89,8 +89,9 @@ def test_the_default_split_is_range_queries_on_the_primary_key_and_loses_nothing
 
     # One MIN/MAX query on the key found in the catalog, then one range query per partition,
     # each in a session of its own.
-    assert [q for _, q in queries if "MIN(" in q] == [
-        'SELECT "lo","hi" FROM (SELECT MIN("line_id") AS lo, MAX("line_id") AS hi FROM public.split_orders) SPARK_GEN_SUBQ_0']
+    # (Spark numbers its generated subquery aliases across the session.)
+    assert [re.sub(r"SPARK_GEN_SUBQ_\d+", "SPARK_GEN_SUBQ", q) for _, q in queries if "MIN(" in q] == [
+        'SELECT "lo","hi" FROM (SELECT MIN("line_id") AS lo, MAX("line_id") AS hi FROM public.split_orders) SPARK_GEN_SUBQ']
     ranges = sorted(q for _, q in queries if "WHERE" in q)
     assert len(ranges) == 4, ranges
     # Ranges that meet: the first takes the NULL keys, the last everything above.
