@@ -141,7 +141,9 @@ def row_metrics(pipeline: str, export: Mapping[str, Any], imports: Iterable[Mapp
             out.append(datum(ROWS_REJECTED, float(rejected[dataset]), "Count", Pipeline=pipeline, Dataset=dataset))
         for reason, count in sorted((by_reason.get(dataset) or {}).items()):
             out.append(datum(ROWS_REJECTED_BY_REASON, float(count), "Count", Pipeline=pipeline, Dataset=dataset, Reason=reason))
-    imported = {res["label"] for res in imports if res.get("kind") == "dataset_import_job"}
+    # One list per dataset (several jobs for a split delta, none for a carried one).
+    jobs = [res for item in imports for res in (item if isinstance(item, list) else [item])]
+    imported = {res["label"] for res in jobs if res.get("kind") == "dataset_import_job"}
     for dataset in sorted(imported):
         if rows.get(dataset) is not None:
             out.append(datum(ROWS_IMPORTED, float(rows[dataset]), "Count", Pipeline=pipeline, Dataset=dataset))
