@@ -2,7 +2,9 @@
 products, a few customers gone.
 
 * ``orders``: a sale day's order lines (the first day after the generated history), written
-  by the sync job now, plus a few *late* lines: written by a sync transaction that began
+  by the sync job now; each buyer shops as in their history (their own departments, the
+  shop's bestsellers within them), so the day's newest purchases are as predictable as the
+  history's and a retrain is judged on like data; plus a few *late* lines: written by a sync transaction that began
   before the previous export read the table and committed after it, so their load time lies
   just before that export's high-water mark (inside the spec's allowance);
 * ``products.csv``: a few prices changed (the catalog has no change column: it is exported
@@ -16,12 +18,22 @@ from __future__ import annotations
 import csv
 import json
 import random
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
-from sample_data.generate import HISTORY_END, ORDER_COLUMNS, PRODUCTS_FILE, PROFILES_FILE, _write_csv
+from sample_data.generate import (
+    CATEGORY_SEPARATOR,
+    HISTORY_END,
+    ORDER_COLUMNS,
+    ORDERS_FILE,
+    PRODUCTS_FILE,
+    PROFILES_FILE,
+    _write_csv,
+    normalized_sku,
+)
 from sample_data.postgres import LOAD_TIME_COLUMN
 
 NEXT_DAY_ORDERS_FILE = "orders-next-day.csv"
@@ -69,6 +81,25 @@ def _is_price(text: str) -> bool:
     return True
 
 
+def _department(product: Dict[str, str]) -> str:
+    return product["categories"].split(CATEGORY_SEPARATOR)[0]
+
+
+def _history_tastes(data_dir: Path, products: List[Dict[str, str]]) -> Tuple[Dict[str, Counter], Counter]:
+    """Each customer's purchases by department, and each product's purchases shop-wide."""
+    by_key = {normalized_sku(product["sku"]): product for product in products}
+    tastes: Dict[str, Counter] = {}
+    popularity: Counter = Counter()
+    with open(data_dir / ORDERS_FILE, encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            product = by_key.get(normalized_sku(row["sku"] or ""))
+            if product is None or not row["customer_id"]:
+                continue
+            tastes.setdefault(row["customer_id"].strip(), Counter())[_department(product)] += 1
+            popularity[product["sku"]] += 1
+    return tastes, popularity
+
+
 def next_day(data_dir, server, seed: int = 7, lines: int = 1500, late: int = 12, changed_products: int = 5,
              erased_customers: int = 2) -> NextDay:
     """Write the next day into ``server``'s orders table and the files under ``data_dir``."""
@@ -77,11 +108,19 @@ def next_day(data_dir, server, seed: int = 7, lines: int = 1500, late: int = 12,
     customers = _valid_customers(root)
     products = _catalog(root)
     erased = sorted(rng.sample(customers, erased_customers))
-    buyers = [c for c in customers if c not in erased]
+    tastes, popularity = _history_tastes(root, products)
+    buyers = [c for c in customers if c not in erased and c in tastes]
+    activity = [sum(tastes[c].values()) for c in buyers]
+    by_department: Dict[str, List[Dict[str, str]]] = {}
+    for product in products:
+        by_department.setdefault(_department(product), []).append(product)
 
     def order_line(number: int, moment) -> list:
-        product = rng.choice(products)
-        return ["SO-N%06d" % number, 1, rng.choice(buyers), product["sku"], product["title"], "completed", 1,
+        buyer = rng.choices(buyers, weights=activity)[0]
+        departments, counts = zip(*sorted(tastes[buyer].items()))
+        shelf = by_department[rng.choices(departments, weights=counts)[0]]
+        product = rng.choices(shelf, weights=[popularity[p["sku"]] + 1 for p in shelf])[0]
+        return ["SO-N%06d" % number, 1, buyer, product["sku"], product["title"], "completed", 1,
                 product["price"], "web", moment.strftime("%Y-%m-%dT%H:%M:%SZ")]
 
     day = [order_line(n, HISTORY_END + timedelta(seconds=int(n * 86400 / lines))) for n in range(lines)]
