@@ -45,7 +45,11 @@ locals {
   }, var.jobs.extra_arguments)
 
   python_shell_job_arguments = {
-    prepare = {}
+    # auto: FULL or INCREMENTAL as docs/export-spec.md describes; a run started with
+    # --export_mode FULL (or INCREMENTAL) overrides it.
+    prepare = {
+      "--export_mode" = "auto"
+    }
     start_training = {
       "--params_template_uri" = local.params_template_uri
       "--params_uri"          = local.params_uri

@@ -43,14 +43,16 @@ class ResourcePending(Exception):
     """Raised by the reference poller while a resource is not ready yet."""
 
 
-def reference_poll(event: dict, context: Any) -> dict:
-    res = event["resource"]
-    state, reason, _ = steps.resource_state(res, personalize_ops.describe(res["kind"], res["arn"]))
-    if state == "failed":
-        raise ResourceFailed(f"{res['arn']}: {reason}")
-    if state == "pending":
-        raise ResourcePending(f"{res['arn']} is not ready yet")
-    return res
+def reference_poll(event: dict, context: Any) -> Any:
+    # A dataset's import step gives a list of jobs (several for a split delta).
+    polled = event["resource"]
+    for res in polled if isinstance(polled, list) else [polled]:
+        state, reason, _ = steps.resource_state(res, personalize_ops.describe(res["kind"], res["arn"]))
+        if state == "failed":
+            raise ResourceFailed(f"{res['arn']}: {reason}")
+        if state == "pending":
+            raise ResourcePending(f"{res['arn']} is not ready yet")
+    return polled
 
 
 def reference_definition(arns: dict[str, str], topic_arn: str) -> str:

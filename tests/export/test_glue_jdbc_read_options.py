@@ -14,6 +14,7 @@ from moto import mock_aws
 
 from export_spec import load_spec
 from personalize_export.glue_entry import catalog_read_options, describe_catalog_read, export_main
+from personalize_export.incremental import ExportPlan
 from personalize_export.sources import read_source
 
 RUN = "20240101T000000Z-0a1b2c"
@@ -122,7 +123,9 @@ def test_the_export_job_passes_the_split_to_from_catalog(spark, tmp_path, monkey
         glue = boto3.client("glue")
         glue.create_workflow(Name="personalize-export")
         run_id = glue.start_workflow_run(Name="personalize-export")["RunId"]
-        glue.put_workflow_run_properties(Name="personalize-export", RunId=run_id, RunProperties={"run_id": RUN})
+        # What prepare publishes for a first export: FULL, its own base.
+        plan = ExportPlan(RUN, "FULL", "no earlier successful export", "auto", RUN, "0" * 64)
+        glue.put_workflow_run_properties(Name="personalize-export", RunId=run_id, RunProperties=dict(plan.as_properties(), run_id=RUN))
         report = export_main("interactions", [
             "export_interactions.py", "--JOB_NAME", "x", "--spec_uri", str(spec_path), "--export_root", str(tmp_path / "root"),
             "--WORKFLOW_NAME", "personalize-export", "--WORKFLOW_RUN_ID", run_id,

@@ -57,9 +57,16 @@ def action_exists(action: str) -> bool:
         return False
 
 
+# Actions whose only resource type is one a call may leave out: such a call names no
+# resource, and only Resource "*" grants it. The reference lists PutMetricData's OTLP
+# "dataset" as optional; a PutMetricData call publishes to a namespace, not a dataset:
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
+CALLABLE_WITHOUT_RESOURCE = frozenset({"cloudwatch:PutMetricData"})
+
+
 def has_resource_type(action: str) -> bool:
     """False for actions the reference lists with no resource type: only Resource "*" grants them."""
-    return bool(action_entry(action)["resourceTypes"])
+    return action not in CALLABLE_WITHOUT_RESOURCE and bool(action_entry(action)["resourceTypes"])
 
 
 # Resource types whose ARN format the package leaves out. Personalize's ARN
