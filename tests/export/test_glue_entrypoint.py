@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import os
 import sys
-import types
 
 import boto3
 import export_golden as g
 import pytest
+from glue_stand_in import awsglue_modules
 from moto import mock_aws
 
 from export_spec import load_spec
@@ -28,56 +28,6 @@ from personalize_export.text import is_choice
 
 pytestmark = pytest.mark.spark
 RUN = "20240101T000000Z-0a1b2c"
-
-
-class _DynamicFrame:
-    def __init__(self, frame):
-        self._frame = frame
-
-    def toDF(self):
-        return self._frame
-
-
-def _awsglue_stand_in(spark, tables, calls):
-    package = types.ModuleType("awsglue")
-    package.__path__ = []
-    context = types.ModuleType("awsglue.context")
-    job = types.ModuleType("awsglue.job")
-
-    class GlueContext:
-        def __init__(self, spark_context):
-            self.spark_session = spark
-            self.create_dynamic_frame = self
-
-        def from_catalog(self, database, table_name, transformation_ctx=None, push_down_predicate=None,
-                         additional_options=None):
-            calls.append(("from_catalog", database, table_name))
-            table = tables[(database, table_name)]
-            frame, partition_keys = table if isinstance(table, tuple) else (table, ())
-            if additional_options:
-                raise NotImplementedError("the stand-in reads no JDBC database: %r" % (additional_options,))
-            if push_down_predicate:
-                calls.append(("push_down_predicate", push_down_predicate))
-                # Glue evaluates the predicate on the catalog's partition values, before any
-                # file is listed: it may name partition columns only.
-                # https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-pushdown.html
-                kept = frame.select(*partition_keys).distinct().where(push_down_predicate)
-                frame = frame.join(kept, list(partition_keys), "left_semi")
-            return _DynamicFrame(frame)
-
-    class Job:
-        def __init__(self, glue_context):
-            pass
-
-        def init(self, name, args):
-            calls.append(("init", name))
-
-        def commit(self):
-            calls.append(("commit",))
-
-    context.GlueContext = GlueContext
-    job.Job = Job
-    return {"awsglue": package, "awsglue.context": context, "awsglue.job": job}
 
 
 @pytest.fixture
@@ -108,7 +58,7 @@ def test_export_entrypoint_reads_the_catalog_and_commits(spark, tmp_path, monkey
     # member per type): order timestamps are text in some documents, {"$date": ...} in others.
     assert is_choice(tables[("shop", "orders")].schema["ts"].dataType)
     calls = []
-    for name, module in _awsglue_stand_in(spark, tables, calls).items():
+    for name, module in awsglue_modules(spark, tables, calls).items():
         monkeypatch.setitem(sys.modules, name, module)
     spec_path = tmp_path / "export-spec.json"
     spec_path.write_text(json.dumps(g.SPEC), encoding="utf-8")
@@ -132,7 +82,7 @@ def test_export_entrypoint_reads_the_catalog_and_commits(spark, tmp_path, monkey
 
 def test_export_entrypoint_names_a_source_without_a_catalog_table(spark, tmp_path, monkeypatch, glue_run):
     calls = []
-    for name, module in _awsglue_stand_in(spark, {}, calls).items():
+    for name, module in awsglue_modules(spark, {}, calls).items():
         monkeypatch.setitem(sys.modules, name, module)
     spec = json.loads(json.dumps(g.SPEC))
     del spec["sources"]["orders"]["catalog"]
@@ -161,7 +111,7 @@ def test_an_incremental_read_of_a_day_partitioned_table_prunes_partitions_in_the
                                    "customer_id string, sku string, ts long, loaded_at long")
     events = events.withColumn("dt", F.date_format(F.timestamp_seconds("loaded_at"), "yyyy-MM-dd"))
     calls = []
-    for name, module in _awsglue_stand_in(spark, {("shop", "events"): (events, ("dt",))}, calls).items():
+    for name, module in awsglue_modules(spark, {("shop", "events"): (events, ("dt",))}, calls).items():
         monkeypatch.setitem(sys.modules, name, module)
     spec = {
         "sources": {"events": {"format": "parquet", "path": "unused", "catalog": {"database": "shop", "table": "events"}}},

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import sys
-import types
 
 import boto3
 import export_golden as g
 import pytest
+from glue_stand_in import awsglue_modules
 from moto import mock_aws
 
 from export_spec import load_spec
@@ -61,47 +61,6 @@ def test_an_unsplit_jdbc_read_says_which_field_would_split_it():
         "JDBC read in 4 parallel queries on hashfield order_no, fetch size 10000")
 
 
-class _DynamicFrame:
-    def __init__(self, frame):
-        self._frame = frame
-
-    def toDF(self):
-        return self._frame
-
-
-def _awsglue_stand_in(spark, tables, calls):
-    """GlueContext, its DynamicFrame reader and Job; ``from_catalog`` takes the keyword
-    arguments Glue's does (https://docs.aws.amazon.com/glue/latest/dg/aws-glue-api-crawler-pyspark-extensions-dynamic-frame-reader.html)."""
-    package = types.ModuleType("awsglue")
-    package.__path__ = []
-    context = types.ModuleType("awsglue.context")
-    job = types.ModuleType("awsglue.job")
-
-    class GlueContext:
-        def __init__(self, spark_context):
-            self.spark_session = spark
-            self.create_dynamic_frame = self
-
-        def from_catalog(self, database, table_name, redshift_tmp_dir="", transformation_ctx="", push_down_predicate="",
-                         additional_options=None, catalog_id=None):
-            calls.append(("from_catalog", database, table_name, dict(additional_options or {})))
-            return _DynamicFrame(tables[(database, table_name)])
-
-    class Job:
-        def __init__(self, glue_context):
-            pass
-
-        def init(self, name, args):
-            pass
-
-        def commit(self):
-            calls.append(("commit",))
-
-    context.GlueContext = GlueContext
-    job.Job = Job
-    return {"awsglue": package, "awsglue.context": context, "awsglue.job": job}
-
-
 @pytest.mark.spark
 def test_the_export_job_passes_the_split_to_from_catalog(spark, tmp_path, monkeypatch, capsys):
     for name, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
@@ -117,7 +76,7 @@ def test_the_export_job_passes_the_split_to_from_catalog(spark, tmp_path, monkey
     spec_path = tmp_path / "export-spec.json"
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     calls = []
-    for name, module in _awsglue_stand_in(spark, tables, calls).items():
+    for name, module in awsglue_modules(spark, tables, calls).items():
         monkeypatch.setitem(sys.modules, name, module)
     with mock_aws():
         glue = boto3.client("glue")
@@ -130,7 +89,7 @@ def test_the_export_job_passes_the_split_to_from_catalog(spark, tmp_path, monkey
             "export_interactions.py", "--JOB_NAME", "x", "--spec_uri", str(spec_path), "--export_root", str(tmp_path / "root"),
             "--WORKFLOW_NAME", "personalize-export", "--WORKFLOW_RUN_ID", run_id,
         ])
-    reads = {call[2]: call[3] for call in calls if call[0] == "from_catalog"}
+    reads = {call[2]: call[3] for call in calls if call[0] == "additional_options"}
     assert reads == {"orders": {"hashfield": "order_id", "hashpartitions": "6", "fetchsize": "500"}, "products": {}}
     assert report["rows_read"] == len(g.ORDERS)
     assert "sources.orders: JDBC read in 6 parallel queries on hashfield order_id, fetch size 500" in capsys.readouterr().out
