@@ -26,7 +26,7 @@ def world(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(Bucket="fake-imports")
+        s3.create_bucket(Bucket=BUCKET)
         fake = FakePersonalize(clock=SimClock(), s3_client=s3, durations={"dataset_import_job": 100, "data_deletion_job": 100})
         client = fake.client()
         client.create_dataset_group(name="g")
@@ -39,9 +39,15 @@ def world(monkeypatch):
         yield fake, client, s3, datasets
 
 
+# Under the local harness's export root (tests/iam binds it to the deployed one), where
+# the Personalize role reads the export runs.
+BUCKET = "personalize-data"
+RUN_FOLDER = "personalize/exports/20240101T000000Z-0a1b2c/"
+
+
 def put(s3, key: str, text: str) -> str:
-    s3.put_object(Bucket="fake-imports", Key=key, Body=text.encode("utf-8"))
-    return f"s3://fake-imports/{key}"
+    s3.put_object(Bucket=BUCKET, Key=RUN_FOLDER + key, Body=text.encode("utf-8"))
+    return f"s3://{BUCKET}/{RUN_FOLDER}{key}"
 
 
 def run_import(fake, client, dataset_arn: str, location: str, mode: str, name: str) -> dict:
@@ -117,7 +123,7 @@ def test_every_import_job_needs_1000_interaction_records(world):
 def test_size_limits_per_import_mode(world, monkeypatch):
     fake, client, s3, datasets = world
     base = put(s3, "base/part.csv", interactions(1200))
-    size = s3.head_object(Bucket="fake-imports", Key="base/part.csv")["ContentLength"]
+    size = s3.head_object(Bucket=BUCKET, Key=RUN_FOLDER + "base/part.csv")["ContentLength"]
     # The quotas scaled down to this file's size: FULL may read it, INCREMENTAL not.
     monkeypatch.setattr(fake_imports, "MAX_IMPORT_BYTES", {"FULL": size, "INCREMENTAL": size - 1})
     assert run_import(fake, client, datasets["INTERACTIONS"], base, "FULL", "base")["status"] == "ACTIVE"
