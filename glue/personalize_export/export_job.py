@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, Optional, Union
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, functions as F
 
-from export_spec import DatasetSpec, ExportSpec, SourceSpec, avro_schema
+from export_spec import DatasetSpec, ExportSpec, SourceSpec, Watermark, avro_schema
 from personalize_export import layout
 from personalize_export.columns import (
     FILTER_KEY,
@@ -39,7 +39,7 @@ from personalize_export.incremental import (
     schema_fingerprint,
 )
 from personalize_export.reconcile import item_catalog
-from personalize_export.sources import SourceFrame, as_source_frame, change_seconds, source_high_water_mark
+from personalize_export.sources import SourceFrame, as_source_frame, change_seconds, frame_high_water_mark
 from personalize_export.storage import Storage, relative
 from personalize_export.transform import (
     ClassifyOptions,
@@ -61,6 +61,10 @@ PERSIST_LEVEL = StorageLevel.DISK_ONLY
 SourceReader = Callable[[SourceSpec], Union[DataFrame, SourceFrame]]
 # Reads only the rows of an incremental window, with the condition pushed to the source.
 ChangedRowsReader = Callable[[SourceSpec, DeltaWindow], Union[DataFrame, SourceFrame]]
+# The largest change value of the whole source (epoch seconds) for a FULL read, asked the
+# way the reader reads (a database query through the reader's connection), given the rows
+# ``read`` returned; the default aggregates those rows.
+HighWaterMarkReader = Callable[[SourceSpec, Watermark, DataFrame], Optional[int]]
 
 # Personalize's CSV: header row, RFC 4180 quoting (quotes doubled), UTF-8, values kept
 # exactly (Spark trims whitespace on write unless told not to).
@@ -95,6 +99,7 @@ def run_export(
     window: Optional[DeltaWindow] = None,
     read_changes: Optional[ChangedRowsReader] = None,
     previous_run_id: Optional[str] = None,
+    read_high_water_mark: Optional[HighWaterMarkReader] = None,
 ) -> Dict[str, Any]:
     """Export one dataset of the spec for ``run_id``; returns (and writes) its report.
 
@@ -102,6 +107,8 @@ def run_export(
     read with ``read_changes`` (which pushes the condition to the source), or else by
     filtering ``read``'s rows. ``previous_run_id`` (users only) names the export whose user
     ids this run compares with, to list the users that vanished from the source.
+    ``read_high_water_mark`` gives a FULL read's high-water mark (default: the maximum of
+    ``read``'s rows).
     """
     storage = storage or Storage()
     dataset = spec.dataset(dataset_name)
@@ -133,7 +140,8 @@ def run_export(
         source = as_source_frame(read(source_spec))
         read_stats = {"high": None, "overlap_rows": 0}
         if window.watermark is not None:
-            read_stats["high"] = source_high_water_mark(spark, source_spec, window.watermark, source.frame)
+            high_water_mark = read_high_water_mark or (lambda _source, watermark, frame: frame_high_water_mark(frame, watermark))
+            read_stats["high"] = high_water_mark(source_spec, window.watermark, source.frame)
     progress("  %s: %s" % (dataset_name, describe_window(window)))
     source_df = source.frame
     catalog = None

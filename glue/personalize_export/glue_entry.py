@@ -95,6 +95,7 @@ def export_main(dataset: str, argv: Optional[Sequence[str]] = None) -> dict:
     from export_spec import load_spec
     from personalize_export.export_job import run_export
     from personalize_export.incremental import dataset_window, previous_manifest_for
+    from personalize_export.sources import frame_high_water_mark
     from personalize_export.storage import Storage
 
     argv = argv if argv is not None else sys.argv
@@ -133,9 +134,21 @@ def export_main(dataset: str, argv: Optional[Sequence[str]] = None) -> dict:
     def read_catalog_changes(source, window):
         return read_catalog(source, window)
 
+    def read_catalog_high_water_mark(source, watermark, frame):
+        probe = high_water_mark_read_options(source, watermark)
+        if probe is None:
+            return frame_high_water_mark(frame, watermark)
+        high = glue_context.create_dynamic_frame.from_catalog(
+            database=source.catalog.database,
+            table_name=source.catalog.table,
+            transformation_ctx="high_water_mark_%s_%s" % (dataset, source.name),
+            **probe,
+        )
+        return frame_high_water_mark(high.toDF(), watermark, column="high")
+
     report = run_export(spark, spec, dataset, args["export_root"], run_id, read_catalog, storage=storage, progress=print,
                         window=dataset_window(spec, dataset, plan, previous), read_changes=read_catalog_changes,
-                        previous_run_id=plan.previous_run_id)
+                        previous_run_id=plan.previous_run_id, read_high_water_mark=read_catalog_high_water_mark)
     print("export_%s: run %s: %d rows written, %d rejected %s, %d filtered" % (
         dataset, run_id, report["rows"], report["rejected"], report["rejected_by_reason"], report["filtered"]))
     job.commit()
@@ -184,9 +197,13 @@ def changed_rows_read_options(source: Any, window: Any) -> dict:
     """How the Data Catalog read takes only an incremental window's rows (``from_catalog`` keywords).
 
     * A JDBC table: Glue runs ``sampleQuery`` on the database instead of reading the whole
-      table, so the condition reaches the database
-      (https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-connect-jdbc-home.html).
-      It names the table as the database knows it: ``sources.<name>.jdbc.table`` (or ``query``).
+      table, so the condition reaches the database. It names the table as the database
+      knows it: ``sources.<name>.jdbc.table`` (or ``query``). A sample query runs as one
+      query on one executor unless ``enablePartitioningForSampleQuery`` is true; then Glue
+      appends each parallel query's hash condition to it, so it must end with ``WHERE`` or
+      ``AND`` (https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-connect-jdbc-home.html,
+      https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-pushdown.html). When
+      the spec splits the read (``catalog_read_options``), the delta is split the same way.
     * A table on S3 partitioned by day (``watermark.partition_column``): ``push_down_predicate``
       prunes the partitions before the first day read, from the catalog's partition metadata,
       before any file is listed
@@ -204,14 +221,42 @@ def changed_rows_read_options(source: Any, window: Any) -> dict:
         return {}
     watermark = window.watermark
     if source.format == "jdbc":
-        if source.jdbc is None:
+        relation = _database_relation(source)
+        if relation is None:
             raise ValueError("sources.%s.jdbc: an incremental read of a JDBC catalog table needs jdbc.table (or jdbc.query): "
                              "the name Glue's sampleQuery gives the database" % source.name)
-        relation = source.jdbc.table if source.jdbc.table else "(%s) AS source_rows" % source.jdbc.query
-        return {"additional_options": {"sampleQuery": "SELECT * FROM %s WHERE %s" % (relation, changed_rows_sql(watermark, window.read_from))}}
+        query = "SELECT * FROM %s WHERE %s" % (relation, changed_rows_sql(watermark, window.read_from))
+        if "hashpartitions" not in catalog_read_options(source):
+            return {"additional_options": {"sampleQuery": query}}
+        # Glue appends each parallel query's hash condition after the trailing AND.
+        return {"additional_options": {"sampleQuery": query + " AND", "enablePartitioningForSampleQuery": "true"}}
     if watermark.partition_column:
         import datetime
 
         day = datetime.datetime.fromtimestamp(int(window.read_from), tz=datetime.timezone.utc).strftime("%Y-%m-%d")
         return {"push_down_predicate": "%s >= '%s'" % (watermark.partition_column, day)}
     return {}
+
+
+def high_water_mark_read_options(source: Any, watermark: Any) -> Optional[dict]:
+    """``from_catalog`` keywords that ask a JDBC table for ``max(<change column>)`` through the
+    catalog table's connection, in one query (one row: no split); None for a table whose
+    rows are aggregated instead (files, or a JDBC table without the name the database knows).
+
+    Glue runs a ``sampleQuery`` on the database as written, on one executor unless
+    ``enablePartitioningForSampleQuery`` is set
+    (https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-pushdown.html).
+    """
+    from personalize_export.sources import high_water_mark_sql
+
+    relation = _database_relation(source) if source.format == "jdbc" else None
+    if relation is None:
+        return None
+    return {"additional_options": {"sampleQuery": high_water_mark_sql(watermark, relation)}}
+
+
+def _database_relation(source: Any) -> Optional[str]:
+    """The table (or query, as a derived table) as the database names it, for a sampleQuery."""
+    if source.jdbc is None:
+        return None
+    return source.jdbc.table if source.jdbc.table else "(%s) AS source_rows" % source.jdbc.query

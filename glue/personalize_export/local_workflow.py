@@ -123,7 +123,13 @@ def run_local_workflow(
     build on).
     """
     from personalize_export.export_job import run_export
-    from personalize_export.sources import columns_read, read_changed_rows, read_source_counted, watermark_columns
+    from personalize_export.sources import (
+        columns_read,
+        read_changed_rows,
+        read_source_counted,
+        source_high_water_mark,
+        watermark_columns,
+    )
 
     started = time.time()
     spec = load_spec(spec) if not isinstance(spec, ExportSpec) else spec
@@ -164,6 +170,7 @@ def run_local_workflow(
                 read_changes=lambda source, window: read_changed_rows(
                     spark, source, window.watermark, window.read_from, spec.base_dir, columns(source)),
                 previous_run_id=plan.previous_run_id,
+                read_high_water_mark=lambda source, watermark, frame: source_high_water_mark(spark, source, watermark, frame),
             )
             progress("  %s: %d written, %d rejected, %d filtered" % (name, report["rows"], report["rejected"], report["filtered"]))
             for line in _delta_lines(report):

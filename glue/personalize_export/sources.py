@@ -602,19 +602,30 @@ def read_changed_rows(spark: SparkSession, source: SourceSpec, watermark: Waterm
     return SourceFrame(frame, None, whole.files, whole.ignored_files)
 
 
-def source_high_water_mark(spark: SparkSession, source: SourceSpec, watermark: Watermark, frame: DataFrame) -> Optional[int]:
-    """The largest change value of the whole source (epoch seconds), for a FULL read.
+def high_water_mark_sql(watermark: Watermark, relation: str) -> str:
+    """The one-row query for a JDBC table's largest change value (column ``high``)."""
+    return "SELECT max(%s) AS high FROM %s" % (watermark.column, relation)
 
-    JDBC asks the database for ``max(column)`` (one index probe where the column is indexed)
-    before the rows are read: a row committed in between is read now and again next time,
-    which is harmless; never skipped. Other sources aggregate ``frame``.
-    """
-    if source.format == "jdbc" and source.jdbc is not None:
-        query = "SELECT max(%s) AS high FROM %s" % (watermark.column, _jdbc_relation(source))
-        # One row: one query, never split.
-        probe = dataclasses.replace(source, options={}, jdbc=dataclasses.replace(source.jdbc, table=None, query=query),
-                                    jdbc_read=JdbcRead(partitions=1))
-        row = _read_jdbc(spark, probe, {}).select(change_seconds(F.col("high"), watermark).alias("high")).first()
-    else:
-        row = frame.agg(F.max(change_seconds(F.col("`%s`" % watermark.column), watermark)).alias("high")).first()
+
+def frame_high_water_mark(frame: DataFrame, watermark: Watermark, column: Optional[str] = None) -> Optional[int]:
+    """The largest change value of ``frame`` (epoch seconds), from ``column`` (default: the change column)."""
+    value = change_seconds(F.col("`%s`" % (column or watermark.column)), watermark)
+    row = frame.agg(F.max(value).alias("high")).first()
     return None if row is None or row["high"] is None else int(row["high"])
+
+
+def source_high_water_mark(spark: SparkSession, source: SourceSpec, watermark: Watermark, frame: DataFrame) -> Optional[int]:
+    """The largest change value of the whole source (epoch seconds), for a FULL read outside AWS.
+
+    JDBC asks the database for ``max(column)`` over Spark's JDBC reader (one index probe
+    where the column is indexed) before the rows are read: a row committed in between is
+    read now and again next time, which is harmless; never skipped. Other sources
+    aggregate ``frame``. (In AWS the Glue job asks through the catalog's connection.)
+    """
+    if source.format != "jdbc" or source.jdbc is None:
+        return frame_high_water_mark(frame, watermark)
+    query = high_water_mark_sql(watermark, _jdbc_relation(source))
+    # One row: one query, never split.
+    probe = dataclasses.replace(source, options={}, jdbc=dataclasses.replace(source.jdbc, table=None, query=query),
+                                jdbc_read=JdbcRead(partitions=1))
+    return frame_high_water_mark(_read_jdbc(spark, probe, {}), watermark, column="high")

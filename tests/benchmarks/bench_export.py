@@ -443,7 +443,7 @@ def _daily_workload(spark, data_dir: Path, out_dir: Path) -> dict:
     from export_spec import load_spec
     from personalize_export.export_job import run_export
     from personalize_export.incremental import DeltaWindow
-    from personalize_export.sources import read_changed_rows, read_source_counted
+    from personalize_export.sources import read_changed_rows, read_source_counted, source_high_water_mark
 
     config = json.loads((data_dir / "daily.json").read_text(encoding="utf-8"))
     spec = load_spec(daily_spec(config))
@@ -453,7 +453,8 @@ def _daily_workload(spark, data_dir: Path, out_dir: Path) -> dict:
         window = DeltaWindow("interactions", "INCREMENTAL", watermark, config["high"] - DAILY_ALLOWANCE_SECONDS, config["high"])
     report = run_export(spark, spec, "interactions", str(out_dir / "export"), config["run_id"],
                         lambda source: read_source_counted(spark, source), now_epoch=NOW_FOR_DAILY,
-                        window=window, read_changes=lambda source, w: read_changed_rows(spark, source, w.watermark, w.read_from))
+                        window=window, read_changes=lambda source, w: read_changed_rows(spark, source, w.watermark, w.read_from),
+                        read_high_water_mark=lambda source, w, frame: source_high_water_mark(spark, source, w, frame))
     return {"rows_read": report["rows_read"], "written": report["rows"], "high": report["watermark"]["high"],
             "overlap_rows": report["watermark"]["overlap_rows"], "carried": report["carried"]}
 

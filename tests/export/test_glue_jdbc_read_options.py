@@ -9,7 +9,7 @@ import sys
 import boto3
 import export_golden as g
 import pytest
-from glue_stand_in import awsglue_modules
+from glue_stand_in import JdbcTable, awsglue_modules
 from moto import mock_aws
 
 from export_spec import load_spec
@@ -69,6 +69,7 @@ def test_the_export_job_passes_the_split_to_from_catalog(spark, tmp_path, monkey
     g.write_inputs(folder)
     local = load_spec(g.SPEC)
     tables = {(s.catalog.database, s.catalog.table): read_source(spark, s, folder) for s in local.sources.values()}
+    tables[("shop", "orders")] = JdbcTable(tables[("shop", "orders")], "orders")
     # The same orders, catalogued from a JDBC database this time.
     spec = json.loads(json.dumps(g.SPEC))
     spec["sources"]["orders"] = {"format": "jdbc", "catalog": {"database": "shop", "table": "orders"},
@@ -91,6 +92,7 @@ def test_the_export_job_passes_the_split_to_from_catalog(spark, tmp_path, monkey
         ])
     reads = {call[2]: call[3] for call in calls if call[0] == "additional_options"}
     assert reads == {"orders": {"hashfield": "order_id", "hashpartitions": "6", "fetchsize": "500"}, "products": {}}
+    assert ("partitions", "shop", "orders", 6) in calls  # one per parallel query
     assert report["rows_read"] == len(g.ORDERS)
     assert "sources.orders: JDBC read in 6 parallel queries on hashfield order_id, fetch size 500" in capsys.readouterr().out
 
