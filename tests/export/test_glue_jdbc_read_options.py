@@ -73,7 +73,7 @@ def test_the_export_job_passes_the_split_to_from_catalog(spark, tmp_path, monkey
     # The same orders, catalogued from a JDBC database this time.
     spec = json.loads(json.dumps(g.SPEC))
     spec["sources"]["orders"] = {"format": "jdbc", "catalog": {"database": "shop", "table": "orders"},
-                                 "jdbc_read": {"column": "order_id", "partitions": 6, "fetch_size": 500}}
+                                 "jdbc_read": {"column": "oid", "partitions": 6, "fetch_size": 500}}
     spec_path = tmp_path / "export-spec.json"
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     calls = []
@@ -91,10 +91,10 @@ def test_the_export_job_passes_the_split_to_from_catalog(spark, tmp_path, monkey
             "--WORKFLOW_NAME", "personalize-export", "--WORKFLOW_RUN_ID", run_id,
         ])
     reads = {call[2]: call[3] for call in calls if call[0] == "additional_options"}
-    assert reads == {"orders": {"hashfield": "order_id", "hashpartitions": "6", "fetchsize": "500"}, "products": {}}
+    assert reads == {"orders": {"hashfield": "oid", "hashpartitions": "6", "fetchsize": "500"}, "products": {}}
     assert ("partitions", "shop", "orders", 6) in calls  # one per parallel query
     assert report["rows_read"] == len(g.ORDERS)
-    assert "sources.orders: JDBC read in 6 parallel queries on hashfield order_id, fetch size 500" in capsys.readouterr().out
+    assert "sources.orders: JDBC read in 6 parallel queries on hashfield oid, fetch size 500" in capsys.readouterr().out
 
 
 def test_a_derived_table_is_not_searched_for_a_primary_key():
