@@ -12,10 +12,12 @@ https://docs.aws.amazon.com/personalize/latest/dg/creating-filter-expressions.ht
 - ``... WHERE Interactions.EVENT_TYPE IN (...)``: for items, the items the
   job line's user interacted with by those event types; for users, the users
   who have interactions of those event types. "Amazon Personalize ignores case
-  only when matching event types" (filter-expression-guidelines-requirements.html);
+  only when matching event types"
+  (https://docs.aws.amazon.com/personalize/latest/dg/filter-expression-guidelines-requirements.html);
 - conditions chained with AND only or OR only;
 - expressions joined with ``|``: "Include A | Include B | Exclude C | Exclude D
-  is equal to Include (A or B) - (C or D)" (multiple-expression-example.html);
+  is equal to Include (A or B) - (C or D)"
+  (https://docs.aws.amazon.com/personalize/latest/dg/multiple-expression-example.html);
 - $PARAMETER values from the line's ``filterValues`` object, each value in
   escaped quotes, several separated by commas: ``{"GENRES": "\\"drama\\",\\"comedy\\""}``
   (https://docs.aws.amazon.com/personalize/latest/dg/filter-batch.html).
