@@ -171,6 +171,11 @@ class CompiledFilter:
         return {v.text for p in self.parts for c in p.conditions for v in c.values if v.kind == "param"}
 
     @property
+    def compared_parameters(self) -> set[str]:
+        """The parameters compared with = < ...: each takes one number."""
+        return {v.text for p in self.parts for c in p.conditions if c.test in NUMBER_TESTS for v in c.values if v.kind == "param"}
+
+    @property
     def reads_interactions(self) -> bool:
         return any(c.dataset == "Interactions" for p in self.parts for c in p.conditions)
 
@@ -258,13 +263,16 @@ def line_problem(compiled: CompiledFilter, line: dict, user_key: Optional[str]) 
     values = line.get("filterValues", {})
     if not isinstance(values, dict):
         return "filterValues is not a JSON object"
+    compared_parameters = compiled.compared_parameters
     for name in sorted(compiled.parameters):
         if not isinstance(values.get(name), str):
             return f"filterValues has no value for ${name}"
         try:
-            parameter_values(name, values[name])
+            given = parameter_values(name, values[name])
         except FilterNotEvaluable as exc:
             return str(exc)
+        if name in compared_parameters and [v.kind for v in given] != ["number"]:
+            return f"filterValues ${name} = {values[name]!r}: a comparison takes one number"
     if compiled.reads_interactions and user_key is not None and not line.get(user_key):
         return f"the filter reads interactions, but the line has no {user_key}"
     return None

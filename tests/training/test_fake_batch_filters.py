@@ -191,15 +191,17 @@ def test_a_filter_the_fake_cannot_evaluate_is_refused_naming_the_expression(fake
 
 
 @pytest.mark.parametrize("lines, why", [
-    ([{"userId": "u1"}], "line 1: filterValues has no value for $GENRES"),
-    ([{"userId": "u1", "filterValues": {"GENRES": '"drama"'}}, {"userId": "u2", "filterValues": {"GENRES": "drama"}}],
+    ([{"userId": "u1", "filterValues": {"MIN": "3"}}], "line 1: filterValues has no value for $GENRES"),
+    ([{"userId": "u1", "filterValues": {"GENRES": '"drama"', "MIN": "3"}}, {"userId": "u2", "filterValues": {"GENRES": "drama", "MIN": "3"}}],
      "line 2: filterValues $GENRES = 'drama'"),
+    ([{"userId": "u1", "filterValues": {"GENRES": '"drama"', "MIN": '"cheap"'}}], "$MIN = '\"cheap\"': a comparison takes one number"),
+    ([{"userId": "u1", "filterValues": {"GENRES": '"drama"', "MIN": "3,4"}}], "$MIN = '3,4': a comparison takes one number"),
 ])
 def test_a_line_without_usable_filter_values_is_refused(fake, s3, lines, why):
     fake, client = fake
     version = trained(fake, client, "aws-user-personalization")
     put_lines(s3, "j", lines)
-    filter_arn = a_filter(fake, client, "EXCLUDE ItemID WHERE Items.GENRE IN ($GENRES)")
+    filter_arn = a_filter(fake, client, "EXCLUDE ItemID WHERE Items.GENRE IN ($GENRES) | EXCLUDE ItemID WHERE Items.PRICE > $MIN")
     with pytest.raises(ClientError, match="cannot apply it") as info:
         client.create_batch_inference_job(**job_request(version, filter_arn))
     assert why in info.value.response["Error"]["Message"]
