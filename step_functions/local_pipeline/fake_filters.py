@@ -40,7 +40,7 @@ NUMBER_TESTS = {
     "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
 }
 _TOKEN = re.compile(r'\s*(?:"(?P<string>[^"]*)"|(?P<number>-?\d+(?:\.\d+)?)|\$(?P<param>[A-Za-z0-9_]+)'
-                    r'|(?P<op><=|>=|!=|=|<|>|\(|\)|,)|(?P<word>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?))')
+                    r'|(?P<op><=|>=|!=|=|<|>|\(|\)|,|\|)|(?P<word>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?))')
 _PARAMETER_VALUE = re.compile(r'\s*(?:"(?P<string>[^"]*)"|(?P<number>-?\d+(?:\.\d+)?))\s*(?:,|$)')
 
 
@@ -248,13 +248,15 @@ def compile_filter(expression: str, target: str) -> CompiledFilter:
     """The filter as the fake evaluates it, or FilterNotEvaluable saying which part it cannot."""
     if target not in TARGET_DATASET:
         raise FilterNotEvaluable(f"filters on {target} are not evaluated")
-    parts = []
-    for text in expression.split("|"):
-        reader = _Reader(_tokens(text), target)
+    reader, parts = _Reader(_tokens(expression), target), []
+    while True:
         parts.append(reader.part())
-        if reader.peek() is not None:
-            raise FilterNotEvaluable(f"unexpected {reader.peek()!r}")
-    return CompiledFilter(expression, tuple(parts))
+        following = reader.peek()
+        if following is None:
+            return CompiledFilter(expression, tuple(parts))
+        if following != "|":
+            raise FilterNotEvaluable(f"unexpected {following!r}")
+        reader.next()
 
 
 def line_problem(compiled: CompiledFilter, line: dict, user_key: Optional[str]) -> Optional[str]:
