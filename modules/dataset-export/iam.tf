@@ -178,18 +178,12 @@ data "aws_iam_policy_document" "connections" {
 # Jobs: one role each, so every job holds only what its code calls
 ################################################################################
 
-# prepare: allocates the run id, chooses FULL or INCREMENTAL from the spec and the
-# last successful export, and publishes both as workflow run properties.
-data "aws_iam_policy_document" "prepare" {
+# Statements every job role holds: the base, the job's temp dir and the run id
+# (prepare publishes it; the others read it).
+data "aws_iam_policy_document" "job_base" {
   count = local.create ? 1 : 0
 
   source_policy_documents = [data.aws_iam_policy_document.glue_base[0].json]
-
-  statement {
-    sid       = "ReadJobCode"
-    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
-    resources = [local.job_script_arns.prepare, local.package_wheel_arn]
-  }
 
   statement {
     sid       = "UseTempDir"
@@ -198,12 +192,26 @@ data "aws_iam_policy_document" "prepare" {
   }
 
   statement {
-    sid       = "PublishRunId"
-    actions   = ["glue:GetWorkflowRunProperties", "glue:PutWorkflowRunProperties"]
+    sid       = "ReadRunId"
+    actions   = ["glue:GetWorkflowRunProperties"]
     resources = [local.workflow_arn]
   }
+}
 
-  # FULL or INCREMENTAL: the spec, and the last successful export's pointer and manifest.
+# The Python shell jobs (prepare, start_training): their code and what both read
+# to judge the exports: the spec, and the exports' pointer, manifests and
+# readiness under <export_root>/exports/.
+data "aws_iam_policy_document" "shell_job" {
+  for_each = local.create ? local.python_shell_jobs : {}
+
+  source_policy_documents = [data.aws_iam_policy_document.job_base[0].json]
+
+  statement {
+    sid       = "ReadJobCode"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = [local.job_script_arns[each.key], local.package_wheel_arn]
+  }
+
   statement {
     sid       = "ReadSpec"
     actions   = ["s3:GetObject"]
@@ -223,9 +231,23 @@ data "aws_iam_policy_document" "prepare" {
   }
 
   statement {
-    sid       = "ReadPreviousExport"
+    sid       = "ReadExports"
     actions   = ["s3:GetObject"]
     resources = [local.exports_objects_arn]
+  }
+}
+
+# prepare: allocates the run id, chooses FULL or INCREMENTAL from the spec and the
+# last successful export, and publishes both as workflow run properties.
+data "aws_iam_policy_document" "prepare" {
+  count = local.create ? 1 : 0
+
+  source_policy_documents = [data.aws_iam_policy_document.shell_job["prepare"].json]
+
+  statement {
+    sid       = "PublishRunId"
+    actions   = ["glue:PutWorkflowRunProperties"]
+    resources = [local.workflow_arn]
   }
 }
 
@@ -235,18 +257,12 @@ data "aws_iam_policy_document" "prepare" {
 data "aws_iam_policy_document" "start_training" {
   count = local.create ? 1 : 0
 
-  source_policy_documents = [data.aws_iam_policy_document.glue_base[0].json]
+  source_policy_documents = [data.aws_iam_policy_document.shell_job["start_training"].json]
 
   statement {
-    sid       = "ReadJobCode"
-    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
-    resources = [local.job_script_arns.start_training, local.package_wheel_arn]
-  }
-
-  statement {
-    sid       = "ReadSpecAndParamsTemplate"
+    sid       = "ReadParamsTemplate"
     actions   = ["s3:GetObject"]
-    resources = [local.spec_object_arn, local.params_template_object_arn]
+    resources = [local.params_template_object_arn]
   }
 
   statement {
@@ -255,41 +271,30 @@ data "aws_iam_policy_document" "start_training" {
     resources = [local.params_object_arn]
   }
 
+  # The latest pointer moves, and retention removes old runs.
   statement {
-    sid       = "UseTempDir"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
-    resources = ["${local.artifacts_bucket_arn}/tmp/*"]
+    sid       = "MaintainExports"
+    actions   = ["s3:PutObject", "s3:DeleteObject"]
+    resources = [local.exports_objects_arn]
   }
 
+  # Retention removes an old run's rejected rows together with the run.
   statement {
-    sid       = "ListExports"
+    sid       = "ListRejectedRows"
     actions   = ["s3:ListBucket"]
     resources = [local.data_bucket_arn]
 
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["${local.exports_prefix}*", "${local.rejected_prefix}*"]
+      values   = ["${local.rejected_prefix}*"]
     }
   }
 
   statement {
-    sid       = "MaintainExports"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
-    resources = [local.exports_objects_arn]
-  }
-
-  # Retention removes an old run's rejected rows together with the run.
-  statement {
     sid       = "RemoveOldRejectedRows"
     actions   = ["s3:DeleteObject"]
     resources = [local.rejected_objects_arn]
-  }
-
-  statement {
-    sid       = "ReadRunId"
-    actions   = ["glue:GetWorkflowRunProperties"]
-    resources = [local.workflow_arn]
   }
 }
 
@@ -299,7 +304,7 @@ data "aws_iam_policy_document" "export" {
   for_each = local.create ? local.export_jobs : {}
 
   source_policy_documents = concat(
-    [data.aws_iam_policy_document.glue_base[0].json],
+    [data.aws_iam_policy_document.job_base[0].json],
     [for user, doc in data.aws_iam_policy_document.connections : doc.json if user == "export"],
   )
 
@@ -307,12 +312,6 @@ data "aws_iam_policy_document" "export" {
     sid       = "ReadJobCode"
     actions   = ["s3:GetObject", "s3:GetObjectVersion"]
     resources = [local.job_script_arns[each.key], local.package_zip_arn, local.spec_object_arn]
-  }
-
-  statement {
-    sid       = "UseTempDir"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
-    resources = ["${local.artifacts_bucket_arn}/tmp/*"]
   }
 
   # Spark's S3 file system probes keys that do not exist yet; S3 answers those
@@ -352,12 +351,6 @@ data "aws_iam_policy_document" "export" {
         [for t in local.export_job_tables[each.key] : "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${t.database}/${t.table}"],
       )
     }
-  }
-
-  statement {
-    sid       = "ReadRunId"
-    actions   = ["glue:GetWorkflowRunProperties"]
-    resources = [local.workflow_arn]
   }
 
   statement {

@@ -66,15 +66,31 @@ locals {
       for a in fn.personalize_actions : a if !contains(local.personalize_unscoped_actions[key], a)
     ]
   }
+}
 
-  # {function key: {statement id: statement}} from each function's capabilities.
-  capability_statements = {
-    for key, fn in local.functions : key => merge([
-      for p in fn.permissions : {
-        for i, statement in local.capabilities[p] :
-        "${replace(title(replace(p, "_", " ")), " ", "")}${i == 0 ? "" : i}" => statement
+# Each capability's statements, written once: the functions that hold it and
+# Personalize's service role (read_exports) take them from here.
+data "aws_iam_policy_document" "capability" {
+  for_each = local.create ? local.capabilities : {}
+
+  dynamic "statement" {
+    for_each = each.value
+
+    content {
+      sid       = "${replace(title(replace(each.key, "_", " ")), " ", "")}${statement.key == 0 ? "" : statement.key}"
+      actions   = statement.value.actions
+      resources = statement.value.resources
+
+      dynamic "condition" {
+        for_each = statement.value.conditions
+
+        content {
+          test     = condition.value.test
+          variable = condition.value.variable
+          values   = condition.value.values
+        }
       }
-    ]...)
+    }
   }
 }
 
@@ -82,6 +98,8 @@ locals {
 # every function needs (its log group, the dead-letter queue, the key, tracing).
 data "aws_iam_policy_document" "lambda" {
   for_each = local.created_functions
+
+  source_policy_documents = [for p in each.value.permissions : data.aws_iam_policy_document.capability[p].json]
 
   dynamic "statement" {
     for_each = length(local.personalize_scoped_actions[each.key]) > 0 ? [true] : []
@@ -104,25 +122,6 @@ data "aws_iam_policy_document" "lambda" {
     }
   }
 
-  dynamic "statement" {
-    for_each = local.capability_statements[each.key]
-
-    content {
-      sid       = statement.key
-      actions   = statement.value.actions
-      resources = statement.value.resources
-
-      dynamic "condition" {
-        for_each = statement.value.conditions
-
-        content {
-          test     = condition.value.test
-          variable = condition.value.variable
-          values   = condition.value.values
-        }
-      }
-    }
-  }
 }
 
 ################################################################################
@@ -292,23 +291,7 @@ data "aws_iam_policy_document" "personalize_assume" {
 data "aws_iam_policy_document" "personalize" {
   count = local.create ? 1 : 0
 
-  statement {
-    sid       = "ListExports"
-    actions   = ["s3:ListBucket"]
-    resources = [var.data_bucket_arn]
-
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["${var.exports_prefix}*"]
-    }
-  }
-
-  statement {
-    sid       = "ReadExports"
-    actions   = ["s3:GetObject"]
-    resources = ["${var.data_bucket_arn}/${var.exports_prefix}*"]
-  }
+  source_policy_documents = [data.aws_iam_policy_document.capability["read_exports"].json]
 
   # Personalize's KMS page asks for these five actions on the role too.
   # https://docs.aws.amazon.com/personalize/latest/dg/granting-personalize-key-access.html

@@ -16,12 +16,17 @@ What it refuses, each rule from Personalize's pages:
 - more than 500 results per line (batch inference) or 5 million users per
   segment; a filter of another dataset group, or on the wrong target (items
   for inference, users for segments).
+
+A filter is applied to the output as fake_filters.py evaluates it; a filter
+form it cannot evaluate is refused at creation, never left unapplied.
 """
 from __future__ import annotations
 
 import json
 import re
 from typing import Any, Optional
+
+from .fake_filters import FilterNotEvaluable, Subject, compile_filter, line_problem
 
 # https://docs.aws.amazon.com/personalize/latest/dg/API_CreateBatchInferenceJob.html
 NO_BATCH_INFERENCE = ("aws-trending-now", "aws-next-best-action")
@@ -102,11 +107,18 @@ class BatchJobApis:
             if targets != {FILTER_TARGET[kind]}:
                 raise FakeError("InvalidInputException", f"filter {flt.arn} filters {sorted(targets)}; a "
                                                          f"{kind.replace('_', ' ')} takes filters on {FILTER_TARGET[kind]}")
+            try:
+                compiled = compile_filter(flt.fields["filterExpression"], FILTER_TARGET[kind])
+            except FilterNotEvaluable as exc:
+                raise FakeError("InvalidInputException", f"filter expression {flt.fields['filterExpression']!r}: {exc}; "
+                                                         "the local Personalize cannot apply it") from exc
         for side, key in (("jobOutput", "s3DataDestination"),):
             if not p[side][key]["path"].startswith("s3://"):
                 raise FakeError("InvalidInputException", f"{side}.{key}.path must be an s3:// path")
         arn = self._arn(kind.replace("_", "-"), p["jobName"])
         inputs = self._read_batch_input(p["jobInput"]["s3DataSource"]["path"])
+        if p.get("filterArn"):
+            self._check_filter_inputs(compiled, inputs, "userId" if kind == "batch_inference_job" else None)
         res = self._new(kind, arn, {
             "jobName": p["jobName"], ARN_KEY[kind]: arn, "solutionVersionArn": version.arn,
             "jobInput": p["jobInput"], "jobOutput": p["jobOutput"], "roleArn": p["roleArn"],
@@ -117,6 +129,7 @@ class BatchJobApis:
             res.failure_reason = self._input_problem(inputs, _input_key(recipe), p["jobInput"]["s3DataSource"]["path"])
         res.fields["_inputs"] = inputs
         res.fields["_recipe"] = recipe
+        res.fields["_filter"] = compiled if p.get("filterArn") else None
         return {ARN_KEY[kind]: arn}
 
     def _input_problem(self, inputs: list[tuple[str, bytes]], key: str, path: str) -> Optional[str]:
@@ -133,6 +146,23 @@ class BatchJobApis:
                 if not isinstance(record, dict) or key not in record:
                     return f"Input file {name} line {number} has no {key}"
         return None
+
+    @staticmethod
+    def _check_filter_inputs(compiled: Any, inputs: list[tuple[str, bytes]], user_key: Optional[str]) -> None:
+        """Refuse a job whose lines the fake cannot filter (a $PARAMETER without a value...).
+        Lines that are not JSON objects are left to _input_problem, which fails the job."""
+        from .fake_personalize import FakeError
+
+        for name, body in inputs:
+            for number, line in enumerate(body.decode("utf-8").splitlines(), start=1):
+                try:
+                    record = json.loads(line) if line.strip() else None
+                except ValueError:
+                    continue
+                problem = line_problem(compiled, record, user_key) if isinstance(record, dict) else None
+                if problem:
+                    raise FakeError("InvalidInputException", f"filter expression {compiled.expression!r}: input file {name} "
+                                                             f"line {number}: {problem}; the local Personalize cannot apply it")
 
     def _create_batch_inference_job(self, p: dict) -> dict:
         return self._batch_job("batch_inference_job", p)
@@ -153,11 +183,37 @@ class BatchJobApis:
                     counts[row["USER_ID"]] = counts.get(row["USER_ID"], 0) + 1
         return sorted(counts, key=lambda u: (-counts[u], u))[:limit]
 
+    def _filter_subjects(self, res: Any, group_arn: str) -> Any:
+        """For a filtered job: a function from a job line to what its filter reads
+        (the target's rows and event types from the imported datasets)."""
+        interactions = self.dataset_content(group_arn, "INTERACTIONS").records.values()
+        if res.kind == "batch_segment_job":
+            rows = self.dataset_content(group_arn, "USERS").records
+            by_user: dict[str, set[str]] = {}
+            for row in interactions:
+                by_user.setdefault(row.get("USER_ID", ""), set()).add(row.get("EVENT_TYPE", ""))
+            return lambda record: Subject(rows, by_user, record.get("filterValues", {}))
+        rows = self.dataset_content(group_arn, "ITEMS").records
+        by_item_of_user: dict[str, dict[str, set[str]]] = {}
+        for row in interactions:
+            by_item_of_user.setdefault(row.get("USER_ID", ""), {}).setdefault(row.get("ITEM_ID", ""), set()).add(row.get("EVENT_TYPE", ""))
+        return lambda record: Subject(rows, by_item_of_user.get(str(record.get("userId", "")), {}), record.get("filterValues", {}))
+
     def _write_outputs(self, res: Any) -> None:
         version = self.resources[res.fields["solutionVersionArn"]]
+        group_arn = version.fields["datasetGroupArn"]
         model = self.models.get(version.arn)
         key = _input_key(res.fields["_recipe"])
         n = res.fields["numResults"]
+        compiled = res.fields.get("_filter")
+        subject_of = self._filter_subjects(res, group_arn) if compiled is not None else None
+        # A filter removes candidates before the count is cut, as Personalize fills
+        # numResults from what the filter keeps.
+        wanted = MAX_RESULTS[res.kind] if compiled is not None else n
+
+        def kept(candidates: list[str], record: dict) -> list[str]:
+            return (compiled.apply(candidates, subject_of(record)) if compiled is not None else candidates)[:n]
+
         for name, body in res.fields["_inputs"]:
             lines = []
             for line in body.decode("utf-8").splitlines():
@@ -165,9 +221,9 @@ class BatchJobApis:
                     continue
                 record = json.loads(line)
                 if res.kind == "batch_segment_job":
-                    output = {"usersList": self._segment_users(version.fields["datasetGroupArn"], str(record[key]), n)}
+                    output = {"usersList": kept(self._segment_users(group_arn, str(record[key]), wanted), record)}
                 else:
-                    items = model.recommend(str(record[key]), n) if model is not None else []
+                    items = kept(model.recommend(str(record[key]), wanted) if model is not None else [], record)
                     output = {"recommendedItems": items, "scores": [round(1.0 / (i + 1), 4) for i in range(len(items))]}
                 lines.append(json.dumps({"input": record, "output": output, "error": None}))
             self._write_batch_output(res.fields["jobOutput"]["s3DataDestination"]["path"], name.rsplit("/", 1)[-1] + ".out",

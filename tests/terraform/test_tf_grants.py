@@ -3,6 +3,7 @@ action names a real AWS permission, and each job, Lambda and service role holds
 exactly the grants its code calls for, scoped to ARNs."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -43,13 +44,25 @@ def literal_list(value) -> list:
     return [plain(v) for v in value] if isinstance(value, list) else [plain(value)]
 
 
+# A source document named outright: data.aws_iam_policy_document.<name>[0 or "key"].json
+# (the connections' documents, chosen by a for expression, are read on their own).
+_SOURCE_DOCUMENT = re.compile(r'data\.aws_iam_policy_document\.([\w-]+)\[(?:0|"[\w-]+")\]\.json')
+
+
 def statements(module: tfmodel.Module, document: str) -> dict[str, dict]:
-    """{sid: statement} of one aws_iam_policy_document, static and dynamic statements alike."""
+    """{sid: statement} of one aws_iam_policy_document, static and dynamic statements alike,
+    with those of the documents it names in source_policy_documents (the shared statements)."""
     block = module.resources("data")[("aws_iam_policy_document", document)]
     out = {}
+    for source in _SOURCE_DOCUMENT.findall(str(block.body.get("source_policy_documents", ""))):
+        for sid, statement in statements(module, source).items():
+            assert sid not in out, f"{block.where}: two source statements with sid {sid!r}"
+            out[sid] = statement
+    own = set()
     for statement, _ in tfchecks._statements(block.body):
         sid = unquote(statement.get("sid", '""'))
-        assert sid not in out, f"{block.where}: two statements with sid {sid!r}"
+        assert sid not in own, f"{block.where}: two statements with sid {sid!r}"
+        own.add(sid)
         out[sid] = statement
     return out
 
@@ -255,7 +268,10 @@ def test_prepare_publishes_the_run_id_and_reads_only_its_code_the_spec_and_the_l
     manifest: it reads them, lists only the exports prefix, and writes nothing in S3."""
     grants = granted(export_module, "prepare")
     assert grants["glue:GetWorkflowRunProperties"] == grants["glue:PutWorkflowRunProperties"] == {"${local.workflow_arn}"}
-    assert grants["s3:GetObject"] == {"${local.job_script_arns.prepare}", "${local.package_wheel_arn}", "${local.spec_object_arn}",
+    # The shell jobs' shared document, one per job, reads that job's script.
+    assert export_module.resources("data")[("aws_iam_policy_document", "shell_job")].body["for_each"] == \
+        "${local.create ? local.python_shell_jobs : {}}"
+    assert grants["s3:GetObject"] == {"${local.job_script_arns[each.key]}", "${local.package_wheel_arn}", "${local.spec_object_arn}",
                                       "${local.exports_objects_arn}", "${local.artifacts_bucket_arn}/tmp/*"}
     listing = statements(export_module, "prepare")["ListExports"]
     assert resources_of(listing) == ["${local.data_bucket_arn}"]
@@ -272,23 +288,31 @@ def test_start_training_maintains_exports_and_writes_params(export_module):
     grants = granted(export_module, "start_training")
     assert grants["glue:GetWorkflowRunProperties"] == {"${local.workflow_arn}"}
 
-    listing = found["ListExports"]
-    assert actions_of(listing) == {"s3:ListBucket"} and resources_of(listing) == ["${local.data_bucket_arn}"]
-    assert conditions_of(listing) == [("StringLike", "s3:prefix", ("${local.exports_prefix}*", "${local.rejected_prefix}*"))]
-    assert actions_of(found["MaintainExports"]) == {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
-    assert resources_of(found["MaintainExports"]) == ["${local.exports_objects_arn}"]
+    listings = [found["ListExports"], found["ListRejectedRows"]]
+    for listing in listings:
+        assert actions_of(listing) == {"s3:ListBucket"} and resources_of(listing) == ["${local.data_bucket_arn}"]
+    assert [conditions_of(listing) for listing in listings] == [[("StringLike", "s3:prefix", ("${local.exports_prefix}*",))],
+                                                                [("StringLike", "s3:prefix", ("${local.rejected_prefix}*",))]]
+    assert all("${local.exports_objects_arn}" in grants[a] for a in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"))
     # Retention removes old runs' rejected rows, and may do nothing else there.
     assert plain(export_module.locals["rejected_objects_arn"]) == "${local.data_bucket_arn}/${local.rejected_prefix}*"
     assert actions_of(found["RemoveOldRejectedRows"]) == {"s3:DeleteObject"}
     assert resources_of(found["RemoveOldRejectedRows"]) == ["${local.rejected_objects_arn}"]
+    assert not any("${local.rejected_objects_arn}" in grants[a] for a in ("s3:GetObject", "s3:PutObject"))
 
-    assert actions_of(found["ReadSpecAndParamsTemplate"]) == {"s3:GetObject"}
-    assert set(resources_of(found["ReadSpecAndParamsTemplate"])) == {"${local.spec_object_arn}", "${local.params_template_object_arn}"}
+    assert actions_of(found["ReadSpec"]) == actions_of(found["ReadParamsTemplate"]) == {"s3:GetObject"}
+    assert resources_of(found["ReadSpec"]) == ["${local.spec_object_arn}"]
+    assert resources_of(found["ReadParamsTemplate"]) == ["${local.params_template_object_arn}"]
     assert actions_of(found["WriteParams"]) == {"s3:PutObject"} and resources_of(found["WriteParams"]) == ["${local.params_object_arn}"]
     assert plain(export_module.locals["params_object_arn"]) == "${local.artifacts_bucket_arn}/${var.params_key}"
     assert plain(export_module.locals["params_template_object_arn"]) == "${local.artifacts_bucket_arn}/${local.params_template_key}"
-    document = export_module.resources("data")[("aws_iam_policy_document", "start_training")].body
-    assert document["source_policy_documents"] == ["${data.aws_iam_policy_document.glue_base[0].json}"]
+    # What start_training shares with prepare is written once, in the shell jobs' document.
+    for document in ("prepare", "start_training"):
+        body = export_module.resources("data")[("aws_iam_policy_document", document)].body
+        assert body["source_policy_documents"] == [f'${{data.aws_iam_policy_document.shell_job["{document}"].json}}']
+    for document, source in (("shell_job", "job_base"), ("job_base", "glue_base")):
+        body = export_module.resources("data")[("aws_iam_policy_document", document)].body
+        assert body["source_policy_documents"] == [f"${{data.aws_iam_policy_document.{source}[0].json}}"]
     base = statements(export_module, "glue_base")
     assert {"kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"} <= actions_of(base["UseProjectKey"])
     assert resources_of(base["UseProjectKey"]) == ["${var.kms_key_arn}"]
@@ -462,8 +486,9 @@ def test_read_exports_lists_only_the_exports_prefix(complete_stack):
 def test_personalize_role_reads_the_exports_prefix_only(complete_stack):
     data_bucket = _bucket_of(complete_stack, f"{EXAMPLE}-data-")
     found = complete_stack.statements(f"{EXAMPLE}-personalize")
-    assert found["ListExports"]["Action"] == ["s3:ListBucket"] and found["ListExports"]["Resource"] == [data_bucket]
-    assert found["ListExports"]["Condition"] == {"StringLike": {"s3:prefix": ["personalize/exports/*"]}}
+    # The read_exports capability's statements, as the functions that read the exports hold them.
+    assert found["ReadExports1"]["Action"] == ["s3:ListBucket"] and found["ReadExports1"]["Resource"] == [data_bucket]
+    assert found["ReadExports1"]["Condition"] == {"StringLike": {"s3:prefix": ["personalize/exports/*"]}}
     assert found["ReadExports"]["Action"] == ["s3:GetObject"]
     assert found["ReadExports"]["Resource"] == [f"{data_bucket}/personalize/exports/*"]
     # The project key, which encrypts the buckets the exports are in, and the dataset group's key.
