@@ -1,4 +1,4 @@
-"""The interactions export of the demo spec runs as generated code in every stage.
+"""The exports of the demo spec (interactions, users, items) run as generated code in every stage.
 
 A stage whose generated Java grows beyond Janino's 64 KB limit fails to compile; Spark
 only logs "Code grows beyond 64 KB" and runs that stage interpreted, much slower. With
