@@ -44,6 +44,7 @@ from personalize_export.storage import Storage, relative
 from personalize_export.transform import (
     ClassifyOptions,
     classify,
+    distinct_written_rows,
     label_outcomes,
     narrow,
     narrow_rejected_rows,
@@ -357,8 +358,7 @@ def export_user_ids(spark: SparkSession, spec: ExportSpec, read: SourceReader, e
     assert id_field is not None
     ids_only = DatasetSpec(name="users", source=users.source, fields=(id_field,))
     source = as_source_frame(read(spec.sources[users.source])).frame.select("`%s`" % id_field.source_column)
-    classified = classify(source, ids_only, spec, options, dedupe=False)
-    current = written_rows(classified, ids_only).distinct()
+    current = distinct_written_rows(classify(source, ids_only, spec, options, labels=False), ids_only)
     ids_at = layout.user_ids_prefix(export_root, run_id)
     current.write.mode("overwrite").options(**CSV_WRITE_OPTIONS).csv(ids_at)
     storage.keep_only(ids_at, ".csv")

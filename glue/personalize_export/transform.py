@@ -605,6 +605,25 @@ def written_rows(classified: DataFrame, dataset: DatasetSpec) -> DataFrame:
     )
 
 
+def distinct_written_rows(classified: DataFrame, dataset: DatasetSpec) -> DataFrame:
+    """The distinct Personalize rows of a ``classify(labels=False)`` frame.
+
+    Grouped first and filtered on an aggregate after: a filter on the outcome would be
+    pushed below the per-row projections and inline every source value's text expression
+    into each rule it takes part in. That one expression grows beyond what Janino compiles
+    (64 KB), and Spark then runs the stage interpreted.
+    """
+    written = (F.col(CODE).isNull() & F.col(FILTER_KEY).isNull()).cast("int")
+    names = [f.name for f in dataset.fields]
+    seen_written = PREFIX + "seen_written"
+    return (
+        classified.groupBy(*[F.col(out_col(name)).alias(name) for name in names])
+        .agg(F.max(written).alias(seen_written))
+        .where(F.col(seen_written) == 1)
+        .select(*names)
+    )
+
+
 def rejection_column_names(original: Sequence[str]) -> Tuple[str, str]:
     return ("reason" if "reason" not in original else "rejection_reason",
             "rejected_field" if "rejected_field" not in original else "rejection_field")
