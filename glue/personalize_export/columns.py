@@ -18,7 +18,6 @@ MATCH = PREFIX + "match"
 ORIGINAL = PREFIX + "original"
 SUSPECT = PREFIX + "suspect"
 ROW_ID = PREFIX + "row"
-KEY_HASH = PREFIX + "key_hash"
 CODE = PREFIX + "code"  # reason priority * 1000 + field position; null when the row is fine
 # Set by the source readers: the raw text of a record that could not be read (the row is
 # rejected as ``malformed_record``), why, and the physical lines a record spans.

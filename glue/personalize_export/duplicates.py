@@ -13,7 +13,6 @@ from export_spec import ID_FIELD, DatasetSpec
 from personalize_export.columns import (
     DUPLICATE,
     DUPLICATE_ID,
-    KEY_HASH,
     PREFIX,
     REASON,
     REASON_FIELD,
@@ -37,16 +36,8 @@ def _dedupe_key(dataset: DatasetSpec) -> Tuple[List[Column], Optional[str]]:
     return [F.col(out_col(id_name))], id_name
 
 
-def with_key_hash(frame: DataFrame, dataset: DatasetSpec) -> DataFrame:
-    """``frame`` plus ``KEY_HASH``, the 64-bit hash of its duplicate key, computed once."""
-    key, _ = _dedupe_key(dataset)
-    return frame.withColumn(KEY_HASH, F.xxhash64(*key))
-
-
-def key_hash(frame: DataFrame, dataset: DatasetSpec) -> Column:
-    """The 64-bit hash of the duplicate key: ``KEY_HASH`` when the frame carries it."""
-    if KEY_HASH in frame.columns:
-        return F.col(KEY_HASH)
+def key_hash(dataset: DatasetSpec) -> Column:
+    """The 64-bit hash of the duplicate key."""
     key, _ = _dedupe_key(dataset)
     return F.xxhash64(*key)
 
@@ -61,7 +52,7 @@ def mark_duplicates(frame: DataFrame, dataset: DatasetSpec) -> DataFrame:
     key, id_name = _dedupe_key(dataset)
     written = F.col(STATUS) == WRITTEN
     # The 64-bit hash leads the sort key: rows compare on a long before any string.
-    window = Window.partitionBy(key_hash(frame, dataset), F.col(STATUS), *key).orderBy(*[o.asc_nulls_first() for o in outs])
+    window = Window.partitionBy(key_hash(dataset), F.col(STATUS), *key).orderBy(*[o.asc_nulls_first() for o in outs])
     rank = F.row_number().over(window)
     if id_name is None:
         reason = F.when(written & (rank > 1), F.lit(DUPLICATE))
@@ -93,7 +84,7 @@ def duplicate_suspects(frame: DataFrame, dataset: DatasetSpec) -> DataFrame:
     """
     return (
         frame.where(F.col(STATUS) == WRITTEN)
-        .groupBy(key_hash(frame, dataset).alias(PREFIX + "hash"))
+        .groupBy(key_hash(dataset).alias(PREFIX + "hash"))
         .count()
         .where(F.col("count") > 1)
         .select(PREFIX + "hash")
@@ -102,7 +93,7 @@ def duplicate_suspects(frame: DataFrame, dataset: DatasetSpec) -> DataFrame:
 
 def flag_suspects(frame: DataFrame, dataset: DatasetSpec, suspects: DataFrame) -> DataFrame:
     """``frame`` plus a boolean ``SUSPECT`` column: its duplicate-key hash is among ``suspects`` (broadcast)."""
-    flagged = frame.join(F.broadcast(suspects), key_hash(frame, dataset) == F.col(PREFIX + "hash"), "left")
+    flagged = frame.join(F.broadcast(suspects), key_hash(dataset) == F.col(PREFIX + "hash"), "left")
     return flagged.select(*[F.col("`%s`" % c) for c in frame.columns], F.col(PREFIX + "hash").isNotNull().alias(SUSPECT))
 
 

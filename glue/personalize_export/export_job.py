@@ -30,7 +30,7 @@ from personalize_export.columns import (
     WRITTEN,
     out_col,
 )
-from personalize_export.duplicates import mark_duplicates_sparse, with_key_hash
+from personalize_export.duplicates import mark_duplicates_sparse
 from personalize_export.incremental import (
     FULL,
     MIN_INTERACTIONS_PER_IMPORT_JOB,
@@ -149,7 +149,7 @@ def run_export(
     if dataset_name == "interactions" and "items" in spec.datasets:
         items_source = spec.source_for("items")
         catalog = item_catalog(as_source_frame(read(items_source)).frame, spec, items_source.text_may_wrap_json)
-    persisted = persist_classified(classify(source_df, dataset, spec, options, catalog, labels=False), dataset)
+    persisted = persist_classified(classify(source_df, dataset, spec, options, catalog, labels=False))
     helpers: list = []
     try:
         deduplicated, helpers = mark_duplicates_sparse(label_outcomes(persisted, dataset), dataset, MAX_DUPLICATE_SUSPECTS)
@@ -196,16 +196,24 @@ def run_export(
     return report
 
 
-def persist_classified(classified: DataFrame, dataset: DatasetSpec) -> DataFrame:
-    """The copy of ``classify(labels=False)`` that every output is derived from.
+def classified_copy(classified: DataFrame) -> DataFrame:
+    """The rows of ``classify(labels=False)`` that ``persist_classified`` keeps.
 
-    Narrow: output values, outcome code and duplicate-key hash, plus the source columns (as
-    one struct) on every row that is not filtered: rejected rows, and rows that may turn out
-    to be duplicates, need them for the rejected-rows output.
+    Narrow: output values and outcome code, plus the source columns (as one struct) on
+    every row that is not filtered: rejected rows, and rows that may turn out to be
+    duplicates, need them for the rejected-rows output. The duplicate-key hash is left to
+    the passes over the copy: in this pass its code would take the per-row method past
+    the size the JVM compiles (``sparkutil``), and the pass would run as slower
+    per-operator code.
     """
+    return narrow(classified, F.col(FILTER_KEY).isNull())
+
+
+def persist_classified(classified: DataFrame) -> DataFrame:
+    """``classified_copy``, persisted: the copy every output is derived from."""
     # Compressing the persisted columns cost more than writing them uncompressed to disk.
     classified.sparkSession.conf.set("spark.sql.inMemoryColumnarStorage.compressed", "false")
-    return narrow(with_key_hash(classified, dataset), F.col(FILTER_KEY).isNull()).persist(PERSIST_LEVEL)
+    return classified_copy(classified).persist(PERSIST_LEVEL)
 
 
 def _count_outcomes(classified: DataFrame, min_per_user: Optional[int]) -> list:

@@ -79,7 +79,7 @@ def main(argv: List[str] = None) -> int:
         catalog = reconcile.item_catalog(read_source(spark, spec.source_for("items")), spec, text_may_wrap_json=False)
         dataset = spec.dataset("interactions")
         source = read_source(spark, spec.sources[dataset.source])
-        persisted = persist_classified(transform.classify(source, dataset, spec, options, catalog, labels=False), dataset)
+        persisted = persist_classified(transform.classify(source, dataset, spec, options, catalog, labels=False))
         persisted.count()
         persisted.unpersist()
 
