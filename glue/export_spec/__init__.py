@@ -225,6 +225,8 @@ class DatasetSpec:
     fields: Tuple[FieldSpec, ...]
     event_types: Optional[EventTypeRules] = None
     watermark: Optional["Watermark"] = None
+    # Source columns read and kept on rejected rows besides those the rules read; None: all.
+    rejected_row_columns: Optional[Tuple[str, ...]] = None
 
     @property
     def field_names(self) -> Tuple[str, ...]:
@@ -318,7 +320,7 @@ class ExportSpec:
 
         for name, dataset in self.datasets.items():
             job = EXPORT_JOB_BY_DATASET[name]
-            add(dataset.source, job, {f.source_column for f in dataset.fields})
+            add(dataset.source, job, {f.source_column for f in dataset.fields} | set(dataset.rejected_row_columns or ()))
         if "items" in self.datasets and "interactions" in self.datasets:
             items = self.datasets["items"]
             item_id = items.field("ITEM_ID")
@@ -988,7 +990,7 @@ def _validate_field(dataset: str, name: Any, value: Any, path: str) -> FieldSpec
 
 def _validate_dataset(name: str, value: Any, sources: Mapping[str, SourceSpec], path: str) -> DatasetSpec:
     body = _mapping(value, path)
-    _check_keys(body, path, ("source", "fields", "event_types", "watermark"), ("source", "fields"))
+    _check_keys(body, path, ("source", "fields", "event_types", "watermark", "rejected_row_columns"), ("source", "fields"))
     source = _string(body["source"], _join(path, "source"))
     if source not in sources:
         raise SpecError(_join(path, "source"), "names no source in sources (known: %s)" % ", ".join(sorted(sources)))
@@ -1024,7 +1026,26 @@ def _validate_dataset(name: str, value: Any, sources: Mapping[str, SourceSpec], 
     watermark = None
     if body.get("watermark") is not None:
         watermark = _validate_watermark(body["watermark"], sources[source], _join(path, "watermark"))
-    return DatasetSpec(name=name, source=source, fields=fields, event_types=event_types, watermark=watermark)
+    rejected_row_columns = None
+    if body.get("rejected_row_columns") is not None:
+        rejected_row_columns = _validate_column_names(body["rejected_row_columns"], _join(path, "rejected_row_columns"))
+    return DatasetSpec(name=name, source=source, fields=fields, event_types=event_types, watermark=watermark,
+                       rejected_row_columns=rejected_row_columns)
+
+
+def _validate_column_names(value: Any, path: str) -> Tuple[str, ...]:
+    """A list of distinct top-level source column names (compared case-insensitively, as Spark does)."""
+    if not isinstance(value, list):
+        raise SpecError(path, "must be a list of source column names")
+    seen: Dict[str, int] = {}
+    for index, name in enumerate(value):
+        where = "%s[%d]" % (path, index)
+        if not isinstance(name, str) or not name.strip():
+            raise SpecError(where, "must be a non-empty source column name")
+        if name.lower() in seen:
+            raise SpecError(where, "repeats %s[%d] (%r; names are case-insensitive)" % (path, seen[name.lower()], value[seen[name.lower()]]))
+        seen[name.lower()] = index
+    return tuple(value)
 
 
 def _validate_event_types(dataset: str, value: Any, names: Set[str], path: str) -> EventTypeRules:

@@ -11,19 +11,23 @@ users per interaction count). Nothing is collected to the driver except the aggr
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any, Callable, Dict, Optional, Union
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, functions as F
 
-from export_spec import DatasetSpec, ExportSpec, SourceSpec, Watermark, avro_schema
+from export_spec import DatasetSpec, ExportSpec, SourceSpec, Watermark, avro_schema, source_path_parts
 from personalize_export import layout
 from personalize_export.columns import (
+    CORRUPT_REASON,
+    CORRUPT_RECORD,
     FILTER_KEY,
     FILTERED,
     LINES,
     MATCH,
     MATCH_CLASSES,
+    PREFIX,
     REASON,
     REJECTED,
     STATUS,
@@ -41,6 +45,7 @@ from personalize_export.incremental import (
 from personalize_export.reconcile import item_catalog
 from personalize_export.sources import SourceFrame, as_source_frame, change_seconds, frame_high_water_mark
 from personalize_export.storage import Storage, relative
+from personalize_export.text import SourceSchemaError
 from personalize_export.transform import (
     ClassifyOptions,
     classify,
@@ -131,14 +136,14 @@ def run_export(
         # The reader narrows the read at the source where it can (a database query, pruned
         # partitions); the change column then decides row by row.
         narrowed = read_changes(source_spec, window) if read_changes is not None else read(source_spec)
-        source = _filtered(as_source_frame(narrowed), window)
+        source = _filtered(columns_read(as_source_frame(narrowed), spec, dataset), window)
         # The delta is small: kept on disk so the source is read once, for the watermark
         # statistics and for the export.
         delta = source.frame.persist(PERSIST_LEVEL)
         source = SourceFrame(delta, None, source.files, source.ignored_files)
         read_stats = _delta_statistics(delta, window)
     else:
-        source = as_source_frame(read(source_spec))
+        source = columns_read(as_source_frame(read(source_spec)), spec, dataset)
         read_stats = {"high": None, "overlap_rows": 0}
         if window.watermark is not None:
             high_water_mark = read_high_water_mark or (lambda _source, watermark, frame: frame_high_water_mark(frame, watermark))
@@ -183,6 +188,8 @@ def run_export(
             "schema": relative(schema_uri, run_dir),
             "rejected_prefix": relative(rejected_at, run_dir) + "/",
             "fields": list(dataset.field_names),
+            # The source columns each rejected row holds (rejected_row_columns narrows them).
+            "rejected_row_columns": [c for c in source_df.columns if not c.startswith(PREFIX)],
             "created_at": layout.utc_now_iso(),
             "bytes": storage.total_size(prefix, ".csv"),
             "schema_fingerprint": schema_fingerprint(dataset),
@@ -194,6 +201,40 @@ def run_export(
     report["seconds"] = round(time.time() - started, 3)
     storage.write_json(layout.report_path(export_root, run_id, dataset_name), report)
     return report
+
+
+def columns_read(source: SourceFrame, spec: ExportSpec, dataset: DatasetSpec) -> SourceFrame:
+    """The source columns the export reads: all of them, unless the dataset lists its
+    ``rejected_row_columns``. Then those, plus the columns its rules read (the fields', the
+    fuzzy title match's, the watermark's) and the readers' own, in source order. The
+    others are dropped here (Spark's Parquet and JDBC readers then never read them) and
+    are not kept on rejected rows. On a wide source this also keeps the per-row pass small
+    enough for the JVM to compile (``transform.classify``)."""
+    if dataset.rejected_row_columns is None:
+        return source
+    columns = source.frame.columns
+
+    def present(name: str) -> Optional[str]:
+        exact = [c for c in columns if c == name]
+        return (exact or [c for c in columns if c.lower() == name.lower()] or [None])[0]
+
+    readers_own = {c for c in columns if c.startswith(PREFIX) or c in (CORRUPT_RECORD, CORRUPT_REASON)}
+    keep = set(readers_own)
+    where = "datasets.%s.rejected_row_columns" % dataset.name
+    for index, name in enumerate(dataset.rejected_row_columns):
+        found = present(name)
+        if found is None:
+            raise SourceSchemaError("%s[%d]: no column %r in source %r (available: %s)" % (
+                where, index, name, dataset.source, ", ".join(c for c in columns if c not in readers_own)))
+        keep.add(found)
+    rules_read = [f.source_column for f in dataset.fields]
+    if dataset.watermark is not None:
+        rules_read.append(dataset.watermark.column)
+    if dataset.name == "interactions" and spec.item_ids.fuzzy is not None:
+        rules_read.append(source_path_parts(spec.item_ids.fuzzy.interactions_key)[0])
+    # A column the rules name but the source lacks is left for classify to report.
+    keep.update(found for found in map(present, rules_read) if found is not None)
+    return replace(source, frame=source.frame.select(*[F.col("`%s`" % c) for c in columns if c in keep]))
 
 
 def classified_copy(classified: DataFrame) -> DataFrame:

@@ -55,6 +55,7 @@ FINGERPRINT_PROPERTY = "spec_fingerprint"
 # secret) while the table stays the same.
 _RUN_KEYS_WITHOUT_EFFECT = ("keep_exports", "full_every", "readiness", "max_rejected_share")
 _JDBC_KEYS_WITHOUT_EFFECT = ("url", "user", "password_env", "secret_id", "driver")
+_DATASET_KEYS_WITHOUT_EFFECT = ("rejected_row_columns",)
 
 
 class ExportModeRefused(ValueError):
@@ -89,6 +90,9 @@ def spec_fingerprint(spec: ExportSpec) -> str:
         if isinstance(jdbc, dict):
             for key in _JDBC_KEYS_WITHOUT_EFFECT:
                 jdbc.pop(key, None)
+    for dataset in (raw.get("datasets") or {}).values():
+        for key in _DATASET_KEYS_WITHOUT_EFFECT:
+            dataset.pop(key, None)
     return _digest(raw)
 
 

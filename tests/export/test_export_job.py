@@ -14,6 +14,7 @@ from export_spec import load_spec
 from personalize_export import layout
 from personalize_export.export_job import run_export
 from personalize_export.sources import read_source
+from personalize_export.text import SourceSchemaError
 
 pytestmark = pytest.mark.spark
 RUN = "20240101T000000Z-abcdef"
@@ -120,3 +121,44 @@ def test_items_report_counts_duplicates_found_by_the_sparse_check(exported):
             expected[status] = expected.get(status, 0) + 1
     assert reports["items"]["rejected_by_reason"] == expected
     assert reports["items"]["rows"] == sum(1 for _, (s, _) in g.PRODUCTS if s == "written")
+
+
+def _rejected_rows(root, run, dataset):
+    rows = []
+    for path in glob.glob(os.path.join(layout.rejected_prefix(root, run, dataset), "*.json")):
+        rows.extend(json.loads(line) for line in open(path, encoding="utf-8") if line.strip())
+    return rows
+
+
+@pytest.mark.parametrize("listed,carried", [([], set()), (["OID"], {"oid"})])
+def test_rejected_row_columns_limit_the_columns_read_and_kept(exported, spark, tmp_path, listed, carried):
+    spec, root, reports = exported
+    raw = json.loads(json.dumps(g.SPEC))
+    raw["datasets"]["interactions"]["rejected_row_columns"] = listed
+    folder = os.path.dirname(root)
+    run = "20240102T000000Z-abcdef"
+    report = run_export(spark, load_spec(raw), "interactions", str(tmp_path), run,
+                        lambda s: read_source(spark, s, folder), now_epoch=g.NOW)
+    # The same rows are written, rejected and filtered as with every column read.
+    full = reports["interactions"]
+    assert [report[k] for k in ("rows_read", "rows", "rejected", "filtered", "rejected_by_reason")] == \
+        [full[k] for k in ("rows_read", "rows", "rejected", "filtered", "rejected_by_reason")]
+    rows = _rejected_rows(str(tmp_path), run, "interactions")
+    # The fields' columns (customer, sku, ts, status, amount, tags), the fuzzy title match's
+    # (title), the JSON-lines reader's own and the listed ones; oid is read only when
+    # listed (matched case-insensitively).
+    expected = ({"customer", "sku", "ts", "status", "amount", "tags", "title", "_corrupt_record", "_corrupt_reason"}
+                | carried | {"reason", "rejected_field"})
+    assert rows and all(set(row) == expected for row in rows)
+    assert set(report["rejected_row_columns"]) == expected - {"reason", "rejected_field"}
+    assert "oid" in full["rejected_row_columns"]
+    reasons = sorted((r["reason"], str(r["sku"])) for r in rows)
+    assert reasons == sorted((r["reason"], str(r["sku"])) for r in _rejected_rows(root, RUN, "interactions"))
+
+
+def test_a_listed_rejected_row_column_the_source_lacks_is_named(exported, spark, tmp_path):
+    raw = json.loads(json.dumps(g.SPEC))
+    raw["datasets"]["interactions"]["rejected_row_columns"] = ["oid", "order_ref"]
+    folder = os.path.dirname(exported[1])
+    with pytest.raises(SourceSchemaError, match=r"datasets\.interactions\.rejected_row_columns\[1\]: no column 'order_ref' in source 'orders' \(available: .*oid"):
+        run_export(spark, load_spec(raw), "interactions", str(tmp_path), RUN, lambda s: read_source(spark, s, folder), now_epoch=g.NOW)

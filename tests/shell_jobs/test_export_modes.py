@@ -162,6 +162,7 @@ def test_a_spec_or_schema_change_forces_full(tmp_path, change, reason):
     {"run__keep_exports": 3},
     {"run__readiness": {"min_interactions": 2}},
     {"run__full_every": {"days": 30}},
+    {"datasets__interactions__rejected_row_columns": ["order_id"]},
 ])
 def test_settings_that_do_not_change_the_rows_keep_the_chain(tmp_path, change):
     _export(tmp_path, _spec(), _run_id(1))

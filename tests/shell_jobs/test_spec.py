@@ -54,6 +54,14 @@ def test_source_columns_per_catalog_table_and_job():
         "export_users": {"customer_id", "profile", "address", "interests", "signed_up"}}
 
 
+def test_source_columns_include_the_columns_kept_on_rejected_rows():
+    # A listed column is read by the job: the schema-drift watcher must see it as read.
+    spec = copy.deepcopy(load_spec(_doc_example()).raw)
+    spec["datasets"]["interactions"]["rejected_row_columns"] = ["order_id", "line_no"]
+    columns = load_spec(spec).source_columns()[("retail", "shop_public_orders")]["export_interactions"]
+    assert {"order_id", "line_no", "customer_id", "sku"} <= columns
+
+
 def test_avro_schema_follows_field_order_and_flags():
     schema = avro_schema(load_spec(_doc_example()).datasets["items"])
     assert [f["name"] for f in schema["fields"]] == ["ITEM_ID", "CATEGORIES", "BRAND", "PRICE", "CREATION_TIMESTAMP", "DESCRIPTION", "IN_STOCK"]
@@ -101,6 +109,12 @@ CASES = [
     ("datasets.interactions.event_types.unmapped", "ignore", "datasets.interactions.event_types.unmapped", "must be one of keep, drop, reject"),
     ("datasets.interactions.event_types.drop", ["completed"], "datasets.interactions.event_types.drop", "both mapped and dropped"),
     ("datasets.items.event_types", {"map": {}}, "datasets.items.event_types", "only allowed on the interactions dataset"),
+    ("datasets.interactions.rejected_row_columns", "order_id", "datasets.interactions.rejected_row_columns", "must be a list"),
+    ("datasets.interactions.rejected_row_columns", ["order_id", " "], "datasets.interactions.rejected_row_columns[1]", "non-empty"),
+    ("datasets.interactions.rejected_row_columns", ["order_id", 7], "datasets.interactions.rejected_row_columns[1]", "non-empty"),
+    ("datasets.interactions.rejected_row_columns", ["order_id", "ORDER_ID"], "datasets.interactions.rejected_row_columns[1]",
+     "repeats datasets.interactions.rejected_row_columns[0]"),
+    ("datasets.interactions.rejected_row_columns", [], None, None),  # only the columns the rules read
     ("sources.orders.format", "xml", "sources.orders.format", "must be one of csv, jsonl, parquet, jdbc"),
     ("sources.orders.jdbc", {"url": "jdbc:postgresql://h/db", "table": "t"}, "sources.orders.jdbc", 'only allowed for format "jdbc"'),
     ("sources.db", {"format": "jdbc", "jdbc": {"url": "jdbc:x", "table": "t", "password": "hunter2"}}, "sources.db.jdbc.password", "plain passwords are not allowed"),
