@@ -87,6 +87,12 @@ def test_a_wide_source_compiles_within_the_jit_limit_when_its_rejected_row_colum
         options = ClassifyOptions(now_epoch=1700000000, timestamp_floor=spec.run.timestamp_floor, text_may_wrap_json=False)
         source = columns_read(orders, spec, dataset).frame
         classified = classify(source, dataset, spec, options, item_catalog(products, spec, text_may_wrap_json=False), labels=False)
-        sizes[listed is not None] = (_largest_generated_method(classified_copy(classified)), len(source.columns))
-    assert sizes[False][0] > JIT_LIMIT_BYTES and sizes[False][1] == 40
-    assert sizes[True][0] <= JIT_LIMIT_BYTES and sizes[True][1] < 10
+        copy = classified_copy(classified)
+        method = _largest_generated_method(copy)  # first: it plans without adaptive execution
+        plan = copy._jdf.queryExecution().executedPlan().toString()
+        read_schema = [line for line in plan.splitlines() if "FileScan parquet" in line and "ReadSchema" in line]
+        assert len(read_schema) == 1 and "order_id" in read_schema[0]
+        sizes[listed is not None] = (method, len(source.columns), "note_" in read_schema[0])
+    assert sizes[False][0] > JIT_LIMIT_BYTES and sizes[False][1] == 40 and sizes[False][2]
+    # The Parquet scan itself no longer reads the unlisted columns.
+    assert sizes[True][0] <= JIT_LIMIT_BYTES and sizes[True][1] < 10 and not sizes[True][2]
