@@ -48,8 +48,9 @@ SAMPLE_INTERVAL_SECONDS = 0.1
 # -- the synthetic data and the spec -------------------------------------------
 
 
-def write_synthetic_data(spark, rows: int, data_dir: Path) -> None:
-    """Order lines and an item catalog as Parquet, deterministic for a size."""
+def write_synthetic_data(spark, rows: int, data_dir: Path, extra_columns: int = 0) -> None:
+    """Order lines and an item catalog as Parquet, deterministic for a size; ``extra_columns``
+    more string columns (``note_<i>``) make the order table as wide as real ones."""
     from pyspark.sql import functions as F
 
     users = max(1000, rows * USERS_PER_MILLION // 1_000_000)
@@ -89,6 +90,7 @@ def write_synthetic_data(spark, rows: int, data_dir: Path) -> None:
         .when(shape == 2, (moment * 1000).cast("string"))
         .otherwise(F.date_format(F.timestamp_seconds(moment), "dd/MM/yyyy HH:mm:ss")).alias("ordered_at"),
     )
+    frame = frame.select("*", *[F.concat(F.lit("note %d of " % i), F.col("order_id")).alias("note_%d" % i) for i in range(extra_columns)])
     frame.repartition(4).write.mode("overwrite").parquet(str(data_dir / "orders"))
     catalog = spark.range(ITEMS).select(
         F.concat(F.lit("SKU-"), F.lpad(F.col("id").cast("string"), 5, "0")).alias("sku"),
@@ -135,16 +137,25 @@ def workload_bare(spark, data_dir: Path, out_dir: Path) -> dict:
     return {}
 
 
-def workload_export(spark, data_dir: Path, out_dir: Path) -> dict:
+def workload_export(spark, data_dir: Path, out_dir: Path, rejected_row_columns: Optional[List[str]] = None) -> dict:
     """What the export_interactions job does: classify, write CSV and rejects, count, report."""
     from export_spec import load_spec
     from personalize_export.export_job import run_export
     from personalize_export.sources import read_source
 
-    spec = load_spec(bench_spec(data_dir))
+    raw = bench_spec(data_dir)
+    if rejected_row_columns is not None:
+        raw["datasets"]["interactions"]["rejected_row_columns"] = rejected_row_columns
+    spec = load_spec(raw)
     report = run_export(spark, spec, "interactions", str(out_dir / "export"), "20250101T000000Z-0be0c0",
                         lambda source: read_source(spark, source, spec.base_dir), now_epoch=HISTORY_START_EPOCH + HISTORY_SECONDS)
     return {"written": report["rows"], "rejected": report["rejected"], "filtered": report["filtered"], "rows_read": report["rows_read"]}
+
+
+def workload_export_listed(spark, data_dir: Path, out_dir: Path) -> dict:
+    """The export with ``rejected_row_columns``: rejected rows keep the order id and line
+    besides the columns the rules read, and the export reads no other column."""
+    return workload_export(spark, data_dir, out_dir, rejected_row_columns=["order_id", "line_no"])
 
 
 def _classify_and_write_csv(spark, data_dir: Path, out_dir: Path, dedupe: bool) -> dict:
@@ -286,10 +297,12 @@ def bench_jdbc_read(sizes: Sequence[int], repeat: int, work_dir: Path, json_path
     return 0
 
 
-# `bare` and `export` run by default; the other two isolate where the export's time goes.
+# `bare` and `export` run by default; `export_listed` narrows the columns read (for
+# --extra-columns), and the classify ones isolate where the export's time goes.
 WORKLOADS = {
     "bare": workload_bare,
     "export": workload_export,
+    "export_listed": workload_export_listed,
     "classify_csv": workload_classify_csv,
     "classify_csv_no_dedup": workload_classify_csv_no_dedup,
 }
@@ -312,7 +325,7 @@ def child_main(args) -> int:
     spark = local_spark_session(app_name=f"bench-{args.child}", driver_memory=DRIVER_MEMORY, extra_conf=extra)
     data_dir, out_dir = Path(args.data), Path(args.out)
     if args.child == "generate":
-        write_synthetic_data(spark, args.rows, data_dir)
+        write_synthetic_data(spark, args.rows, data_dir, args.extra_columns)
         spark.stop()
         return 0
     if args.child == "jdbc_load_csv":
@@ -620,14 +633,14 @@ def run_measured(command: List[str]) -> dict:
     return result
 
 
-def ensure_data(rows: int, work_dir: Path) -> Path:
-    data_dir = work_dir / f"data-v{DATA_VERSION}-{rows}"
+def ensure_data(rows: int, work_dir: Path, extra_columns: int = 0) -> Path:
+    data_dir = work_dir / (f"data-v{DATA_VERSION}-{rows}" + (f"-wide{extra_columns}" if extra_columns else ""))
     marker = data_dir / ".complete"
     if not marker.exists():
         shutil.rmtree(data_dir, ignore_errors=True)
         data_dir.mkdir(parents=True)
         print(f"  generating {rows:,} synthetic order lines (not timed) ...", flush=True)
-        run_measured(child_command("generate", rows, data_dir, work_dir))
+        run_measured(child_command("generate", rows, data_dir, work_dir) + ["--extra-columns", str(extra_columns)])
         marker.write_text("ok\n")
     return data_dir
 
@@ -642,6 +655,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--profile", action="store_true", help="record Spark's event log and print each workload's Spark jobs with their cost")
     parser.add_argument("--spark-conf", action="append", metavar="KEY=VALUE",
                         help="a Spark setting for every measured driver (repeatable), e.g. spark.sql.codegen.hugeMethodLimit=8000")
+    parser.add_argument("--extra-columns", type=int, default=0,
+                        help="give the order lines this many more string columns (a wide source; compare export with export_listed)")
     parser.add_argument("--jdbc-read", action="store_true",
                         help="instead: read the benchmark table from a throwaway PostgreSQL with one query and with the default split")
     parser.add_argument("--child", choices=["generate", "jdbc_load_csv", *WORKLOADS, *JDBC_WORKLOADS], help=argparse.SUPPRESS)
@@ -676,10 +691,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.jdbc_read:
         return bench_jdbc_read(sizes, args.repeat, work_dir, args.json)
     report = []
-    header = f"{'rows':>10} {'workload':>8} {'wall s':>8} {'rows/s':>10} {'ratio':>6} {'JVM MB':>8} {'Py MB':>7}"
+    header = f"{'rows':>10} {'workload':>13} {'wall s':>8} {'rows/s':>10} {'ratio':>6} {'JVM MB':>8} {'Py MB':>7}"
     for rows in sizes:
         print(f"size {rows:,}", flush=True)
-        data_dir = ensure_data(rows, work_dir)
+        data_dir = ensure_data(rows, work_dir, args.extra_columns)
         runs: Dict[str, List[dict]] = {name: [] for name in workloads}
         for attempt in range(args.repeat):
             for name in workloads:  # alternate, so drift in machine load hits both
@@ -710,7 +725,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     print()
     print(header)
     for entry in report:
-        print(f"{entry['rows']:>10,} {entry['workload']:>8} {entry['seconds']:>8.1f} {entry['rows_per_second']:>10,} "
+        print(f"{entry['rows']:>10,} {entry['workload']:>13} {entry['seconds']:>8.1f} {entry['rows_per_second']:>10,} "
               f"{entry['ratio_to_bare']:>5.2f}x {entry['peak_jvm_mb']:>8} {entry['peak_python_mb']:>7}")
     driver_memory = dict(setting.split("=", 1) for setting in args.spark_conf or []).get("spark.driver.memory", DRIVER_MEMORY)
     goals = full_export_goals(report, driver_memory)
