@@ -225,7 +225,7 @@ class DatasetSpec:
     fields: Tuple[FieldSpec, ...]
     event_types: Optional[EventTypeRules] = None
     watermark: Optional["Watermark"] = None
-    # Source columns read and kept on rejected rows besides those the rules read; None: all.
+    # Source columns kept on rejected rows besides those the rules read; None: all.
     rejected_row_columns: Optional[Tuple[str, ...]] = None
 
     @property
@@ -298,6 +298,17 @@ class ExportSpec:
     def source_for(self, dataset_name: str) -> SourceSpec:
         return self.sources[self.dataset(dataset_name).source]
 
+    def rule_columns(self, dataset_name: str) -> Tuple[str, ...]:
+        """The top-level columns of a dataset's source that its rules read: the fields', the
+        watermark's and, for interactions reconciled by title, the fuzzy match's key."""
+        dataset = self.dataset(dataset_name)
+        columns = [f.source_column for f in dataset.fields]
+        if dataset.watermark is not None:
+            columns.append(dataset.watermark.column)
+        if dataset_name == "interactions" and "items" in self.datasets and self.item_ids.fuzzy is not None:
+            columns.append(source_path_parts(self.item_ids.fuzzy.interactions_key)[0])
+        return tuple(dict.fromkeys(columns))
+
     def to_dict(self) -> Dict[str, Any]:
         """The validated spec as plain JSON-compatible data (what Terraform publishes)."""
         return json.loads(json.dumps(self.raw))
@@ -320,7 +331,7 @@ class ExportSpec:
 
         for name, dataset in self.datasets.items():
             job = EXPORT_JOB_BY_DATASET[name]
-            add(dataset.source, job, {f.source_column for f in dataset.fields} | set(dataset.rejected_row_columns or ()))
+            add(dataset.source, job, set(self.rule_columns(name)) | set(dataset.rejected_row_columns or ()))
         if "items" in self.datasets and "interactions" in self.datasets:
             items = self.datasets["items"]
             item_id = items.field("ITEM_ID")
@@ -328,7 +339,6 @@ class ExportSpec:
             fuzzy = self.item_ids.fuzzy
             if fuzzy is not None:
                 columns.add(source_path_parts(fuzzy.items_key)[0])
-                add(self.datasets["interactions"].source, "export_interactions", {source_path_parts(fuzzy.interactions_key)[0]})
             add(items.source, "export_interactions", columns)
         return result
 

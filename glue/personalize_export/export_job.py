@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, Optional, Union
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, functions as F
 
-from export_spec import DatasetSpec, ExportSpec, SourceSpec, Watermark, avro_schema, source_path_parts
+from export_spec import DatasetSpec, ExportSpec, SourceSpec, Watermark, avro_schema
 from personalize_export import layout
 from personalize_export.columns import (
     CORRUPT_REASON,
@@ -227,13 +227,8 @@ def columns_read(source: SourceFrame, spec: ExportSpec, dataset: DatasetSpec) ->
             raise SourceSchemaError("%s[%d]: no column %r in source %r (available: %s)" % (
                 where, index, name, dataset.source, ", ".join(c for c in columns if c not in readers_own)))
         keep.add(found)
-    rules_read = [f.source_column for f in dataset.fields]
-    if dataset.watermark is not None:
-        rules_read.append(dataset.watermark.column)
-    if dataset.name == "interactions" and spec.item_ids.fuzzy is not None:
-        rules_read.append(source_path_parts(spec.item_ids.fuzzy.interactions_key)[0])
     # A column the rules name but the source lacks is left for classify to report.
-    keep.update(found for found in map(present, rules_read) if found is not None)
+    keep.update(found for found in map(present, spec.rule_columns(dataset.name)) if found is not None)
     return replace(source, frame=source.frame.select(*[F.col("`%s`" % c) for c in columns if c in keep]))
 
 

@@ -54,12 +54,16 @@ def test_source_columns_per_catalog_table_and_job():
         "export_users": {"customer_id", "profile", "address", "interests", "signed_up"}}
 
 
-def test_source_columns_include_the_columns_kept_on_rejected_rows():
-    # A listed column is read by the job: the schema-drift watcher must see it as read.
+def test_source_columns_include_the_watermark_and_the_columns_kept_on_rejected_rows():
+    # The job reads them too: the schema-drift watcher must see them as read.
     spec = copy.deepcopy(load_spec(_doc_example()).raw)
     spec["datasets"]["interactions"]["rejected_row_columns"] = ["order_id", "line_no"]
-    columns = load_spec(spec).source_columns()[("retail", "shop_public_orders")]["export_interactions"]
-    assert {"order_id", "line_no", "customer_id", "sku"} <= columns
+    spec["datasets"]["interactions"]["watermark"] = {"column": "loaded_at"}
+    loaded = load_spec(spec)
+    columns = loaded.source_columns()[("retail", "shop_public_orders")]["export_interactions"]
+    assert {"order_id", "line_no", "loaded_at", "customer_id", "sku"} <= columns
+    assert loaded.rule_columns("interactions") == (
+        "customer_id", "sku", "ordered_at", "status", "amount", "quantity", "loaded_at", "product_title")
 
 
 def test_avro_schema_follows_field_order_and_flags():
