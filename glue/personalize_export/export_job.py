@@ -43,7 +43,7 @@ from personalize_export.incremental import (
     schema_fingerprint,
 )
 from personalize_export.reconcile import item_catalog
-from personalize_export.sources import SourceFrame, as_source_frame, change_seconds, frame_high_water_mark
+from personalize_export.sources import SourceFrame, as_source_frame, change_seconds, frame_high_water_mark, in_window
 from personalize_export.storage import Storage, relative
 from personalize_export.text import SourceSchemaError
 from personalize_export.transform import (
@@ -136,15 +136,17 @@ def run_export(
         # The reader narrows the read at the source where it can (a database query, pruned
         # partitions); the change column then decides row by row.
         narrowed = read_changes(source_spec, window) if read_changes is not None else read(source_spec)
-        source = _filtered(columns_read(as_source_frame(narrowed), spec, dataset), window)
+        source = _filtered(columns_read(with_change_column(as_source_frame(narrowed), dataset), spec, dataset), window)
         # The delta is small: kept on disk so the source is read once, for the watermark
         # statistics and for the export.
         delta = source.frame.persist(PERSIST_LEVEL)
         source = SourceFrame(delta, None, source.files, source.ignored_files)
-        read_stats = _delta_statistics(delta, window)
+        read_stats = _delta_statistics(delta, window, options.now_epoch)
     else:
-        source = columns_read(as_source_frame(read(source_spec)), spec, dataset)
-        read_stats = {"high": None, "overlap_rows": 0}
+        source = columns_read(with_change_column(as_source_frame(read(source_spec)), dataset), spec, dataset)
+        # A FULL export reads every row: none is read again, and the rows without a change
+        # value or stamped ahead of the run are not counted (that would take another pass).
+        read_stats = {"high": None, "overlap_rows": 0, "unstamped_rows": None, "future_rows": None}
         if window.watermark is not None:
             high_water_mark = read_high_water_mark or (lambda _source, watermark, frame: frame_high_water_mark(frame, watermark))
             read_stats["high"] = high_water_mark(source_spec, window.watermark, source.frame)
@@ -195,7 +197,7 @@ def run_export(
             "schema_fingerprint": schema_fingerprint(dataset),
         }
     )
-    report.update(_delta_report(dataset_name, window, read_stats, report["rows"]))
+    report.update(_delta_report(dataset_name, window, read_stats, report["rows"], options.now_epoch))
     if dataset_name == "users":
         report.update(export_user_ids(spark, spec, read, export_root, run_id, previous_run_id, options, storage))
     report["seconds"] = round(time.time() - started, 3)
@@ -230,6 +232,20 @@ def columns_read(source: SourceFrame, spec: ExportSpec, dataset: DatasetSpec) ->
     # A column the rules name but the source lacks is left for classify to report.
     keep.update(found for found in map(present, spec.rule_columns(dataset.name)) if found is not None)
     return replace(source, frame=source.frame.select(*[F.col("`%s`" % c) for c in columns if c in keep]))
+
+
+def with_change_column(source: SourceFrame, dataset: DatasetSpec) -> SourceFrame:
+    """``source``, checked to hold the dataset's change column (``watermark.column``), which
+    every export of a dataset with a watermark reads."""
+    if dataset.watermark is None:
+        return source
+    columns = source.frame.columns
+    if dataset.watermark.column.lower() not in {c.lower() for c in columns}:
+        own = {CORRUPT_RECORD, CORRUPT_REASON}
+        raise SourceSchemaError("datasets.%s.watermark.column: no column %r in source %r (available: %s)" % (
+            dataset.name, dataset.watermark.column, dataset.source,
+            ", ".join(c for c in columns if not c.startswith(PREFIX) and c not in own)))
+    return source
 
 
 def classified_copy(classified: DataFrame) -> DataFrame:
@@ -349,24 +365,41 @@ def _filtered(source: SourceFrame, window: DeltaWindow) -> SourceFrame:
     if window.read_from is None:
         return source
     seconds = change_seconds(F.col("`%s`" % window.watermark.column), window.watermark)
-    return SourceFrame(source.frame.where(seconds >= F.lit(int(window.read_from))), None, source.files, source.ignored_files)
+    return SourceFrame(source.frame.where(in_window(seconds, window.read_from)), None, source.files, source.ignored_files)
 
 
-def _delta_statistics(delta: DataFrame, window: DeltaWindow) -> Dict[str, Any]:
-    """The highest change value read, and the rows read again: those at or below the previous
-    high-water mark, inside the late-arrival allowance (an earlier export may have written them)."""
+def _delta_statistics(delta: DataFrame, window: DeltaWindow, now_epoch: int) -> Dict[str, Any]:
+    """The highest change value read, and how many rows were read:
+    - again: at or below the previous high-water mark, inside the late-arrival allowance
+      (an earlier export may have written them);
+    - without a change value (every delta reads them, ``sources.in_window``);
+    - stamped after the run started (the high-water mark stops at the run's time).
+    """
     seconds = change_seconds(F.col("`%s`" % window.watermark.column), window.watermark)
     again = F.lit(False) if window.previous_high is None else seconds <= F.lit(int(window.previous_high))
-    row = delta.agg(F.max(seconds).alias("high"), F.sum(F.when(again, 1).otherwise(0)).alias("overlap")).first()
-    return {"high": None if row["high"] is None else int(row["high"]), "overlap_rows": int(row["overlap"] or 0)}
+
+    def rows(condition):
+        return F.sum(F.when(condition, 1).otherwise(0))
+
+    row = delta.agg(F.max(seconds).alias("high"), rows(again).alias("overlap"), rows(seconds.isNull()).alias("unstamped"),
+                    rows(seconds > F.lit(int(now_epoch))).alias("future")).first()
+    return {"high": None if row["high"] is None else int(row["high"]), "overlap_rows": int(row["overlap"] or 0),
+            "unstamped_rows": int(row["unstamped"] or 0), "future_rows": int(row["future"] or 0)}
 
 
-def _delta_report(dataset_name: str, window: DeltaWindow, stats: Dict[str, Any], rows: int) -> Dict[str, Any]:
-    """The dataset's mode, watermark and carry verdict (the manifest contract's keys)."""
+def _delta_report(dataset_name: str, window: DeltaWindow, stats: Dict[str, Any], rows: int, now_epoch: int) -> Dict[str, Any]:
+    """The dataset's mode, watermark and carry verdict (the manifest contract's keys).
+
+    The high-water mark never passes the run's start (``now_epoch``): one row stamped in
+    the future (a clock error, a typo) would otherwise move it past every row still to
+    come, and each later delta would read nothing. Such rows are read again until their
+    stamp is past.
+    """
     report: Dict[str, Any] = {"mode": window.mode, "carried": False, "carried_reason": None, "watermark": None}
     if window.watermark is None:
         return report
-    highs = [h for h in (stats["high"], window.previous_high) if h is not None]
+    read_high = None if stats["high"] is None else min(stats["high"], int(now_epoch))
+    highs = [h for h in (read_high, window.previous_high) if h is not None]
     high = max(highs) if highs else None
     if window.incremental:
         minimum = MIN_INTERACTIONS_PER_IMPORT_JOB if dataset_name == "interactions" else 1
@@ -385,6 +418,8 @@ def _delta_report(dataset_name: str, window: DeltaWindow, stats: Dict[str, Any],
         "high": iso_utc(high),
         "high_read": iso_utc(stats["high"]),
         "overlap_rows": stats["overlap_rows"] if window.incremental else 0,
+        "unstamped_rows": stats["unstamped_rows"],
+        "future_rows": stats["future_rows"],
     }
     return report
 

@@ -271,7 +271,7 @@ def _why_full(spec: ExportSpec, fingerprint: str, previous: Optional[Tuple[str, 
 @dataclass(frozen=True)
 class DeltaWindow:
     """What one dataset's export reads: everything (``read_from`` None) or the rows whose
-    change column is at or past ``read_from``."""
+    change column is at or past ``read_from`` or empty (``sources.in_window``)."""
 
     dataset: str
     mode: str

@@ -95,8 +95,17 @@ def _delta_lines(entry: Dict[str, Any]) -> List[str]:
             lines.append("%s delta: %s >= %s; %d rows read again inside the %d s allowance; high-water mark %s" % (
                 entry.get("mode"), watermark["column"], watermark["read_from"] or "the start", watermark["overlap_rows"],
                 watermark["allowance_seconds"], watermark["high"]))
+            if watermark.get("unstamped_rows"):
+                lines.append("%d rows without a %s value: every delta reads them again" % (
+                    watermark["unstamped_rows"], watermark["column"]))
+            if watermark.get("future_rows"):
+                lines.append("%d rows stamped after this run started (up to %s): read again until that time is past" % (
+                    watermark["future_rows"], watermark["high_read"]))
         else:
             lines.append("FULL: high-water mark %s = %s" % (watermark["column"], watermark["high"]))
+            if watermark["high_read"] and watermark["high"] and watermark["high_read"] > watermark["high"]:
+                lines.append("the highest %s read, %s, is after this run started: the high-water mark stays at the run's "
+                             "start" % (watermark["column"], watermark["high_read"]))
     elif entry.get("mode"):
         lines.append("FULL (no change column)")
     if entry.get("carried"):

@@ -566,23 +566,35 @@ def change_seconds(column: Column, watermark: Watermark) -> Column:
     return F.floor(column.cast("timestamp").cast("double")).cast("long")
 
 
+def in_window(seconds: Column, read_from: int) -> Column:
+    """Whether a row belongs to an incremental window, given its change value in epoch
+    seconds: at or past ``read_from``, or without a change value. A row with none (NULL, or
+    text that is no time) cannot be placed before or after any watermark, so every delta
+    reads it again rather than never: nothing inserted without a stamp is lost."""
+    return (seconds >= F.lit(int(read_from))) | seconds.isNull()
+
+
 def changed_rows_sql(watermark: Watermark, read_from: int) -> str:
-    """The database-side condition for rows at or past ``read_from`` (epoch seconds).
+    """The database-side condition of ``in_window``: rows at or past ``read_from`` (epoch
+    seconds), or whose change column is NULL.
 
     A standard SQL literal with an explicit UTC offset, so the comparison does not depend
-    on the session's time zone (the change column should be ``timestamptz``).
+    on the session's time zone (the change column should be ``timestamptz``). Parenthesised:
+    Glue appends its partition condition after it with AND.
     """
     if watermark.type == "epoch_seconds":
-        return "%s >= %d" % (watermark.column, int(read_from))
-    if watermark.type == "epoch_millis":
-        return "%s >= %d" % (watermark.column, int(read_from) * 1000)
-    moment = datetime.datetime.fromtimestamp(int(read_from), tz=datetime.timezone.utc)
-    return "%s >= TIMESTAMP WITH TIME ZONE '%s'" % (watermark.column, moment.strftime("%Y-%m-%d %H:%M:%S+00:00"))
+        bound = "%d" % int(read_from)
+    elif watermark.type == "epoch_millis":
+        bound = "%d" % (int(read_from) * 1000)
+    else:
+        moment = datetime.datetime.fromtimestamp(int(read_from), tz=datetime.timezone.utc)
+        bound = "TIMESTAMP WITH TIME ZONE '%s'" % moment.strftime("%Y-%m-%d %H:%M:%S+00:00")
+    return "(%s >= %s OR %s IS NULL)" % (watermark.column, bound, watermark.column)
 
 
 def read_changed_rows(spark: SparkSession, source: SourceSpec, watermark: Watermark, read_from: Optional[int],
                       base_dir: Optional[str] = None, columns: Optional[Set[str]] = None) -> SourceFrame:
-    """The rows of ``source`` whose change column is at or past ``read_from`` (all rows when None).
+    """The rows of ``source`` in the window from ``read_from`` (``in_window``; all rows when None).
 
     JDBC: the condition goes into the SELECT the database runs (a derived table as Spark's
     ``dbtable``), so the database reads only the delta, through an index on the change
@@ -598,7 +610,7 @@ def read_changed_rows(spark: SparkSession, source: SourceSpec, watermark: Waterm
         narrowed = dataclasses.replace(source, jdbc=dataclasses.replace(source.jdbc, table=derived, query=None))
         return read_source_counted(spark, narrowed, base_dir, columns)
     whole = read_source_counted(spark, source, base_dir, columns, count_lines=False)
-    frame = whole.frame.where(change_seconds(F.col("`%s`" % watermark.column), watermark) >= F.lit(int(read_from)))
+    frame = whole.frame.where(in_window(change_seconds(F.col("`%s`" % watermark.column), watermark), read_from))
     return SourceFrame(frame, None, whole.files, whole.ignored_files)
 
 

@@ -13,7 +13,8 @@ import pytest
 from export_spec import load_spec
 from personalize_export import layout
 from personalize_export.export_job import run_export
-from personalize_export.sources import read_source
+from personalize_export.incremental import INCREMENTAL, DeltaWindow, iso_utc, parse_iso_utc
+from personalize_export.sources import read_changed_rows, read_source
 from personalize_export.text import SourceSchemaError
 
 pytestmark = pytest.mark.spark
@@ -162,3 +163,45 @@ def test_a_listed_rejected_row_column_the_source_lacks_is_named(exported, spark,
     folder = os.path.dirname(exported[1])
     with pytest.raises(SourceSchemaError, match=r"datasets\.interactions\.rejected_row_columns\[1\]: no column 'order_ref' in source 'orders' \(available: .*oid"):
         run_export(spark, load_spec(raw), "interactions", str(tmp_path), RUN, lambda s: read_source(spark, s, folder), now_epoch=g.NOW)
+
+
+@pytest.mark.parametrize("read_at_source", [False, True], ids=["filtered-after-read", "filtered-by-the-reader"])
+def test_an_incremental_file_read_keeps_rows_without_a_change_value_and_stops_the_mark_at_the_run(spark, tmp_path, read_at_source):
+    path = tmp_path / "customers.csv"
+    path.write_text("customer_id,tier,updated_at\n"
+                    "c1,gold,2023-01-01T00:00:00Z\n"   # before the window
+                    "c2,gold,2023-03-01T00:00:00Z\n"   # in it
+                    "c3,gold,\n"                       # no change value
+                    "c4,gold,yesterday\n"              # not a time: no change value either
+                    "c5,gold,2031-01-01T00:00:00Z\n",  # after the run started (g.NOW is in 2023)
+                    encoding="utf-8")
+    spec = load_spec({"sources": {"customers": {"format": "csv", "path": str(path)}},
+                      "datasets": {"interactions": {"source": "customers", "fields": {"USER_ID": "customer_id", "ITEM_ID": "customer_id",
+                                                                                       "TIMESTAMP": "updated_at"}},
+                                   "users": {"source": "customers", "fields": {"USER_ID": "customer_id", "TIER": {"from": "tier", "categorical": True}},
+                                             "watermark": {"column": "updated_at"}}}})
+    february = parse_iso_utc("2023-02-01T00:00:00Z")
+    window = DeltaWindow("users", INCREMENTAL, spec.dataset("users").watermark, february, february)
+    changes = (lambda s, w: read_changed_rows(spark, s, w.watermark, w.read_from)) if read_at_source else None
+    report = run_export(spark, spec, "users", str(tmp_path / "root"), RUN, lambda s: read_source(spark, s), now_epoch=g.NOW,
+                        window=window, read_changes=changes)
+    _, _, rows = _csv_rows(str(tmp_path / "root"), "users")
+    assert sorted(row[0] for row in rows) == ["c2", "c3", "c4", "c5"]
+    watermark = report["watermark"]
+    assert (watermark["unstamped_rows"], watermark["future_rows"], watermark["overlap_rows"]) == (2, 1, 0)
+    assert (watermark["high_read"], watermark["high"]) == ("2031-01-01T00:00:00Z", iso_utc(g.NOW))
+
+
+@pytest.mark.parametrize("mode", ["FULL", INCREMENTAL])
+def test_a_change_column_the_source_lacks_is_named(spark, tmp_path, mode):
+    path = tmp_path / "customers.csv"
+    path.write_text("customer_id,tier,changed\nc1,gold,2023-01-01T00:00:00Z\n", encoding="utf-8")
+    spec = load_spec({"sources": {"customers": {"format": "csv", "path": str(path)}},
+                      "datasets": {"interactions": {"source": "customers", "fields": {"USER_ID": "customer_id", "ITEM_ID": "tier",
+                                                                                       "TIMESTAMP": "changed"}},
+                                   "users": {"source": "customers", "fields": {"USER_ID": "customer_id", "TIER": {"from": "tier", "categorical": True}},
+                                             "watermark": {"column": "updated_at"}}}})
+    window = DeltaWindow("users", mode, spec.dataset("users").watermark, 1672531200 if mode == INCREMENTAL else None)
+    with pytest.raises(SourceSchemaError, match=r"^datasets\.users\.watermark\.column: no column 'updated_at' in source "
+                                                r"'customers' \(available: customer_id, tier, changed\)$"):
+        run_export(spark, spec, "users", str(tmp_path / "root"), RUN, lambda s: read_source(spark, s), now_epoch=g.NOW, window=window)

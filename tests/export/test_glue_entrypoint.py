@@ -163,5 +163,6 @@ def test_an_incremental_read_of_a_jdbc_catalog_table_sends_the_condition_as_glue
     watermark = spec.datasets["interactions"].watermark
     window = DeltaWindow("interactions", "INCREMENTAL", watermark, JUNE_1, JUNE_1)
     assert changed_rows_read_options(source, window) == {"additional_options": {
-        "sampleQuery": "SELECT * FROM public.orders WHERE loaded_at >= TIMESTAMP WITH TIME ZONE '2024-06-01 00:00:00+00:00'"}}
+        "sampleQuery": "SELECT * FROM public.orders "
+                       "WHERE (loaded_at >= TIMESTAMP WITH TIME ZONE '2024-06-01 00:00:00+00:00' OR loaded_at IS NULL)"}}
     assert changed_rows_read_options(source, DeltaWindow("interactions", "FULL", watermark)) == {}

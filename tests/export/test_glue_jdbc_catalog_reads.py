@@ -58,12 +58,18 @@ def _spec(jdbc_read=None):
     }
 
 
-@pytest.fixture
-def orders_table(spark):
+def _orders(spark, unstamped=0):
+    """The orders table; ``unstamped`` more lines have no loaded_at."""
     rows = [(index, "u%d" % (index % 7), "i%d" % (index % 5), moment, moment) for index, moment in enumerate(MOMENTS)]
+    rows += [(1000 + index, "u%d" % index, "i0", JUNE_1, None) for index in range(unstamped)]
     frame = spark.createDataFrame(rows, "order_no long, customer_id string, sku string, ts long, loaded_at long")
     # Several partitions, as a table read in pieces would be: one query must give one.
     return JdbcTable(frame.repartition(3), "orders")
+
+
+@pytest.fixture
+def orders_table(spark):
+    return _orders(spark)
 
 
 @pytest.fixture
@@ -103,6 +109,11 @@ def _incremental(tmp_path):
     return ExportPlan(RUN, "INCREMENTAL", "incremental on base %s" % PREVIOUS, "auto", PREVIOUS, "0" * 64, PREVIOUS, 2)
 
 
+def _delta_query(read_from, ending=""):
+    """The sample query of an incremental read: rows at or past ``read_from``, or without a change value."""
+    return "SELECT * FROM orders WHERE (loaded_at >= %d OR loaded_at IS NULL)%s" % (read_from, ending)
+
+
 def _reads(calls):
     return [(call[3], next(c[3] for c in calls[index:] if c[0] == "partitions"))
             for index, call in enumerate(calls) if call[0] == "additional_options"]
@@ -133,7 +144,7 @@ def test_a_split_incremental_read_runs_one_delta_query_per_partition(spark, tmp_
     report, calls = _export(spark, tmp_path, monkeypatch, glue, orders_table, _spec(jdbc_read), _incremental(tmp_path))
 
     options = dict(split, fetchsize="10000", enablePartitioningForSampleQuery="true",
-                   sampleQuery="SELECT * FROM orders WHERE loaded_at >= %d AND" % (PREVIOUS_HIGH - ALLOWANCE))
+                   sampleQuery=_delta_query(PREVIOUS_HIGH - ALLOWANCE, " AND"))
     assert _reads(calls) == [(options, int(split["hashpartitions"]))]
     # Only the delta, each row once across the parallel queries.
     assert report["rows_read"] == report["rows"] == len(DELTA)
@@ -144,9 +155,17 @@ def test_a_split_incremental_read_runs_one_delta_query_per_partition(spark, tmp_
 def test_an_unsplit_incremental_read_is_one_delta_query(spark, tmp_path, monkeypatch, glue, orders_table):
     report, calls = _export(spark, tmp_path, monkeypatch, glue, orders_table, _spec({"partitions": 1}), _incremental(tmp_path))
 
-    assert _reads(calls) == [({"fetchsize": "10000", "sampleQuery": "SELECT * FROM orders WHERE loaded_at >= %d"
-                               % (PREVIOUS_HIGH - ALLOWANCE)}, 1)]
+    assert _reads(calls) == [({"fetchsize": "10000", "sampleQuery": _delta_query(PREVIOUS_HIGH - ALLOWANCE)}, 1)]
     assert report["rows_read"] == report["rows"] == len(DELTA)
+
+
+def test_lines_without_a_change_value_are_in_every_split_delta_query(spark, tmp_path, monkeypatch, glue):
+    split = {"column": "order_no", "partitions": 4}
+    report, calls = _export(spark, tmp_path, monkeypatch, glue, _orders(spark, unstamped=2), _spec(split), _incremental(tmp_path))
+
+    assert _reads(calls)[0][0]["sampleQuery"] == _delta_query(PREVIOUS_HIGH - ALLOWANCE, " AND")
+    assert report["rows_read"] == report["rows"] == len(DELTA) + 2
+    assert (report["watermark"]["unstamped_rows"], report["watermark"]["overlap_rows"]) == (2, 3)
 
 
 def test_the_options_follow_the_split():
@@ -154,7 +173,7 @@ def test_the_options_follow_the_split():
     source, watermark = spec.sources["orders"], spec.datasets["interactions"].watermark
     window = DeltaWindow("interactions", "INCREMENTAL", watermark, JUNE_1, JUNE_1)
     assert changed_rows_read_options(source, window) == {"additional_options": {
-        "sampleQuery": "SELECT * FROM orders WHERE loaded_at >= %d AND" % JUNE_1, "enablePartitioningForSampleQuery": "true"}}
+        "sampleQuery": _delta_query(JUNE_1, " AND"), "enablePartitioningForSampleQuery": "true"}}
     # The high-water mark is one row: never split.
     assert high_water_mark_read_options(source, watermark) == {"additional_options": {
         "sampleQuery": "SELECT max(loaded_at) AS high FROM orders"}}

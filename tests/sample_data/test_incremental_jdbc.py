@@ -13,7 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from export_spec import load_spec
+from personalize_export import layout
+from personalize_export.export_job import run_export
+from personalize_export.incremental import FULL, ExportPlan, dataset_window, iso_utc
 from personalize_export.local_workflow import run_local_workflow
+from personalize_export.sources import read_changed_rows, read_source_counted, source_high_water_mark
 
 pytestmark = pytest.mark.spark
 
@@ -28,10 +33,10 @@ def _sql(server, text):
     return server.psql(text).strip()
 
 
-def _insert_events(server, first, count, loaded_at_sql):
+def _insert_events(server, first, count, loaded_at_sql, table="events"):
     """``count`` events numbered from ``first``, loaded at ``loaded_at_sql`` (may use i)."""
     _sql(server, f"""
-        INSERT INTO events (user_id, item_id, ts, loaded_at)
+        INSERT INTO {table} (user_id, item_id, ts, loaded_at)
         SELECT 'c' || (i % {CUSTOMERS}), 'i' || (i % 50), 1700000000 + i, {loaded_at_sql}
         FROM generate_series({first}, {first + count - 1}) AS i""")
 
@@ -192,3 +197,61 @@ def test_the_daily_cycle_reads_only_the_delta_in_the_database(spark, shop, monke
     assert full.manifest["export"]["reason"] == "requested by --mode FULL"
     assert full.datasets["interactions"]["rows"] == BASE_ROWS + new + late + equal + 1200
     assert sorted(full.deleted_runs) == sorted([base.run_id, delta.run_id, quiet.run_id, after.run_id])
+
+
+def test_rows_without_a_change_value_or_stamped_after_the_run_started_are_read_again(spark, orders_server, tmp_path,
+                                                                                   monkeypatch):
+    """A row inserted with a NULL change column fits no window: every delta reads it, so
+    none is lost. A row stamped in the future does not move the high-water mark past the
+    run's start, or every later delta would read nothing."""
+    server = orders_server.server
+    _sql(server, "DROP TABLE IF EXISTS stamped_events")
+    _sql(server, "CREATE TABLE stamped_events (user_id text, item_id text, ts bigint, loaded_at timestamptz)")
+    _sql(server, "CREATE INDEX stamped_events_loaded_at ON stamped_events (loaded_at)")
+    monkeypatch.setenv("INCREMENTAL_TEST_DB_PASSWORD", server.password)
+    spec = load_spec({
+        "sources": {"events": {"format": "jdbc", "jdbc": {
+            "url": server.jdbc_url, "user": server.user, "password_env": "INCREMENTAL_TEST_DB_PASSWORD",
+            "driver": "org.postgresql.Driver", "table": "public.stamped_events"}}},
+        "datasets": {"interactions": {
+            "source": "events",
+            "fields": {"USER_ID": "user_id", "ITEM_ID": "item_id", "TIMESTAMP": "ts"},
+            "watermark": {"column": "loaded_at", "allowance_seconds": ALLOWANCE},
+        }},
+    })
+    root = str(tmp_path / "exports")
+
+    def export(run_id, window):
+        return run_export(spark, spec, "interactions", root, run_id, lambda s: read_source_counted(spark, s),
+                          now_epoch=NOW_EPOCH, window=window,
+                          read_changes=lambda s, w: read_changed_rows(spark, s, w.watermark, w.read_from),
+                          read_high_water_mark=lambda s, watermark, frame: source_high_water_mark(spark, s, watermark, frame))
+
+    def next_window(report):
+        plan = ExportPlan("next", "INCREMENTAL", "incremental", "auto", "base", "0" * 64, "base", 2)
+        return dataset_window(spec, "interactions", plan, {"datasets": {"interactions": report}})
+
+    _insert_events(server, 0, 20, f"TIMESTAMPTZ '{START}' + i * INTERVAL '1 second'", "stamped_events")
+    _insert_events(server, 20, 2, "NULL", "stamped_events")
+    _insert_events(server, 22, 1, "TIMESTAMPTZ '2030-01-01 00:00:00+00'", "stamped_events")  # NOW_EPOCH is in 2027
+
+    full = export("20270101T000000Z-000001", dataset_window(spec, "interactions", ExportPlan("b", FULL, "", "auto", "b", ""), None))
+    assert full["rows_read"] == 23
+    # max(loaded_at) is in 2030; the mark stops at the run's start.
+    assert full["watermark"]["high_read"] == "2030-01-01T00:00:00Z"
+    assert full["watermark"]["high"] == iso_utc(NOW_EPOCH)
+    assert (full["watermark"]["unstamped_rows"], full["watermark"]["future_rows"]) == (None, None)  # FULL: not counted
+
+    _insert_events(server, 23, 4, f"TIMESTAMPTZ '{iso_utc(NOW_EPOCH - 100)}'", "stamped_events")
+    _insert_events(server, 27, 1, "NULL", "stamped_events")
+    window = next_window(full)
+    assert window.read_from == NOW_EPOCH - ALLOWANCE
+    delta = export("20270102T000000Z-000002", window)
+    # The 4 new rows (stamped inside the allowance), the 3 without a stamp (2 read again,
+    # 1 new) and the one from 2030 again.
+    assert delta["rows_read"] == delta["rows"] == 8
+    assert (delta["watermark"]["unstamped_rows"], delta["watermark"]["future_rows"]) == (3, 1)
+    assert delta["watermark"]["overlap_rows"] == 4
+    assert delta["watermark"]["high"] == iso_utc(NOW_EPOCH)
+    written = _csv_rows(layout.run_root(root, "20270102T000000Z-000002"), delta)
+    assert sorted(int(row["TIMESTAMP"]) - 1700000000 for row in written) == [20, 21, 22, 23, 24, 25, 26, 27]
