@@ -37,6 +37,7 @@ from personalize_export.columns import (
 from personalize_export.duplicates import mark_duplicates_sparse
 from personalize_export.incremental import (
     FULL,
+    MAX_INCREMENTAL_IMPORT_BYTES,
     MIN_INTERACTIONS_PER_IMPORT_JOB,
     DeltaWindow,
     iso_utc,
@@ -62,6 +63,11 @@ MAX_DUPLICATE_SUSPECTS = 2_000_000
 # The classified rows are kept on local disk: the job's memory then does not grow with the
 # number of rows, and reading them back costs little next to classifying them again.
 PERSIST_LEVEL = StorageLevel.DISK_ONLY
+# A delta whose CSV would be larger than this is written as even files of about this size.
+# The training pipeline imports a delta over Personalize's 1 GB per INCREMENTAL job one job
+# per file, so no file may pass the limit; the size is estimated from the values, and a
+# quarter of the limit leaves room for CSV quoting (which at most doubles a value).
+DELTA_FILE_BYTES = MAX_INCREMENTAL_IMPORT_BYTES // 4
 
 # A reader returns the source's rows, or a SourceFrame that also counts its physical lines.
 SourceReader = Callable[[SourceSpec], Union[DataFrame, SourceFrame]]
@@ -162,11 +168,18 @@ def run_export(
         deduplicated, helpers = mark_duplicates_sparse(label_outcomes(persisted, dataset), dataset, MAX_DUPLICATE_SUSPECTS)
         prefix = layout.dataset_prefix(export_root, run_id, dataset_name)
         rejected_at = layout.rejected_prefix(export_root, run_id, dataset_name)
-        progress("  %s: writing Personalize CSV to %s" % (dataset_name, prefix))
-        write_personalize_csv(written_rows(deduplicated, dataset), prefix)
-        narrow_rejected_rows(deduplicated).write.mode("overwrite").option("ignoreNullFields", "false").json(rejected_at)
         threshold = spec.run.readiness.min_interactions_per_user
-        counts = _count_outcomes(deduplicated, threshold if dataset_name == "interactions" else None)
+        counts = _count_outcomes(deduplicated, dataset, threshold if dataset_name == "interactions" else None)
+        written = written_rows(deduplicated, dataset)
+        files = delta_file_count(window, counts)
+        if files is not None:
+            progress("  %s: the delta's CSV is about %d MB, more than one INCREMENTAL import job takes: written as %d "
+                     "files of about %d MB, imported one job per file" % (
+                         dataset_name, _csv_bytes(counts) // 10**6, files, DELTA_FILE_BYTES // 10**6))
+            written = written.repartition(files)
+        progress("  %s: writing Personalize CSV to %s" % (dataset_name, prefix))
+        write_personalize_csv(written, prefix)
+        narrow_rejected_rows(deduplicated).write.mode("overwrite").option("ignoreNullFields", "false").json(rejected_at)
     finally:
         for frame in [persisted, *helpers] + ([delta] if delta is not None else []):
             frame.unpersist()
@@ -268,14 +281,19 @@ def persist_classified(classified: DataFrame) -> DataFrame:
     return classified_copy(classified).persist(PERSIST_LEVEL)
 
 
-def _count_outcomes(classified: DataFrame, min_per_user: Optional[int]) -> list:
+def _count_outcomes(classified: DataFrame, dataset: DatasetSpec, min_per_user: Optional[int]) -> list:
     """All the report's counts in one aggregation: rows per (status, reason, filtered
-    status) with their item-id match classes and, for interactions, the written rows per
-    user summarised as the number of users and of users with ``min_per_user`` rows."""
+    status) with their item-id match classes, the CSV bytes of the written rows (estimated
+    without quoting) and, for interactions, the written rows per user summarised as the
+    number of users and of users with ``min_per_user`` rows."""
     matches = [F.sum(F.when(F.col(MATCH) == name, 1).otherwise(0)).alias(name) for name in MATCH_CLASSES]
     # Physical lines per outcome, where the reader counted the lines each record spans.
     lines = F.sum(F.col(LINES) if LINES in classified.columns else F.lit(1)).alias("lines")
     matches.append(lines)
+    # Each value's UTF-8 bytes, plus a comma after each but the last and the line break.
+    line_bytes = sum((F.coalesce(F.octet_length(F.col(out_col(f.name)).cast("string")), F.lit(0)) for f in dataset.fields),
+                     F.lit(len(dataset.fields)))
+    matches.append(F.sum(F.when(F.col(STATUS) == WRITTEN, line_bytes.cast("long"))).alias("csv_bytes"))
     keys = [STATUS, REASON, FILTER_KEY]
     if min_per_user is None:
         return classified.groupBy(*keys).agg(F.count(F.lit(1)).alias("count"), *matches).collect()
@@ -285,9 +303,24 @@ def _count_outcomes(classified: DataFrame, min_per_user: Optional[int]) -> list:
         F.sum("rows").alias("count"),
         *[F.sum(name).alias(name) for name in MATCH_CLASSES],
         F.sum("lines").alias("lines"),
+        F.sum("csv_bytes").alias("csv_bytes"),
         F.count(F.lit(1)).alias("users"),
         F.sum(F.when(F.col("rows") >= min_per_user, 1).otherwise(0)).alias("qualified"),
     ).collect()
+
+
+def _csv_bytes(counts) -> int:
+    return sum(int(row["csv_bytes"] or 0) for row in counts if row[STATUS] == WRITTEN)
+
+
+def delta_file_count(window: DeltaWindow, counts) -> Optional[int]:
+    """How many even files an INCREMENTAL delta's CSV is written as, when it is larger
+    than ``DELTA_FILE_BYTES`` (None: as Spark writes it). A FULL export is one import job
+    of up to 100 GB, whatever its files."""
+    estimated = _csv_bytes(counts)
+    if not window.incremental or estimated <= DELTA_FILE_BYTES:
+        return None
+    return -(-estimated // DELTA_FILE_BYTES)
 
 
 def _line_report(source: SourceFrame, counts) -> Dict[str, int]:

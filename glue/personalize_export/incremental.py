@@ -37,8 +37,9 @@ REQUESTED_MODES = (AUTO, FULL, INCREMENTAL)
 # INCREMENTAL ("Minimum number of item interaction records per dataset import job"):
 # https://docs.aws.amazon.com/personalize/latest/dg/limits.html
 MIN_INTERACTIONS_PER_IMPORT_JOB = 1000
-# ...and an INCREMENTAL job over 1 GB (the same page).
-MAX_INCREMENTAL_IMPORT_BYTES = 1024 ** 3
+# ...and an INCREMENTAL job over 1 GB (the same page), read as 10^9 bytes, the smaller
+# reading, as the training pipeline reads it.
+MAX_INCREMENTAL_IMPORT_BYTES = 10 ** 9
 
 # Workflow run properties (besides ``run_id``) that carry the choice from prepare onwards.
 MODE_PROPERTY = "export_mode"

@@ -11,7 +11,7 @@ import export_golden as g
 import pytest
 
 from export_spec import load_spec
-from personalize_export import layout
+from personalize_export import export_job, layout
 from personalize_export.export_job import run_export
 from personalize_export.incremental import INCREMENTAL, DeltaWindow, iso_utc, parse_iso_utc
 from personalize_export.sources import read_changed_rows, read_source
@@ -205,3 +205,30 @@ def test_a_change_column_the_source_lacks_is_named(spark, tmp_path, mode):
     with pytest.raises(SourceSchemaError, match=r"^datasets\.users\.watermark\.column: no column 'updated_at' in source "
                                                 r"'customers' \(available: customer_id, tier, changed\)$"):
         run_export(spark, spec, "users", str(tmp_path / "root"), RUN, lambda s: read_source(spark, s), now_epoch=g.NOW, window=window)
+
+
+@pytest.mark.parametrize("mode", [INCREMENTAL, "FULL"])
+def test_a_delta_larger_than_one_import_job_takes_is_written_as_even_files_under_it(spark, tmp_path, monkeypatch, mode):
+    # The part size stands for a quarter of Personalize's 1 GB per INCREMENTAL import job.
+    monkeypatch.setattr(export_job, "DELTA_FILE_BYTES", 1000)
+    path = tmp_path / "customers.csv"
+    path.write_text("customer_id,tier,updated_at\n" + "".join("c%04d,gold,2023-03-01T00:00:00Z\n" % n for n in range(1000)),
+                    encoding="utf-8")
+    spec = load_spec({"sources": {"customers": {"format": "csv", "path": str(path)}},
+                      "datasets": {"interactions": {"source": "customers", "fields": {"USER_ID": "customer_id", "ITEM_ID": "tier",
+                                                                                       "TIMESTAMP": "updated_at"}},
+                                   "users": {"source": "customers", "fields": {"USER_ID": "customer_id", "TIER": {"from": "tier", "categorical": True}},
+                                             "watermark": {"column": "updated_at"}}}})
+    february = parse_iso_utc("2023-02-01T00:00:00Z")
+    window = DeltaWindow("users", mode, spec.dataset("users").watermark, february if mode == INCREMENTAL else None, february)
+    report = run_export(spark, spec, "users", str(tmp_path / "root"), RUN, lambda s: read_source(spark, s), now_epoch=g.NOW,
+                        window=window)
+    files, _, rows = _csv_rows(str(tmp_path / "root"), "users")
+    assert sorted(row[0] for row in rows) == ["c%04d" % n for n in range(1000)]
+    if mode == "FULL":
+        assert len(files) == 1  # one import job reads the whole folder
+        return
+    # "c0000,gold\n": 11 bytes a row, 11,000 in all: 11 files of 1,000 bytes.
+    assert len(files) == 11 and len(report["files"]) == 11
+    sizes = [len(open(f, encoding="utf-8").read().splitlines()) - 1 for f in files]
+    assert sum(sizes) == 1000 and max(sizes) - min(sizes) <= 1
