@@ -508,8 +508,9 @@ def _daily_table_reads(server) -> Dict[str, int]:
     return {"seq_scans": seq_scan, "seq_rows": seq_rows, "index_rows": index_rows}
 
 
-def daily_delta_main(history_rows: int, delta_share: float, work_dir: Path, json_out: Optional[str]) -> int:
-    """The FULL export of the history and the INCREMENTAL export of a day's delta, same run."""
+def daily_delta_main(history_rows: int, delta_share: float, work_dir: Path, json_out: Optional[str], profile: bool = False) -> int:
+    """The FULL export of the history and the INCREMENTAL export of a day's delta, same run
+    (with ``profile``, each run's Spark jobs are printed as for the other workloads)."""
     from sample_data.postgres import throwaway_postgres
 
     delta_rows = int(history_rows * delta_share)
@@ -540,7 +541,10 @@ def daily_delta_main(history_rows: int, delta_share: float, work_dir: Path, json
             before = _daily_table_reads(server)
             out_dir = work_dir / f"out-daily-{mode.lower()}"
             shutil.rmtree(out_dir, ignore_errors=True)
-            result = run_measured(child_command("daily", history_rows, data_dir, out_dir))
+            event_log = work_dir / f"events-daily-{mode.lower()}" if profile else None
+            if event_log is not None:
+                shutil.rmtree(event_log, ignore_errors=True)
+            result = run_measured(child_command("daily", history_rows, data_dir, out_dir, event_log))
             after = _daily_table_reads(server)
             result["database"] = {k: after[k] - before[k] for k in after}
             results[mode] = result
@@ -548,6 +552,8 @@ def daily_delta_main(history_rows: int, delta_share: float, work_dir: Path, json
             print(f"  {mode:>11}: {result['seconds']:.1f}s, read {result['rows_read']:,} rows (overlap {result['overlap_rows']:,}), "
                   f"PostgreSQL: {result['database']['seq_scans']} seq scans / {result['database']['seq_rows']:,} rows, "
                   f"{result['database']['index_rows']:,} rows by index; JVM {result['peak_jvm_mb']:.0f} MB", flush=True)
+            if event_log is not None:
+                print_profile(mode, profile_from_event_log(event_log), result["seconds"])
         # Where the delta's time goes: the same export again in a driver that has run it once.
         warm = run_measured(child_command("daily_warm", history_rows, data_dir, work_dir / "out-daily-warm"))
         shutil.rmtree(work_dir / "out-daily-warm", ignore_errors=True)
@@ -671,7 +677,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.child:
         return child_main(args)
     if args.daily_delta:
-        return daily_delta_main(args.history_rows, args.delta_share, Path(args.work_dir), args.json)
+        return daily_delta_main(args.history_rows, args.delta_share, Path(args.work_dir), args.json, args.profile)
 
     try:
         import psutil  # noqa: F401
