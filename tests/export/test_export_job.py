@@ -165,26 +165,38 @@ def test_a_listed_rejected_row_column_the_source_lacks_is_named(exported, spark,
         run_export(spark, load_spec(raw), "interactions", str(tmp_path), RUN, lambda s: read_source(spark, s, folder), now_epoch=g.NOW)
 
 
+FEBRUARY = parse_iso_utc("2023-02-01T00:00:00Z")
+
+
+def _customers(tmp_path, lines, change_column="updated_at"):
+    """A CSV of customers (id, tier and ``change_column``) and a spec whose users dataset
+    has updated_at as its change column (interactions are required; not exported here)."""
+    path = tmp_path / "customers.csv"
+    path.write_text("customer_id,tier,%s\n%s" % (change_column, "".join(line + "\n" for line in lines)), encoding="utf-8")
+    return load_spec({"sources": {"customers": {"format": "csv", "path": str(path)}},
+                      "datasets": {"interactions": {"source": "customers", "fields": {"USER_ID": "customer_id", "ITEM_ID": "tier",
+                                                                                       "TIMESTAMP": change_column}},
+                                   "users": {"source": "customers", "watermark": {"column": "updated_at"},
+                                             "fields": {"USER_ID": "customer_id", "TIER": {"from": "tier", "categorical": True}}}}})
+
+
+def _export_users(spark, tmp_path, spec, mode, read_changes=None):
+    window = DeltaWindow("users", mode, spec.dataset("users").watermark, FEBRUARY if mode == INCREMENTAL else None, FEBRUARY)
+    return run_export(spark, spec, "users", str(tmp_path / "root"), RUN, lambda s: read_source(spark, s), now_epoch=g.NOW,
+                      window=window, read_changes=read_changes)
+
+
 @pytest.mark.parametrize("read_at_source", [False, True], ids=["filtered-after-read", "filtered-by-the-reader"])
 def test_an_incremental_file_read_keeps_rows_without_a_change_value_and_stops_the_mark_at_the_run(spark, tmp_path, read_at_source):
-    path = tmp_path / "customers.csv"
-    path.write_text("customer_id,tier,updated_at\n"
-                    "c1,gold,2023-01-01T00:00:00Z\n"   # before the window
-                    "c2,gold,2023-03-01T00:00:00Z\n"   # in it
-                    "c3,gold,\n"                       # no change value
-                    "c4,gold,yesterday\n"              # not a time: no change value either
-                    "c5,gold,2031-01-01T00:00:00Z\n",  # after the run started (g.NOW is in 2023)
-                    encoding="utf-8")
-    spec = load_spec({"sources": {"customers": {"format": "csv", "path": str(path)}},
-                      "datasets": {"interactions": {"source": "customers", "fields": {"USER_ID": "customer_id", "ITEM_ID": "customer_id",
-                                                                                       "TIMESTAMP": "updated_at"}},
-                                   "users": {"source": "customers", "fields": {"USER_ID": "customer_id", "TIER": {"from": "tier", "categorical": True}},
-                                             "watermark": {"column": "updated_at"}}}})
-    february = parse_iso_utc("2023-02-01T00:00:00Z")
-    window = DeltaWindow("users", INCREMENTAL, spec.dataset("users").watermark, february, february)
+    spec = _customers(tmp_path, [
+        "c1,gold,2023-01-01T00:00:00Z",  # before the window
+        "c2,gold,2023-03-01T00:00:00Z",  # in it
+        "c3,gold,",                      # no change value
+        "c4,gold,yesterday",             # not a time: no change value either
+        "c5,gold,2031-01-01T00:00:00Z",  # after the run started (g.NOW is in 2023)
+    ])
     changes = (lambda s, w: read_changed_rows(spark, s, w.watermark, w.read_from)) if read_at_source else None
-    report = run_export(spark, spec, "users", str(tmp_path / "root"), RUN, lambda s: read_source(spark, s), now_epoch=g.NOW,
-                        window=window, read_changes=changes)
+    report = _export_users(spark, tmp_path, spec, INCREMENTAL, changes)
     _, _, rows = _csv_rows(str(tmp_path / "root"), "users")
     assert sorted(row[0] for row in rows) == ["c2", "c3", "c4", "c5"]
     watermark = report["watermark"]
@@ -194,35 +206,18 @@ def test_an_incremental_file_read_keeps_rows_without_a_change_value_and_stops_th
 
 @pytest.mark.parametrize("mode", ["FULL", INCREMENTAL])
 def test_a_change_column_the_source_lacks_is_named(spark, tmp_path, mode):
-    path = tmp_path / "customers.csv"
-    path.write_text("customer_id,tier,changed\nc1,gold,2023-01-01T00:00:00Z\n", encoding="utf-8")
-    spec = load_spec({"sources": {"customers": {"format": "csv", "path": str(path)}},
-                      "datasets": {"interactions": {"source": "customers", "fields": {"USER_ID": "customer_id", "ITEM_ID": "tier",
-                                                                                       "TIMESTAMP": "changed"}},
-                                   "users": {"source": "customers", "fields": {"USER_ID": "customer_id", "TIER": {"from": "tier", "categorical": True}},
-                                             "watermark": {"column": "updated_at"}}}})
-    window = DeltaWindow("users", mode, spec.dataset("users").watermark, 1672531200 if mode == INCREMENTAL else None)
+    spec = _customers(tmp_path, ["c1,gold,2023-01-01T00:00:00Z"], change_column="changed")
     with pytest.raises(SourceSchemaError, match=r"^datasets\.users\.watermark\.column: no column 'updated_at' in source "
                                                 r"'customers' \(available: customer_id, tier, changed\)$"):
-        run_export(spark, spec, "users", str(tmp_path / "root"), RUN, lambda s: read_source(spark, s), now_epoch=g.NOW, window=window)
+        _export_users(spark, tmp_path, spec, mode)
 
 
 @pytest.mark.parametrize("mode", [INCREMENTAL, "FULL"])
 def test_a_delta_larger_than_one_import_job_takes_is_written_as_even_files_under_it(spark, tmp_path, monkeypatch, mode):
     # The part size stands for a quarter of Personalize's 1 GB per INCREMENTAL import job.
     monkeypatch.setattr(export_job, "DELTA_FILE_BYTES", 1000)
-    path = tmp_path / "customers.csv"
-    path.write_text("customer_id,tier,updated_at\n" + "".join("c%04d,gold,2023-03-01T00:00:00Z\n" % n for n in range(1000)),
-                    encoding="utf-8")
-    spec = load_spec({"sources": {"customers": {"format": "csv", "path": str(path)}},
-                      "datasets": {"interactions": {"source": "customers", "fields": {"USER_ID": "customer_id", "ITEM_ID": "tier",
-                                                                                       "TIMESTAMP": "updated_at"}},
-                                   "users": {"source": "customers", "fields": {"USER_ID": "customer_id", "TIER": {"from": "tier", "categorical": True}},
-                                             "watermark": {"column": "updated_at"}}}})
-    february = parse_iso_utc("2023-02-01T00:00:00Z")
-    window = DeltaWindow("users", mode, spec.dataset("users").watermark, february if mode == INCREMENTAL else None, february)
-    report = run_export(spark, spec, "users", str(tmp_path / "root"), RUN, lambda s: read_source(spark, s), now_epoch=g.NOW,
-                        window=window)
+    spec = _customers(tmp_path, ["c%04d,gold,2023-03-01T00:00:00Z" % n for n in range(1000)])
+    report = _export_users(spark, tmp_path, spec, mode)
     files, _, rows = _csv_rows(str(tmp_path / "root"), "users")
     assert sorted(row[0] for row in rows) == ["c%04d" % n for n in range(1000)]
     if mode == "FULL":
