@@ -94,7 +94,7 @@ def export_main(dataset: str, argv: Optional[Sequence[str]] = None) -> dict:
 
     from export_spec import load_spec
     from personalize_export.export_job import run_export
-    from personalize_export.incremental import dataset_window, previous_manifest_for
+    from personalize_export.incremental import dataset_window, describe_delta, previous_manifest_for
     from personalize_export.sources import frame_high_water_mark
     from personalize_export.storage import Storage
 
@@ -151,6 +151,8 @@ def export_main(dataset: str, argv: Optional[Sequence[str]] = None) -> dict:
                         previous_run_id=plan.previous_run_id, read_high_water_mark=read_catalog_high_water_mark)
     print("export_%s: run %s: %d rows written, %d rejected %s, %d filtered" % (
         dataset, run_id, report["rows"], report["rejected"], report["rejected_by_reason"], report["filtered"]))
+    for line in describe_delta(report):
+        print("export_%s: %s" % (dataset, line))
     job.commit()
     return report
 

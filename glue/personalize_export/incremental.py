@@ -22,7 +22,7 @@ import datetime as _dt
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from export_spec import DatasetSpec, ExportSpec, Watermark, avro_schema
 from personalize_export import layout
@@ -309,3 +309,31 @@ def prepare_plan(spec: ExportSpec, export_root: str, run_id: str, requested: str
     """What ``prepare`` decides: the previous successful export, then the mode."""
     storage = storage or Storage()
     return choose_mode(spec, run_id, requested, previous_export(storage, export_root), now, requested_by)
+
+
+def describe_delta(entry: Mapping[str, Any]) -> List[str]:
+    """What a dataset's export read past its watermark, and whether it is carried, in
+    lines for people (an export report, or a manifest's dataset entry)."""
+    lines = []
+    watermark = entry.get("watermark")
+    if watermark:
+        if entry.get("mode") == INCREMENTAL:
+            lines.append("%s delta: %s >= %s; %d rows read again inside the %d s allowance; high-water mark %s" % (
+                entry.get("mode"), watermark["column"], watermark["read_from"] or "the start", watermark["overlap_rows"],
+                watermark["allowance_seconds"], watermark["high"]))
+            if watermark.get("unstamped_rows"):
+                lines.append("%d rows without a %s value: every delta reads them again" % (
+                    watermark["unstamped_rows"], watermark["column"]))
+            if watermark.get("future_rows"):
+                lines.append("%d rows stamped after this run started (up to %s): read again until that time is past" % (
+                    watermark["future_rows"], watermark["high_read"]))
+        else:
+            lines.append("FULL: high-water mark %s = %s" % (watermark["column"], watermark["high"]))
+            if watermark.get("high_read") and watermark["high"] and watermark["high_read"] > watermark["high"]:
+                lines.append("the highest %s read, %s, is after this run started: the high-water mark stays at the run's "
+                             "start" % (watermark["column"], watermark["high_read"]))
+    elif entry.get("mode"):
+        lines.append("FULL (no change column)")
+    if entry.get("carried"):
+        lines.append("CARRIED: %s" % entry.get("carried_reason"))
+    return lines

@@ -28,7 +28,14 @@ from personalize_export.finalize import (
     finalize_export,
     read_params_template,
 )
-from personalize_export.incremental import AUTO, REQUESTED_MODES, ExportModeRefused, dataset_window, previous_manifest_for
+from personalize_export.incremental import (
+    AUTO,
+    REQUESTED_MODES,
+    ExportModeRefused,
+    dataset_window,
+    describe_delta,
+    previous_manifest_for,
+)
 from personalize_export.storage import Storage
 from personalize_export.workflow import InMemoryRunProperties, current_plan, current_run_id, prepare_export
 
@@ -61,7 +68,7 @@ class RunSummary:
         for name, entry in self.datasets.items():
             lines.append("  %-12s read %7d  written %7d  rejected %6d  filtered %6d" % (
                 name, entry["rows_read"], entry["rows"], entry["rejected"], entry.get("filtered", 0)))
-            lines.extend("      " + line for line in _delta_lines(entry))
+            lines.extend("      " + line for line in describe_delta(entry))
             for reason, count in sorted(entry["rejected_by_reason"].items()):
                 lines.append("      rejected %-24s %6d" % (reason, count))
             for status, count in sorted(entry.get("filtered_by_event_type", {}).items()):
@@ -84,33 +91,6 @@ class RunSummary:
             lines.append("  removed old exports: %s" % ", ".join(self.deleted_runs))
         lines.append("  took %.1f s" % self.seconds)
         return "\n".join(lines)
-
-
-def _delta_lines(entry: Dict[str, Any]) -> List[str]:
-    """What an export read past its watermark, and whether it is carried."""
-    lines = []
-    watermark = entry.get("watermark")
-    if watermark:
-        if entry.get("mode") == "INCREMENTAL":
-            lines.append("%s delta: %s >= %s; %d rows read again inside the %d s allowance; high-water mark %s" % (
-                entry.get("mode"), watermark["column"], watermark["read_from"] or "the start", watermark["overlap_rows"],
-                watermark["allowance_seconds"], watermark["high"]))
-            if watermark.get("unstamped_rows"):
-                lines.append("%d rows without a %s value: every delta reads them again" % (
-                    watermark["unstamped_rows"], watermark["column"]))
-            if watermark.get("future_rows"):
-                lines.append("%d rows stamped after this run started (up to %s): read again until that time is past" % (
-                    watermark["future_rows"], watermark["high_read"]))
-        else:
-            lines.append("FULL: high-water mark %s = %s" % (watermark["column"], watermark["high"]))
-            if watermark["high_read"] and watermark["high"] and watermark["high_read"] > watermark["high"]:
-                lines.append("the highest %s read, %s, is after this run started: the high-water mark stays at the run's "
-                             "start" % (watermark["column"], watermark["high_read"]))
-    elif entry.get("mode"):
-        lines.append("FULL (no change column)")
-    if entry.get("carried"):
-        lines.append("CARRIED: %s" % entry.get("carried_reason"))
-    return lines
 
 
 def run_local_workflow(
@@ -182,7 +162,7 @@ def run_local_workflow(
                 read_high_water_mark=lambda source, watermark, frame: source_high_water_mark(spark, source, watermark, frame),
             )
             progress("  %s: %d written, %d rejected, %d filtered" % (name, report["rows"], report["rejected"], report["filtered"]))
-            for line in _delta_lines(report):
+            for line in describe_delta(report):
                 progress("    " + line)
         progress("[3/3] start_training")
         try:
