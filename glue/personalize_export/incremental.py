@@ -322,7 +322,7 @@ def describe_delta(entry: Mapping[str, Any]) -> List[str]:
                 entry.get("mode"), watermark["column"], watermark["read_from"] or "the start", watermark["overlap_rows"],
                 watermark["allowance_seconds"], watermark["high"]))
             if watermark.get("unstamped_rows"):
-                lines.append("%d rows without a %s value: every delta reads them again" % (
+                lines.append("%d rows without a %s value (empty, or not a time): every delta reads them again" % (
                     watermark["unstamped_rows"], watermark["column"]))
             if watermark.get("future_rows"):
                 lines.append("%d rows stamped after this run started (up to %s): read again until that time is past" % (

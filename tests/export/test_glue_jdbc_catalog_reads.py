@@ -162,7 +162,7 @@ def test_an_unsplit_incremental_read_is_one_delta_query(spark, tmp_path, monkeyp
 def test_lines_without_a_change_value_are_in_every_split_delta_query(spark, tmp_path, monkeypatch, glue, capsys):
     split = {"column": "order_no", "partitions": 4}
     report, calls = _export(spark, tmp_path, monkeypatch, glue, _orders(spark, unstamped=2), _spec(split), _incremental(tmp_path))
-    assert "export_interactions: 2 rows without a loaded_at value: every delta reads them again" in capsys.readouterr().out
+    assert "export_interactions: 2 rows without a loaded_at value (empty, or not a time): every delta reads them again" in capsys.readouterr().out
 
     assert _reads(calls)[0][0]["sampleQuery"] == _delta_query(PREVIOUS_HIGH - ALLOWANCE, " AND")
     assert report["rows_read"] == report["rows"] == len(DELTA) + 2
