@@ -6,7 +6,7 @@ values, the outcome code, and the source columns as one struct on the rows that 
 filtered (the rejected-rows output needs them, duplicates included). From that copy come
 the duplicate-hash aggregate, the CSV, the rejected rows and one aggregation with every
 count of the report (per status, reason, filtered status and item-id match class, plus
-users per interaction count). Nothing is collected to the driver except the aggregates.
+users per interaction count, and the CSV's size, by which a large delta is split into files). Nothing is collected to the driver except the aggregates.
 """
 from __future__ import annotations
 
@@ -286,19 +286,19 @@ def _count_outcomes(classified: DataFrame, dataset: DatasetSpec, min_per_user: O
     status) with their item-id match classes, the CSV bytes of the written rows (estimated
     without quoting) and, for interactions, the written rows per user summarised as the
     number of users and of users with ``min_per_user`` rows."""
-    matches = [F.sum(F.when(F.col(MATCH) == name, 1).otherwise(0)).alias(name) for name in MATCH_CLASSES]
+    sums = [F.sum(F.when(F.col(MATCH) == name, 1).otherwise(0)).alias(name) for name in MATCH_CLASSES]
     # Physical lines per outcome, where the reader counted the lines each record spans.
     lines = F.sum(F.col(LINES) if LINES in classified.columns else F.lit(1)).alias("lines")
-    matches.append(lines)
+    sums.append(lines)
     # Each value's UTF-8 bytes, plus a comma after each but the last and the line break.
     line_bytes = sum((F.coalesce(F.octet_length(F.col(out_col(f.name)).cast("string")), F.lit(0)) for f in dataset.fields),
                      F.lit(len(dataset.fields)))
-    matches.append(F.sum(F.when(F.col(STATUS) == WRITTEN, line_bytes.cast("long"))).alias("csv_bytes"))
+    sums.append(F.sum(F.when(F.col(STATUS) == WRITTEN, line_bytes.cast("long"))).alias("csv_bytes"))
     keys = [STATUS, REASON, FILTER_KEY]
     if min_per_user is None:
-        return classified.groupBy(*keys).agg(F.count(F.lit(1)).alias("count"), *matches).collect()
+        return classified.groupBy(*keys).agg(F.count(F.lit(1)).alias("count"), *sums).collect()
     user = F.when(F.col(STATUS) == WRITTEN, F.col(out_col("USER_ID")))
-    per_user = classified.groupBy(*keys, user.alias("user")).agg(F.count(F.lit(1)).alias("rows"), *matches)
+    per_user = classified.groupBy(*keys, user.alias("user")).agg(F.count(F.lit(1)).alias("rows"), *sums)
     return per_user.groupBy(*keys).agg(
         F.sum("rows").alias("count"),
         *[F.sum(name).alias(name) for name in MATCH_CLASSES],
