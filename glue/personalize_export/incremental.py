@@ -318,15 +318,15 @@ def describe_delta(entry: Mapping[str, Any]) -> List[str]:
     watermark = entry.get("watermark")
     if watermark:
         if entry.get("mode") == INCREMENTAL:
-            lines.append("%s delta: %s >= %s; %d rows read again inside the %d s allowance; high-water mark %s" % (
-                entry.get("mode"), watermark["column"], watermark["read_from"] or "the start", watermark["overlap_rows"],
+            lines.append("%s delta: %s >= %s; %s read again inside the %d s allowance; high-water mark %s" % (
+                entry.get("mode"), watermark["column"], watermark["read_from"] or "the start", _rows(watermark["overlap_rows"]),
                 watermark["allowance_seconds"], watermark["high"]))
             if watermark.get("unstamped_rows"):
-                lines.append("%d rows without a %s value (empty, or not a time): every delta reads them again" % (
-                    watermark["unstamped_rows"], watermark["column"]))
+                lines.append("%s without a %s value (empty, or not a time): every delta reads them again" % (
+                    _rows(watermark["unstamped_rows"]), watermark["column"]))
             if watermark.get("future_rows"):
-                lines.append("%d rows stamped after this run started (up to %s): read again until that time is past" % (
-                    watermark["future_rows"], watermark["high_read"]))
+                lines.append("%s stamped after this run started (up to %s): read again until that time is past" % (
+                    _rows(watermark["future_rows"]), watermark["high_read"]))
         else:
             lines.append("FULL: high-water mark %s = %s" % (watermark["column"], watermark["high"]))
             if watermark.get("high_read") and watermark["high"] and watermark["high_read"] > watermark["high"]:
@@ -337,3 +337,7 @@ def describe_delta(entry: Mapping[str, Any]) -> List[str]:
     if entry.get("carried"):
         lines.append("CARRIED: %s" % entry.get("carried_reason"))
     return lines
+
+
+def _rows(count: int) -> str:
+    return "1 row" if count == 1 else "%d rows" % count

@@ -21,6 +21,7 @@ from personalize_export.incremental import (
     ExportModeRefused,
     choose_mode,
     dataset_window,
+    describe_delta,
     iso_utc,
     prepare_plan,
     previous_export,
@@ -289,3 +290,23 @@ def test_partition_column_only_on_catalog_tables_on_s3():
     assert "Data Catalog table on S3" in caught.value.rule
     raw["sources"]["orders"]["catalog"] = {"database": "retail", "table": "orders"}
     assert load_spec(raw).datasets["interactions"].watermark.partition_column == "dt"
+
+
+def test_a_deltas_summary_names_rows_without_a_change_value_and_rows_stamped_after_the_run():
+    watermark = {"column": "loaded_at", "allowance_seconds": 600, "read_from": "2024-06-01T00:00:00Z",
+                 "high": "2024-06-02T00:00:00Z", "high_read": "2031-01-01T00:00:00Z", "overlap_rows": 4,
+                 "unstamped_rows": 3, "future_rows": 1}
+    assert describe_delta({"mode": INCREMENTAL, "watermark": watermark}) == [
+        "INCREMENTAL delta: loaded_at >= 2024-06-01T00:00:00Z; 4 rows read again inside the 600 s allowance; "
+        "high-water mark 2024-06-02T00:00:00Z",
+        "3 rows without a loaded_at value (empty, or not a time): every delta reads them again",
+        "1 row stamped after this run started (up to 2031-01-01T00:00:00Z): read again until that time is past",
+    ]
+    full = dict(watermark, read_from=None, overlap_rows=0, unstamped_rows=None, future_rows=None)
+    assert describe_delta({"mode": FULL, "watermark": full}) == [
+        "FULL: high-water mark loaded_at = 2024-06-02T00:00:00Z",
+        "the highest loaded_at read, 2031-01-01T00:00:00Z, is after this run started: the high-water mark stays at "
+        "the run's start",
+    ]
+    quiet = dict(watermark, unstamped_rows=0, future_rows=0)
+    assert len(describe_delta({"mode": INCREMENTAL, "watermark": quiet})) == 1
