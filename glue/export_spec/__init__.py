@@ -1193,6 +1193,10 @@ def _validate_run(value: Any, path: str) -> RunSettings:
 # rows that arrive late. ``run.full_every`` bounds how long a chain of deltas may grow.
 
 WATERMARK_TYPES = ("timestamp", "epoch_seconds", "epoch_millis")
+# A ``timestamp`` change column is compared in the database with a standard SQL literal,
+# TIMESTAMP WITH TIME ZONE '...', which these engines parse (MySQL, SQL Server and Oracle
+# do not); epoch columns are compared with a number, which every engine parses.
+TIMESTAMP_LITERAL_JDBC_URLS = ("jdbc:postgresql:", "jdbc:redshift:")
 # A late row older than this is a backfill: run a FULL export for it.
 MAX_WATERMARK_ALLOWANCE_SECONDS = 31 * 86400
 # Column names that go into SQL and Glue predicates as they are: plain identifiers only.
@@ -1233,9 +1237,16 @@ def _validate_watermark(value: Any, source: SourceSpec, path: str) -> Watermark:
         if source.catalog is None or source.format == "jdbc":
             raise SpecError(_join(path, "partition_column"), "only applies to a Data Catalog table on S3 (sources.%s has %s)" % (
                 source.name, "no catalog table" if source.catalog is None else 'format "jdbc"'))
+    change_type = _choice(body.get("type", "timestamp"), _join(path, "type"), WATERMARK_TYPES)
+    url = source.jdbc.url if source.format == "jdbc" and source.jdbc is not None else None
+    if change_type == "timestamp" and url and not url.lower().startswith(TIMESTAMP_LITERAL_JDBC_URLS):
+        raise SpecError(_join(path, "type"), "'timestamp' is compared in the database as TIMESTAMP WITH TIME ZONE '...', "
+                                             "which PostgreSQL and Redshift parse, not the database of sources.%s.jdbc.url "
+                                             "(%s): give the source a numeric change column and use epoch_seconds or "
+                                             "epoch_millis" % (source.name, ":".join(url.split(":")[:2])))  # the engine only: a url may hold a password
     return Watermark(
         column=column,
-        type=_choice(body.get("type", "timestamp"), _join(path, "type"), WATERMARK_TYPES),
+        type=change_type,
         allowance_seconds=_int(body.get("allowance_seconds", 0), _join(path, "allowance_seconds"), 0,
                                MAX_WATERMARK_ALLOWANCE_SECONDS),
         partition_column=partition_column,

@@ -280,6 +280,30 @@ def test_bad_incremental_fields_name_the_field_and_the_rule(path, value, field, 
     assert rule in caught.value.rule
 
 
+@pytest.mark.parametrize("url, refused", [
+    ("jdbc:mysql://db:3306/shop", True),
+    ("jdbc:sqlserver://db:1433;databaseName=shop", True),
+    ("jdbc:oracle:thin:@db:1521/shop", True),
+    ("jdbc:postgresql://db:5432/shop", False),
+    ("jdbc:redshift://cluster:5439/shop", False),
+])
+def test_a_timestamp_change_column_only_where_the_database_parses_the_literal(url, refused):
+    raw = copy.deepcopy(SPEC)
+    raw["sources"]["orders"] = {"format": "jdbc", "jdbc": {"url": url, "table": "orders"}}
+    raw["datasets"]["interactions"]["watermark"] = {"column": "loaded_at"}
+    if not refused:
+        assert load_spec(raw).datasets["interactions"].watermark.type == "timestamp"
+        return
+    with pytest.raises(SpecError) as caught:
+        load_spec(raw)
+    assert caught.value.path == "datasets.interactions.watermark.type"
+    engine = ":".join(url.split(":")[:2])  # jdbc:mysql, never the rest of the url (it may hold a password)
+    assert "(%s): give the source a numeric change column and use epoch_seconds or epoch_millis" % engine in caught.value.rule
+    assert "db" not in caught.value.rule.split(engine)[1]
+    raw["datasets"]["interactions"]["watermark"]["type"] = "epoch_millis"
+    assert load_spec(raw).datasets["interactions"].watermark.type == "epoch_millis"
+
+
 def test_partition_column_only_on_catalog_tables_on_s3():
     raw = copy.deepcopy(SPEC)
     raw["sources"]["orders"].pop("catalog")
