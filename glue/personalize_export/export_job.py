@@ -66,7 +66,8 @@ PERSIST_LEVEL = StorageLevel.DISK_ONLY
 # A delta whose CSV would be larger than this is written as even files of about this size.
 # The training pipeline imports a delta over Personalize's 1 GB per INCREMENTAL job one job
 # per file, so no file may pass the limit; the size is estimated from the values, and a
-# quarter of the limit leaves room for CSV quoting (which at most doubles a value).
+# quarter of the limit leaves room for CSV quoting (at most four times a value: a lone quote
+# is written as four).
 DELTA_FILE_BYTES = MAX_INCREMENTAL_IMPORT_BYTES // 4
 
 # A reader returns the source's rows, or a SourceFrame that also counts its physical lines.
