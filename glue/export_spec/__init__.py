@@ -1240,10 +1240,11 @@ def _validate_watermark(value: Any, source: SourceSpec, path: str) -> Watermark:
     change_type = _choice(body.get("type", "timestamp"), _join(path, "type"), WATERMARK_TYPES)
     url = source.jdbc.url if source.format == "jdbc" and source.jdbc is not None else None
     if change_type == "timestamp" and url and not url.lower().startswith(TIMESTAMP_LITERAL_JDBC_URLS):
+        engine = ":".join(url.split(":")[:2])  # jdbc:mysql, never the rest: a url may hold a password
         raise SpecError(_join(path, "type"), "'timestamp' is compared in the database as TIMESTAMP WITH TIME ZONE '...', "
                                              "which PostgreSQL and Redshift parse, not the database of sources.%s.jdbc.url "
                                              "(%s): give the source a numeric change column and use epoch_seconds or "
-                                             "epoch_millis" % (source.name, ":".join(url.split(":")[:2])))  # the engine only: a url may hold a password
+                                             "epoch_millis" % (source.name, engine))
     return Watermark(
         column=column,
         type=change_type,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import Any, Callable, Dict, Optional, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Union
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, functions as F
@@ -229,37 +229,41 @@ def columns_read(source: SourceFrame, spec: ExportSpec, dataset: DatasetSpec) ->
     if dataset.rejected_row_columns is None:
         return source
     columns = source.frame.columns
-
-    def present(name: str) -> Optional[str]:
-        exact = [c for c in columns if c == name]
-        return (exact or [c for c in columns if c.lower() == name.lower()] or [None])[0]
-
-    readers_own = {c for c in columns if c.startswith(PREFIX) or c in (CORRUPT_RECORD, CORRUPT_REASON)}
-    keep = set(readers_own)
-    where = "datasets.%s.rejected_row_columns" % dataset.name
+    keep = {c for c in columns if _readers_own(c)}
     for index, name in enumerate(dataset.rejected_row_columns):
-        found = present(name)
+        found = _source_column(columns, name)
         if found is None:
-            raise SourceSchemaError("%s[%d]: no column %r in source %r (available: %s)" % (
-                where, index, name, dataset.source, ", ".join(c for c in columns if c not in readers_own)))
+            raise _no_such_column("datasets.%s.rejected_row_columns[%d]" % (dataset.name, index), name, dataset, columns)
         keep.add(found)
     # A column the rules name but the source lacks is left for classify to report.
-    keep.update(found for found in map(present, spec.rule_columns(dataset.name)) if found is not None)
+    keep.update(found for found in (_source_column(columns, name) for name in spec.rule_columns(dataset.name)) if found)
     return replace(source, frame=source.frame.select(*[F.col("`%s`" % c) for c in columns if c in keep]))
 
 
 def with_change_column(source: SourceFrame, dataset: DatasetSpec) -> SourceFrame:
     """``source``, checked to hold the dataset's change column (``watermark.column``), which
     every export of a dataset with a watermark reads."""
-    if dataset.watermark is None:
-        return source
-    columns = source.frame.columns
-    if dataset.watermark.column.lower() not in {c.lower() for c in columns}:
-        own = {CORRUPT_RECORD, CORRUPT_REASON}
-        raise SourceSchemaError("datasets.%s.watermark.column: no column %r in source %r (available: %s)" % (
-            dataset.name, dataset.watermark.column, dataset.source,
-            ", ".join(c for c in columns if not c.startswith(PREFIX) and c not in own)))
+    if dataset.watermark is not None and _source_column(source.frame.columns, dataset.watermark.column) is None:
+        raise _no_such_column("datasets.%s.watermark.column" % dataset.name, dataset.watermark.column, dataset,
+                              source.frame.columns)
     return source
+
+
+def _readers_own(column: str) -> bool:
+    """A column the readers add (the export's own prefix, the corrupt-record columns)."""
+    return column.startswith(PREFIX) or column in (CORRUPT_RECORD, CORRUPT_REASON)
+
+
+def _source_column(columns: Sequence[str], name: str) -> Optional[str]:
+    """The source column ``name`` names: the exact name, else one that differs in case only
+    (Spark resolves names case-insensitively); None when there is none."""
+    exact = [c for c in columns if c == name]
+    return (exact or [c for c in columns if c.lower() == name.lower()] or [None])[0]
+
+
+def _no_such_column(where: str, name: str, dataset: DatasetSpec, columns: Sequence[str]) -> SourceSchemaError:
+    return SourceSchemaError("%s: no column %r in source %r (available: %s)" % (
+        where, name, dataset.source, ", ".join(c for c in columns if not _readers_own(c))))
 
 
 def classified_copy(classified: DataFrame) -> DataFrame:
