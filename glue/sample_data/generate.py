@@ -551,18 +551,21 @@ class _Generator:
         candidates = sorted({line_products[i].number for i in purchasable})
         rng.shuffle(candidates)
         by_number = {p.number: p for p in products}
+        lines_of: Dict[int, List[int]] = {}
+        for i in purchasable:
+            lines_of.setdefault(line_products[i].number, []).append(i)
         for number in candidates:
             if len(fuzzy_products) * 2 >= scenario.fuzzy_title_lines:
                 break
             product = by_number[number]
             typo = _misspell(product.title, rng)
             nearest_other = min(_levenshtein_within(typo.lower(), other.lower(), 2 * bound) for other in titles if other != product.title)
-            if nearest_other > 2 * bound:
+            # Two lines per product: one bought once gives one line, and the count would fall short.
+            if nearest_other > 2 * bound and len(lines_of[number]) >= 2:
                 fuzzy_products[number] = typo
         fuzzy_lines = []
         for number, typo in sorted(fuzzy_products.items()):
-            matches = [i for i in purchasable if line_products[i].number == number][:2]
-            for index in matches:
+            for index in lines_of[number][:2]:
                 lines[index].sku = None
                 lines[index].product_title = typo
                 fuzzy_lines.append({"order_id": lines[index].order_id, "line_no": lines[index].line_no, "written_title": typo, "sku": by_number[number].sku})

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from sample_data.generate import (
     CUSTOM_TIMESTAMP_FORMAT,
@@ -399,6 +399,7 @@ def test_genuinely_bad_rows(sample):
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(min_value=0, max_value=2**31 - 1))
+@example(seed=100001)  # picked a product bought once for the fuzzy titles: 11 lines, not 12
 def test_any_seed_injects_the_same_quirk_counts(tmp_path_factory, seed):
     root = tmp_path_factory.mktemp("seed")
     truth = generate(root, seed=seed)
