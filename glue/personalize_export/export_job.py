@@ -44,7 +44,17 @@ from personalize_export.incremental import (
     schema_fingerprint,
 )
 from personalize_export.reconcile import item_catalog
-from personalize_export.sources import SourceFrame, as_source_frame, change_seconds, frame_high_water_mark, in_window
+from personalize_export.sources import (
+    SourceFrame,
+    as_source_frame,
+    change_seconds,
+    change_value,
+    check_change_type,
+    frame_change_seconds,
+    frame_high_water_mark,
+    in_window,
+    unparsed_change_value,
+)
 from personalize_export.storage import Storage, relative
 from personalize_export.text import SourceSchemaError
 from personalize_export.transform import (
@@ -155,7 +165,8 @@ def run_export(
         # value or stamped ahead of the run are not counted (that would take another pass).
         read_stats = {"high": None, "overlap_rows": 0, "unstamped_rows": None, "future_rows": None}
         if window.watermark is not None:
-            high_water_mark = read_high_water_mark or (lambda _source, watermark, frame: frame_high_water_mark(frame, watermark))
+            high_water_mark = read_high_water_mark or (
+                lambda _source, watermark, frame: frame_high_water_mark(frame, watermark, dataset=dataset_name))
             read_stats["high"] = high_water_mark(source_spec, window.watermark, source.frame)
     progress("  %s: %s" % (dataset_name, describe_window(window)))
     source_df = source.frame
@@ -242,10 +253,12 @@ def columns_read(source: SourceFrame, spec: ExportSpec, dataset: DatasetSpec) ->
 
 def with_change_column(source: SourceFrame, dataset: DatasetSpec) -> SourceFrame:
     """``source``, checked to hold the dataset's change column (``watermark.column``), which
-    every export of a dataset with a watermark reads."""
-    if dataset.watermark is not None and _source_column(source.frame.columns, dataset.watermark.column) is None:
-        raise _no_such_column("datasets.%s.watermark.column" % dataset.name, dataset.watermark.column, dataset,
-                              source.frame.columns)
+    every export of a dataset with a watermark reads, of a type it reads (``change_value``)."""
+    if dataset.watermark is not None:
+        if _source_column(source.frame.columns, dataset.watermark.column) is None:
+            raise _no_such_column("datasets.%s.watermark.column" % dataset.name, dataset.watermark.column, dataset,
+                                  source.frame.columns)
+        change_value(source.frame, dataset.watermark, dataset.name)
     return source
 
 
@@ -402,7 +415,7 @@ def _filtered(source: SourceFrame, window: DeltaWindow) -> SourceFrame:
     """The window's rows filtered in Spark, for readers that cannot push the condition down."""
     if window.read_from is None:
         return source
-    seconds = change_seconds(F.col("`%s`" % window.watermark.column), window.watermark)
+    seconds = frame_change_seconds(source.frame, window.watermark, window.dataset)
     return SourceFrame(source.frame.where(in_window(seconds, window.read_from)), None, source.files, source.ignored_files)
 
 
@@ -412,54 +425,91 @@ def _delta_statistics(delta: DataFrame, window: DeltaWindow, now_epoch: int) -> 
       (an earlier export may have written them);
     - without a change value (every delta reads them, ``sources.in_window``);
     - stamped after the run started (the high-water mark stops at the run's time).
+
+    While no export of the chain has seen a change value, a type that reads none of the
+    values is refused (``check_change_type``); after one has, the type matched, and values
+    that are no time are unstamped rows.
     """
-    seconds = change_seconds(F.col("`%s`" % window.watermark.column), window.watermark)
+    value = change_value(delta, window.watermark, window.dataset)
+    seconds = change_seconds(value, window.watermark)
     again = F.lit(False) if window.previous_high is None else seconds <= F.lit(int(window.previous_high))
 
     def rows(condition):
         return F.sum(F.when(condition, 1).otherwise(0))
 
     row = delta.agg(F.max(seconds).alias("high"), rows(again).alias("overlap"), rows(seconds.isNull()).alias("unstamped"),
-                    rows(seconds > F.lit(int(now_epoch))).alias("future")).first()
+                    rows(seconds > F.lit(int(now_epoch))).alias("future"),
+                    unparsed_change_value(value, seconds).alias("sample")).first()
+    if window.previous_high is None:
+        check_change_type(row["high"], row["sample"], window.watermark, window.dataset)
     return {"high": None if row["high"] is None else int(row["high"]), "overlap_rows": int(row["overlap"] or 0),
             "unstamped_rows": int(row["unstamped"] or 0), "future_rows": int(row["future"] or 0)}
 
 
+def new_rows_of(window: DeltaWindow, stats: Dict[str, Any], rows: int) -> int:
+    """The written rows Personalize has not seen, counted low: an INCREMENTAL delta's rows
+    less those read again inside the allowance, without a change value (every delta reads
+    them) or stamped after the run started (read again until that time). A FULL export, or
+    a dataset without a change column, is all new."""
+    if not window.incremental or window.watermark is None:
+        return rows
+    seen = stats["overlap_rows"] + (stats["unstamped_rows"] or 0) + (stats["future_rows"] or 0)
+    return max(0, rows - seen)
+
+
 def _delta_report(dataset_name: str, window: DeltaWindow, stats: Dict[str, Any], rows: int, now_epoch: int) -> Dict[str, Any]:
-    """The dataset's mode, watermark and carry verdict (the manifest contract's keys).
+    """The dataset's mode, new rows, watermark and carry verdict (the manifest contract's keys).
 
     The high-water mark never passes the run's start (``now_epoch``): one row stamped in
     the future (a clock error, a typo) would otherwise move it past every row still to
     come, and each later delta would read nothing. Such rows are read again until their
     stamp is past.
+
+    An INCREMENTAL delta is carried (written, not imported, the watermark kept) when
+    Personalize would not take it: interactions with fewer than 1,000 new rows (its
+    minimum of new interaction records to append with an import job, which rows read again
+    do not meet), or items or users with no rows (an import job with no records fails).
     """
-    report: Dict[str, Any] = {"mode": window.mode, "carried": False, "carried_reason": None, "watermark": None}
+    new_rows = new_rows_of(window, stats, rows)
+    report: Dict[str, Any] = {"mode": window.mode, "new_rows": new_rows, "carried": False, "carried_reason": None,
+                              "watermark": None}
     if window.watermark is None:
         return report
     read_high = None if stats["high"] is None else min(stats["high"], int(now_epoch))
     highs = [h for h in (read_high, window.previous_high) if h is not None]
     high = max(highs) if highs else None
     if window.incremental:
-        minimum = MIN_INTERACTIONS_PER_IMPORT_JOB if dataset_name == "interactions" else 1
-        if rows < minimum:
+        why = None
+        if dataset_name == "interactions" and new_rows < MIN_INTERACTIONS_PER_IMPORT_JOB:
+            why = ("%s in this delta, %d of them new (the others read again inside the allowance, without a %s value or "
+                   "stamped after the run started), below Personalize's minimum of %d new interaction records to append "
+                   "with an import job" % (_count(rows, "interactions row"), new_rows, window.watermark.column,
+                                          MIN_INTERACTIONS_PER_IMPORT_JOB))
+        elif dataset_name != "interactions" and rows == 0:
+            why = "no %s rows in this delta: an import job with no records fails" % dataset_name
+        if why is not None:
             # Not imported: the next run reads these rows again, from the same watermark.
             report["carried"] = True
-            report["carried_reason"] = (
-                "%d %s row%s in this delta, below Personalize's minimum of %d per import job: not imported now; the "
-                "watermark stays at %s so the next delta holds these rows too" % (
-                    rows, dataset_name, "" if rows == 1 else "s", minimum, iso_utc(window.previous_high) or "the start"))
+            report["carried_reason"] = "%s: not imported now; the watermark stays at %s so the next delta holds these " \
+                                       "rows too" % (why, iso_utc(window.previous_high) or "the start")
             high = window.previous_high
     report["watermark"] = {
         "column": window.watermark.column,
         "allowance_seconds": window.watermark.allowance_seconds,
         "read_from": iso_utc(window.read_from) if window.incremental else None,
         "high": iso_utc(high),
+        # Clamped to 9999-12-31T23:59:59Z (describe_delta says so): a value past it is no
+        # date, e.g. milliseconds in an epoch_seconds column.
         "high_read": iso_utc(stats["high"]),
         "overlap_rows": stats["overlap_rows"] if window.incremental else 0,
         "unstamped_rows": stats["unstamped_rows"],
         "future_rows": stats["future_rows"],
     }
     return report
+
+
+def _count(n: int, noun: str) -> str:
+    return "%d %s%s" % (n, noun, "" if n == 1 else "s")
 
 
 def export_user_ids(spark: SparkSession, spec: ExportSpec, read: SourceReader, export_root: str, run_id: str,

@@ -32,7 +32,8 @@ def prepare_main(argv: Optional[Sequence[str]] = None, glue_client_factory: Opti
     """Python-shell job ``prepare``: allocate the run id and choose FULL or INCREMENTAL.
 
     Both go into the workflow run properties. ``--export_mode`` (auto, FULL or INCREMENTAL)
-    forces a mode; so does a run property ``export_requested`` given to StartWorkflowRun.
+    forces a mode; so does a run property ``export_requested`` given to StartWorkflowRun,
+    which wins over the job's default argument ``--export_mode auto`` (modules/dataset-export).
     """
     from export_spec import load_spec
     from personalize_export.incremental import ExportModeRefused
@@ -137,14 +138,14 @@ def export_main(dataset: str, argv: Optional[Sequence[str]] = None) -> dict:
     def read_catalog_high_water_mark(source, watermark, frame):
         probe = high_water_mark_read_options(source, watermark)
         if probe is None:
-            return frame_high_water_mark(frame, watermark)
+            return frame_high_water_mark(frame, watermark, dataset=dataset)
         high = glue_context.create_dynamic_frame.from_catalog(
             database=source.catalog.database,
             table_name=source.catalog.table,
             transformation_ctx="high_water_mark_%s_%s" % (dataset, source.name),
             **probe,
         )
-        return frame_high_water_mark(high.toDF(), watermark, column="high")
+        return frame_high_water_mark(high.toDF(), watermark, column="high", dataset=dataset)
 
     report = run_export(spark, spec, dataset, args["export_root"], run_id, read_catalog, storage=storage, progress=print,
                         window=dataset_window(spec, dataset, plan, previous), read_changes=read_catalog_changes,

@@ -107,11 +107,19 @@ def schema_digest(schema: Mapping[str, Any]) -> str:
     return _digest(schema)
 
 
+# The instants ISO-8601 text (and Python's datetime) can hold: a change value outside them
+# (epoch milliseconds in an epoch_seconds column) is shown as the nearest.
+EARLIEST_ISO, LATEST_ISO = "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"
+_EARLIEST_EPOCH, _LATEST_EPOCH = -62135596800, 253402300799
+
+
 def iso_utc(epoch_seconds: Optional[int]) -> Optional[str]:
+    """ISO-8601 UTC, clamped to years 1..9999 (``EARLIEST_ISO``, ``LATEST_ISO``)."""
     if epoch_seconds is None:
         return None
-    moment = _dt.datetime.fromtimestamp(int(epoch_seconds), tz=_dt.timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    seconds = min(max(int(epoch_seconds), _EARLIEST_EPOCH), _LATEST_EPOCH)
+    moment = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc) + _dt.timedelta(seconds=seconds)
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)
 
 
 def parse_iso_utc(text: Optional[str]) -> Optional[int]:
@@ -262,10 +270,14 @@ def _why_full(spec: ExportSpec, fingerprint: str, previous: Optional[Tuple[str, 
         if every.runs is not None and runs >= every.runs:
             return "full_every=%d reached (%d runs since base %s)" % (every.runs, runs, base)
         base_created = parse_iso_utc(export.get("base_created_at"))
-        moment = now or _dt.datetime.now(_dt.timezone.utc)
-        if every.days is not None and base_created is not None and moment.timestamp() - base_created >= every.days * 86400:
-            return "full_every.days=%d reached (base %s is %.1f days old)" % (
-                every.days, base, (moment.timestamp() - base_created) / 86400)
+        if every.days is not None and base_created is not None:
+            # UTC calendar days, not seconds: a daily run that starts a few seconds earlier
+            # than the base's did is still on day D+1.
+            today = (now or _dt.datetime.now(_dt.timezone.utc)).astimezone(_dt.timezone.utc).date()
+            base_day = _dt.datetime.fromtimestamp(base_created, tz=_dt.timezone.utc).date()
+            if (today - base_day).days >= every.days:
+                return "full_every.days=%d reached (base %s is from %s, %d UTC days before %s)" % (
+                    every.days, base, base_day.isoformat(), (today - base_day).days, today.isoformat())
     return None
 
 
@@ -332,6 +344,10 @@ def describe_delta(entry: Mapping[str, Any]) -> List[str]:
             if watermark.get("high_read") and watermark["high"] and watermark["high_read"] > watermark["high"]:
                 lines.append("the highest %s read, %s, is after this run started: the high-water mark stays at the run's "
                              "start" % (watermark["column"], watermark["high_read"]))
+        if watermark.get("high_read") == LATEST_ISO:
+            lines.append("the highest %s read is past year 9999 (shown as %s): is datasets.%s.watermark.type the unit the "
+                         "column holds (milliseconds in an epoch_seconds column)?" % (
+                             watermark["column"], LATEST_ISO, entry.get("dataset") or "<name>"))
     elif entry.get("mode"):
         lines.append("FULL (no change column)")
     if entry.get("carried"):

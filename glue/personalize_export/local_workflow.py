@@ -157,9 +157,10 @@ def run_local_workflow(
                 storage=storage, now_epoch=now_epoch, progress=progress,
                 window=dataset_window(spec, name, plan, previous),
                 read_changes=lambda source, window: read_changed_rows(
-                    spark, source, window.watermark, window.read_from, spec.base_dir, columns(source)),
+                    spark, source, window.watermark, window.read_from, spec.base_dir, columns(source), window.dataset),
                 previous_run_id=plan.previous_run_id,
-                read_high_water_mark=lambda source, watermark, frame: source_high_water_mark(spark, source, watermark, frame),
+                read_high_water_mark=lambda source, watermark, frame, name=name: source_high_water_mark(
+                    spark, source, watermark, frame, name),
             )
             progress("  %s: %d written, %d rejected, %d filtered" % (name, report["rows"], report["rejected"], report["filtered"]))
             for line in describe_delta(report):

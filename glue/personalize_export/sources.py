@@ -32,6 +32,7 @@ from export_spec import ExportSpec, JdbcRead, SourceSpec, Watermark, source_path
 from personalize_export.columns import CORRUPT_REASON, CORRUPT_RECORD, LINES
 from personalize_export.json_lines import merge_shapes, rows_of_partition, shapes_of_partition, spark_type
 from personalize_export.storage import Storage, is_s3
+from personalize_export.text import SourceSchemaError, unwrap_extended_json
 
 # Spark (and Hadoop) skip files whose name starts with one of these.
 HIDDEN_PREFIXES = (".", "_")
@@ -557,6 +558,64 @@ def watermark_columns(spec: ExportSpec, source_name: str) -> Set[str]:
     return {d.watermark.column for d in spec.datasets.values() if d.source == source_name and d.watermark is not None}
 
 
+# What a change column may hold once extended JSON and choices are unwrapped; a column
+# Spark typed from all-null values (NullType) has no change value on any row.
+_CHANGE_TYPES = (T.TimestampType, getattr(T, "TimestampNTZType", T.TimestampType), T.DateType, T.NumericType,
+                 T.StringType, T.NullType)
+
+
+def _watermark_path(dataset: Optional[str]) -> str:
+    return "datasets.%s.watermark" % (dataset or "<name>")
+
+
+def change_value(frame: DataFrame, watermark: Watermark, dataset: Optional[str] = None,
+                 column: Optional[str] = None) -> Column:
+    """The change column of ``frame`` (``column``: the same value under another name) as
+    ``change_seconds`` reads it.
+
+    Extended JSON (``{"$date": ...}``) and choices (a JSON field whose type varies) are
+    unwrapped the way the field rules unwrap them (``text.unwrap_extended_json``); any other
+    nested or non-time type is refused by name here, rather than by Spark's cast."""
+    name = column or watermark.column
+    fields = frame.schema.fields
+    found = next((f for f in fields if f.name == name), None) or next((f for f in fields if f.name.lower() == name.lower()), None)
+    if found is None:
+        raise SourceSchemaError("%s.column: no column %r in the rows read (available: %s)" % (
+            _watermark_path(dataset), name, ", ".join(f.name for f in fields)))
+    value, dtype, _ = unwrap_extended_json(F.col("`%s`" % found.name), found.dataType)
+    if not isinstance(dtype, _CHANGE_TYPES):
+        raise SourceSchemaError(
+            "%s.column: %r is %s; a change column must be a timestamp, date, number or text (extended JSON "
+            "{\"$date\": ...} and a JSON field of mixed types are read through)" % (
+                _watermark_path(dataset), watermark.column, found.dataType.simpleString()))
+    return value
+
+
+def frame_change_seconds(frame: DataFrame, watermark: Watermark, dataset: Optional[str] = None,
+                         column: Optional[str] = None) -> Column:
+    """``change_seconds`` of ``frame``'s change column (``change_value``)."""
+    return change_seconds(change_value(frame, watermark, dataset, column), watermark)
+
+
+def unparsed_change_value(value: Column, seconds: Column) -> Column:
+    """An aggregate: one change value that is there but is no time under the watermark's
+    type (null when every value parses or is empty)."""
+    there = value.isNotNull() & (F.trim(value.cast("string")) != F.lit(""))
+    return F.max(F.when(there & seconds.isNull(), value.cast("string")))
+
+
+def check_change_type(high: Optional[int], sample: Optional[str], watermark: Watermark, dataset: Optional[str] = None) -> None:
+    """Refuse a watermark type that matches no value read: the high-water mark would stay
+    empty, and every later delta would read the whole source. Only when no value parses
+    (``high`` is None) and some value is there (``sample``): empty values are unstamped rows."""
+    if high is not None or sample is None:
+        return
+    raise SourceSchemaError(
+        "%s.type: no value of column %r read is a time under type %r (e.g. %r): timestamp reads timestamps, "
+        "dates and ISO-8601 text; epoch_seconds and epoch_millis read numbers (a numeric {\"$date\": ...} is "
+        "epoch_millis)" % (_watermark_path(dataset), watermark.column, watermark.type, sample[:100]))
+
+
 def change_seconds(column: Column, watermark: Watermark) -> Column:
     """The change column as epoch seconds (floored: a bound taken from it never skips a row)."""
     if watermark.type == "epoch_seconds":
@@ -593,7 +652,8 @@ def changed_rows_sql(watermark: Watermark, read_from: int) -> str:
 
 
 def read_changed_rows(spark: SparkSession, source: SourceSpec, watermark: Watermark, read_from: Optional[int],
-                      base_dir: Optional[str] = None, columns: Optional[Set[str]] = None) -> SourceFrame:
+                      base_dir: Optional[str] = None, columns: Optional[Set[str]] = None,
+                      dataset: Optional[str] = None) -> SourceFrame:
     """The rows of ``source`` in the window from ``read_from`` (``in_window``; all rows when None).
 
     JDBC: the condition goes into the SELECT the database runs (a derived table as Spark's
@@ -610,7 +670,7 @@ def read_changed_rows(spark: SparkSession, source: SourceSpec, watermark: Waterm
         narrowed = dataclasses.replace(source, jdbc=dataclasses.replace(source.jdbc, table=derived, query=None))
         return read_source_counted(spark, narrowed, base_dir, columns)
     whole = read_source_counted(spark, source, base_dir, columns, count_lines=False)
-    frame = whole.frame.where(in_window(change_seconds(F.col("`%s`" % watermark.column), watermark), read_from))
+    frame = whole.frame.where(in_window(frame_change_seconds(whole.frame, watermark, dataset), read_from))
     return SourceFrame(frame, None, whole.files, whole.ignored_files)
 
 
@@ -619,14 +679,21 @@ def high_water_mark_sql(watermark: Watermark, relation: str) -> str:
     return "SELECT max(%s) AS high FROM %s" % (watermark.column, relation)
 
 
-def frame_high_water_mark(frame: DataFrame, watermark: Watermark, column: Optional[str] = None) -> Optional[int]:
-    """The largest change value of ``frame`` (epoch seconds), from ``column`` (default: the change column)."""
-    value = change_seconds(F.col("`%s`" % (column or watermark.column)), watermark)
-    row = frame.agg(F.max(value).alias("high")).first()
-    return None if row is None or row["high"] is None else int(row["high"])
+def frame_high_water_mark(frame: DataFrame, watermark: Watermark, column: Optional[str] = None,
+                          dataset: Optional[str] = None) -> Optional[int]:
+    """The largest change value of ``frame`` (epoch seconds), from ``column`` (default: the
+    change column). The same aggregate looks for a value the watermark's type does not read
+    (``check_change_type``)."""
+    value = change_value(frame, watermark, dataset, column)
+    seconds = change_seconds(value, watermark)
+    row = frame.agg(F.max(seconds).alias("high"), unparsed_change_value(value, seconds).alias("sample")).first()
+    high = None if row is None or row["high"] is None else int(row["high"])
+    check_change_type(high, None if row is None else row["sample"], watermark, dataset)
+    return high
 
 
-def source_high_water_mark(spark: SparkSession, source: SourceSpec, watermark: Watermark, frame: DataFrame) -> Optional[int]:
+def source_high_water_mark(spark: SparkSession, source: SourceSpec, watermark: Watermark, frame: DataFrame,
+                           dataset: Optional[str] = None) -> Optional[int]:
     """The largest change value of the whole source (epoch seconds), for a FULL read outside AWS.
 
     JDBC asks the database for ``max(column)`` over Spark's JDBC reader (one index probe
@@ -635,9 +702,9 @@ def source_high_water_mark(spark: SparkSession, source: SourceSpec, watermark: W
     aggregate ``frame``. (In AWS the Glue job asks through the catalog's connection.)
     """
     if source.format != "jdbc" or source.jdbc is None:
-        return frame_high_water_mark(frame, watermark)
+        return frame_high_water_mark(frame, watermark, dataset=dataset)
     query = high_water_mark_sql(watermark, _jdbc_relation(source))
     # One row: one query, never split.
     probe = dataclasses.replace(source, options={}, jdbc=dataclasses.replace(source.jdbc, table=None, query=query),
                                 jdbc_read=JdbcRead(partitions=1))
-    return frame_high_water_mark(_read_jdbc(spark, probe, {}), watermark, column="high")
+    return frame_high_water_mark(_read_jdbc(spark, probe, {}), watermark, column="high", dataset=dataset)

@@ -82,19 +82,44 @@ def prepare_export(properties: RunProperties, spec: Any, export_root: str, reque
                    storage: Any = None, run_id: Optional[str] = None, requested_by: str = "--mode", now: Any = None):
     """``prepare``: the run id, then FULL or INCREMENTAL (published with its reason and base).
 
-    The mode requested as a job argument wins over an ``export_requested`` run property set
-    when the workflow run was started; neither means ``auto``. A retried prepare keeps the
+    A mode is asked for by the job argument (``requested``) or by a run property
+    ``export_requested`` given to StartWorkflowRun. In AWS the job argument is always there
+    (Terraform's default ``--export_mode auto``), so an explicit property wins over ``auto``;
+    an explicit argument and property that disagree are refused. A retried prepare keeps the
     choice it already published.
     """
-    from personalize_export.incremental import MODE_PROPERTY, REQUESTED_PROPERTY, ExportPlan, check_requested_mode, prepare_plan
+    from personalize_export.incremental import (
+        AUTO,
+        BASE_PROPERTY,
+        FINGERPRINT_PROPERTY,
+        MODE_PROPERTY,
+        REQUESTED_PROPERTY,
+        ExportModeRefused,
+        ExportPlan,
+        check_requested_mode,
+        prepare_plan,
+    )
 
     allocated = prepare_run(properties, run_id)
     published = properties.get_all()
     if published.get(MODE_PROPERTY):
+        if not (published.get(BASE_PROPERTY) and published.get(FINGERPRINT_PROPERTY)):
+            # prepare publishes export_mode together with its base and fingerprint: alone,
+            # it was given to StartWorkflowRun (the job argument's name).
+            raise ExportModeRefused(
+                "run property %s=%r was set when the workflow run started; %s is what prepare publishes: ask for a "
+                "mode with the run property %s (auto, FULL or INCREMENTAL)" % (
+                    MODE_PROPERTY, published[MODE_PROPERTY], MODE_PROPERTY, REQUESTED_PROPERTY))
         return ExportPlan.from_properties(allocated, published)
-    wanted = check_requested_mode(requested if requested not in (None, "") else published.get(REQUESTED_PROPERTY),
-                                  requested_by)
-    plan = prepare_plan(spec, export_root, allocated, wanted, storage, now, requested_by)
+    argument = check_requested_mode(requested, requested_by)
+    asked_by = "run property %s" % REQUESTED_PROPERTY
+    wanted = check_requested_mode(published.get(REQUESTED_PROPERTY), asked_by)
+    if wanted == AUTO:
+        wanted, asked_by = argument, requested_by
+    elif argument not in (AUTO, wanted):
+        raise ExportModeRefused("%s %s and %s %s disagree: ask for one mode (leave %s at auto to use the run "
+                                "property)" % (requested_by, argument, asked_by, wanted, requested_by))
+    plan = prepare_plan(spec, export_root, allocated, wanted, storage, now, asked_by)
     properties.put(plan.as_properties())
     return plan
 

@@ -45,8 +45,10 @@ locals {
   }, var.jobs.extra_arguments)
 
   python_shell_job_arguments = {
-    # auto: FULL or INCREMENTAL as docs/export-spec.md describes; a run started with
-    # --export_mode FULL (or INCREMENTAL) overrides it.
+    # auto: FULL or INCREMENTAL as docs/export-spec.md describes. A run started with the
+    # run property export_requested = FULL (or INCREMENTAL) overrides it for that run;
+    # --export_mode FULL/INCREMENTAL here forces every run (a run property that disagrees
+    # is refused).
     prepare = {
       "--export_mode" = "auto"
     }

@@ -56,7 +56,7 @@ def _template(tmp_path):
 
 
 def _export(tmp_path, spec, run_id, mode="auto", rows=GOOD_INTERACTIONS, high=HIGH, overlap=0, carried=False,
-            now=None, keep=None, rejected=None):
+            now=None, keep=None, rejected=None, new_rows=None, items=GOOD_ITEMS, items_rejected=None, items_mode=FULL):
     """prepare -> the export jobs' files and reports -> start_training, for one run."""
     storage = Storage()
     root = str(tmp_path / "root")
@@ -65,14 +65,14 @@ def _export(tmp_path, spec, run_id, mode="auto", rows=GOOD_INTERACTIONS, high=HI
     window = dataset_window(spec, "interactions", plan, previous_export(storage, root)[1] if plan.previous_run_id else None)
     report = write_dataset(storage, root, run_id, spec, "interactions", rows, rejected_by_reason=rejected, filtered=1)
     report.update({
-        "mode": window.mode, "bytes": 100, "carried": carried,
+        "mode": window.mode, "bytes": 100, "carried": carried, **({} if new_rows is None else {"new_rows": new_rows}),
         "carried_reason": "below the minimum" if carried else None,
         "watermark": {"column": "loaded_at", "allowance_seconds": 600, "read_from": iso_utc(window.read_from),
                       "high": iso_utc(window.previous_high if carried else high), "overlap_rows": overlap},
     })
     storage.write_json(layout.report_path(root, run_id, "interactions"), report)
-    items = write_dataset(storage, root, run_id, spec, "items", GOOD_ITEMS)
-    items.update({"mode": FULL, "bytes": 50, "carried": False, "watermark": None})
+    items = write_dataset(storage, root, run_id, spec, "items", items, rejected_by_reason=items_rejected)
+    items.update({"mode": items_mode, "bytes": 50, "carried": False, "watermark": None})
     storage.write_json(layout.report_path(root, run_id, "items"), items)
     result = finalize_export(spec, root, run_id, _template(tmp_path), str(tmp_path / "params.json"), keep, storage,
                              plan=current_plan(properties))
@@ -190,6 +190,25 @@ def test_full_every_days_counts_from_the_base(tmp_path):
     assert late.mode == FULL and late.reason.startswith("full_every.days=7 reached")
 
 
+@pytest.mark.parametrize("base_at, day_8_at", [
+    ("02:00:40", "02:00:55"),  # day 8's prepare starts later in the day than the base's
+    ("02:00:40", "02:00:20"),  # ...or earlier: still 7 UTC days on
+    ("23:59:50", "00:00:05"),  # across midnight
+])
+def test_full_every_days_counts_utc_calendar_days_whatever_the_start_time(tmp_path, base_at, day_8_at):
+    spec = _spec(run__full_every={"days": 7})
+
+    def at(day, clock):
+        return dt.datetime.strptime("2024-06-%02d %s" % (day, clock), "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.timezone.utc)
+
+    _export(tmp_path, spec, _run_id(1), now=at(1, base_at))
+    root = str(tmp_path / "root")
+    assert prepare_plan(spec, root, _run_id(7), "auto", now=at(7, "23:59:59")).mode == INCREMENTAL
+    day_8 = prepare_plan(spec, root, _run_id(8), "auto", now=at(8, day_8_at))
+    assert day_8.mode == FULL
+    assert day_8.reason == "full_every.days=7 reached (base %s is from 2024-06-01, 7 UTC days before 2024-06-08)" % _run_id(1)
+
+
 def test_a_requested_mode_wins_and_says_so(tmp_path):
     spec = _spec()
     _export(tmp_path, spec, _run_id(1))
@@ -218,7 +237,7 @@ def test_a_failed_run_is_not_built_on(tmp_path):
     spec = _spec()
     _export(tmp_path, spec, _run_id(1))
     with pytest.raises(ReadinessFailed, match="max_rejected_share"):
-        _export(tmp_path, spec, _run_id(2), high=HIGH + 50, rejected={"null_id": 10})
+        _export(tmp_path, spec, _run_id(2), high=HIGH + 50, rejected={"null_id": 20})
     plan = prepare_plan(spec, str(tmp_path / "root"), _run_id(3), "auto")
     assert plan.previous_run_id == _run_id(1)
 
@@ -228,9 +247,76 @@ def test_prepare_keeps_its_choice_on_retry_and_reads_a_requested_run_property(tm
     _export(tmp_path, spec, _run_id(1))
     properties = InMemoryRunProperties({"export_requested": "FULL"})
     plan = prepare_export(properties, spec, str(tmp_path / "root"))
-    assert plan.mode == FULL and plan.reason == "requested by --mode FULL"
+    assert plan.mode == FULL and plan.reason == "requested by run property export_requested FULL"
     again = prepare_export(properties, spec, str(tmp_path / "root"), "INCREMENTAL")
     assert again == current_plan(properties) and again.mode == FULL
+
+
+def test_a_forced_incremental_is_refused_when_full_every_is_reached(tmp_path):
+    spec = _spec(run__full_every=2)
+    _export(tmp_path, spec, _run_id(1))
+    _export(tmp_path, spec, _run_id(2), high=HIGH + 10)
+    with pytest.raises(ExportModeRefused, match="INCREMENTAL refused: full_every=2 reached"):
+        prepare_plan(spec, str(tmp_path / "root"), _run_id(3), "INCREMENTAL")
+
+
+# ----------------------------------------------------------------------------- readiness of deltas
+
+
+def test_a_carried_delta_is_not_judged_by_the_rejected_share(tmp_path):
+    """1 bad row in 3 on a quiet day: the delta is not imported, its rows come again with the next one."""
+    spec = _spec()
+    _export(tmp_path, spec, _run_id(1))
+    quiet = _export(tmp_path, spec, _run_id(2), rows=GOOD_INTERACTIONS[:1], rejected={"null_id": 1}, carried=True).manifest
+    check = next(c for c in quiet["readiness"]["checks"] if c["rule"] == "max_rejected_share.interactions")
+    assert quiet["readiness"]["passed"] and check["passed"]
+    assert check["detail"] == "1 of 2 rows rejected in a carried delta: judged when its rows are imported with the next delta"
+
+
+def test_a_small_imported_delta_is_judged_over_at_least_100_rows(tmp_path):
+    spec = _spec()
+    _export(tmp_path, spec, _run_id(1))
+    # items is imported (not carried) on every run: 1 bad row of 3 is 1% of 100
+    small = _export(tmp_path, spec, _run_id(2), high=HIGH + 10, items=GOOD_ITEMS[:2], items_rejected={"null_id": 1},
+                    items_mode=INCREMENTAL).manifest
+    check = next(c for c in small["readiness"]["checks"] if c["rule"] == "max_rejected_share.items")
+    assert small["readiness"]["passed"] and check["passed"]
+    assert check["detail"] == ("1 of 3 rows rejected in a small delta, 1.00% of the 100 rows a delta is judged over "
+                               "(at most 10.00%)")
+    # a small delta that is mostly rejected still fails
+    with pytest.raises(ReadinessFailed, match=r"max_rejected_share.items: 11 of 13 rows rejected in a small delta, 11.00%"):
+        _export(tmp_path, spec, _run_id(3), high=HIGH + 20, items=GOOD_ITEMS[:2], items_rejected={"null_id": 11},
+                items_mode=INCREMENTAL)
+    # a FULL export is judged over its own rows, as before
+    with pytest.raises(ReadinessFailed, match=r"max_rejected_share.items: 33.33% of 3 rows rejected"):
+        _export(tmp_path, spec, _run_id(4), mode="FULL", items=GOOD_ITEMS[:2], items_rejected={"null_id": 1})
+
+
+# ----------------------------------------------------------------------------- new rows
+
+
+def test_the_manifest_entry_carries_new_rows(tmp_path):
+    spec = _spec()
+    full = _export(tmp_path, spec, _run_id(1), new_rows=2).manifest
+    # FULL: every row is new to the dataset it replaces
+    assert full["datasets"]["interactions"]["new_rows"] == 5
+    delta = _export(tmp_path, spec, _run_id(2), high=HIGH + 10, overlap=3, new_rows=2).manifest
+    assert delta["datasets"]["interactions"]["new_rows"] == 2
+    # a report without new_rows (written before it existed) counts every row
+    assert delta["datasets"]["items"]["new_rows"] == 3
+
+
+# ----------------------------------------------------------------------------- far-future change values
+
+
+def test_a_change_value_past_year_9999_is_shown_clamped_and_named():
+    assert iso_utc(1677628800000) == "9999-12-31T23:59:59Z"  # milliseconds read as seconds: year 55131
+    assert iso_utc(-10 ** 14) == "0001-01-01T00:00:00Z"
+    watermark = {"column": "updated_at", "allowance_seconds": 0, "read_from": None, "high": "2024-06-01T00:00:00Z",
+                 "high_read": iso_utc(1677628800000), "overlap_rows": 0, "unstamped_rows": None, "future_rows": None}
+    lines = describe_delta({"dataset": "users", "mode": FULL, "watermark": watermark})
+    assert lines[-1] == ("the highest updated_at read is past year 9999 (shown as 9999-12-31T23:59:59Z): is "
+                         "datasets.users.watermark.type the unit the column holds (milliseconds in an epoch_seconds column)?")
 
 
 # ----------------------------------------------------------------------------- retention
