@@ -54,8 +54,14 @@ class SettingsMissing(PipelineError):
 
 
 class ImportBaseMissing(PipelineError):
-    """An INCREMENTAL export is to be added to a dataset that has no ACTIVE FULL
-    import; the message says which export to run."""
+    """An INCREMENTAL export is to be added to a dataset that does not hold what it
+    builds on (no ACTIVE FULL import, or a run of its chain never imported); the
+    message says which export to run or train first."""
+
+
+class ExportSuperseded(PipelineError):
+    """The dataset already holds a newer export than the one the params name:
+    importing it would replace newer records with older ones."""
 
 
 class QuotaExceeded(PipelineError):

@@ -6,26 +6,39 @@ export) INCREMENTAL. Personalize's rules decide the rest
 quotas at https://docs.aws.amazon.com/personalize/latest/dg/limits.html):
 
 - INCREMENTAL needs an earlier bulk import into the dataset: a delta imported
-  FULL would replace the whole history with one day, so a dataset with no
-  ACTIVE FULL import refuses an INCREMENTAL export before anything is created;
+  FULL would replace the whole history with one day. A delta adds to its
+  chain, so the chain's base FULL import and every delta imported since must
+  be ACTIVE in the dataset (``check_import_order``); else the delta is refused
+  before anything is created. The export has moved its watermark past a delta
+  whose training run never imported it, so that run is named, to be trained
+  first;
+- an export older than one the dataset already holds is refused: its items and
+  users would replace newer ones (a FULL one, the whole dataset);
 - "Minimum number of item interactions records per dataset import job with FULL
-  or INCREMENTAL import mode: 1000": an interactions delta under it is carried
-  (the export leaves its watermark behind, so the next delta holds the rows
-  again) and not imported;
+  or INCREMENTAL import mode: 1000", and "To append data to an Item
+  interactions dataset ... with a dataset import job, you must have at minimum
+  1000 new item interaction ... records"
+  (https://docs.aws.amazon.com/personalize/latest/dg/updating-datasets.html):
+  an interactions delta with fewer new rows (``new_rows``: the rows the export
+  did not read again) is carried (the export leaves its watermark behind, so
+  the next delta holds the rows again) and not imported;
 - "Maximum amount of bulk ... data per dataset import job with INCREMENTAL
   import mode: 1 GB" (100 GB with FULL): a bigger delta is imported as several
   INCREMENTAL jobs, one per data file, each under the limit. One job takes one
-  S3 location, so a FULL import cannot be assembled from a chain of folders.
+  S3 location and a FULL job replaces what the dataset holds, so a FULL export
+  over 100 GB cannot be split into jobs: it is refused.
 """
 from __future__ import annotations
 
+import re
+from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
-from . import api_requests, clients, naming, storage
-from .errors import ImportBaseMissing, ParamsInvalid, ResourceFailed
+from . import api_requests, naming, storage
+from .errors import ExportSuperseded, ImportBaseMissing, ParamsInvalid, ResourceFailed
 from .logs import get_logger
 from .personalize_ops import call_or_defer, describe, is_failed, paginate
-from .plan import DatasetPlan, Plan
+from .plan import DatasetPlan, Plan, SolutionPlan
 
 log = get_logger()
 
@@ -38,6 +51,9 @@ POLICIES = (FOLLOW_EXPORT, FULL_ONLY)
 MAX_BYTES = {"FULL": 100 * 10**9, "INCREMENTAL": 10**9}
 MIN_INTERACTION_RECORDS_PER_JOB = 1000
 FULL_EXPORT_HINT = "run a FULL export first (--mode FULL locally, job argument --export_mode FULL in Glue)"
+# The export's run ids start with its UTC time (20260102T020000Z-a1b2c3), so they sort in time.
+RUN_ID_TIME = re.compile(r"^[0-9]{8}T[0-9]{6}Z")
+FULL_RETRAINING_DAYS = 7
 
 
 def parse_policy(value: Any) -> str:
@@ -72,15 +88,24 @@ def dataset_import(key: str, entry: dict, manifest_uri: str, policy: str) -> dic
                             f"{manifest_uri} is INCREMENTAL: {FULL_EXPORT_HINT}, or set import_mode '{FOLLOW_EXPORT}'")
     out: dict = {"importMode": mode, "carried": bool(entry.get("carried"))}
     if out["carried"]:
-        out["carriedReason"] = entry.get("carried_reason") or "the delta is under Personalize's per-job minimum of 1,000 records"
-    elif key == "interactions" and mode == "INCREMENTAL" and entry.get("rows") is not None \
-            and entry["rows"] < MIN_INTERACTION_RECORDS_PER_JOB:
+        out["carriedReason"] = entry.get("carried_reason") or (
+            "the delta has fewer new interaction records than Personalize's minimum of 1,000 per import job"
+            if key == "interactions" else "the delta has no record to import")
+    elif key == "interactions" and mode == "INCREMENTAL" and new_rows(entry) is not None \
+            and new_rows(entry) < MIN_INTERACTION_RECORDS_PER_JOB:
         # The export should have carried it; importing it would fail the job.
         raise ParamsInvalid(
-            f"export.manifest_uri: datasets.interactions holds {entry['rows']} rows, under Personalize's minimum of "
-            f"{MIN_INTERACTION_RECORDS_PER_JOB} interaction records per import job, and is not marked carried "
-            "(https://docs.aws.amazon.com/personalize/latest/dg/limits.html)")
+            f"export.manifest_uri: datasets.interactions holds {new_rows(entry)} new rows ({entry.get('rows')} in all), "
+            f"under Personalize's minimum of {MIN_INTERACTION_RECORDS_PER_JOB} new interaction records per import job, "
+            "and is not marked carried (https://docs.aws.amazon.com/personalize/latest/dg/updating-datasets.html): "
+            "export again (a delta under the minimum is carried into the next one), or run a FULL export")
     return out
+
+
+def new_rows(entry: dict) -> Optional[int]:
+    """The delta's rows the export had not read before (``new_rows``); a manifest that
+    does not count them holds only new rows."""
+    return entry.get("new_rows", entry.get("rows"))
 
 
 def chain_rows(entry: dict) -> Optional[int]:
@@ -97,53 +122,105 @@ def chain_locations(manifest_uri: str, entry: dict) -> list[str]:
     return [storage.resolve(manifest_uri, link["prefix"].rstrip("/") + "/") for link in chain if not link.get("carried")]
 
 
-def _objects(prefix_uri: str) -> list[tuple[str, int]]:
-    bucket, prefix = storage.split_s3_uri(prefix_uri)
-    pages = clients.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    return sorted((f"s3://{bucket}/{o['Key']}", o["Size"]) for page in pages for o in page.get("Contents", [])
-                  if not o["Key"].endswith("/") and o["Size"] > 0)
-
-
 def split_oversized(plan: Plan, declared_bytes: dict[str, Optional[int]]) -> None:
-    """Give each dataset over its mode's per-job size one import job per data
-    file (``dataParts``); refuse a single file over the limit, naming it."""
+    """Give each INCREMENTAL dataset over the per-job size one import job per data
+    file (``dataParts``); refuse a single file over the limit, naming it, and a FULL
+    export over its limit (each FULL job would replace the one before)."""
     for dataset in plan["datasets"]:
-        limit = MAX_BYTES[dataset["importMode"]]
+        mode = dataset["importMode"]
+        limit = MAX_BYTES[mode]
         size = declared_bytes.get(dataset["key"])
         if dataset.get("carried") or size is None or size <= limit:
             continue
-        files = _objects(dataset["dataLocation"])
+        if mode == "FULL":
+            raise ParamsInvalid(
+                f"export.manifest_uri: datasets.{dataset['key']} is a FULL export of {size} bytes, over the {limit} bytes "
+                "one FULL import job may read (https://docs.aws.amazon.com/personalize/latest/dg/limits.html), and a FULL "
+                "import replaces what the dataset holds, so it cannot be split into several jobs: export less history")
+        files = storage.list_objects(dataset["dataLocation"])
         too_big = [(uri, n) for uri, n in files if n > limit]
         if too_big:
             uri, n = too_big[0]
             raise ParamsInvalid(
                 f"export.manifest_uri: datasets.{dataset['key']} file {uri} is {n} bytes, over the {limit} bytes one "
-                f"{dataset['importMode']} import job may read (https://docs.aws.amazon.com/personalize/latest/dg/limits.html): "
+                f"{mode} import job may read (https://docs.aws.amazon.com/personalize/latest/dg/limits.html): "
                 "export it in smaller files")
         dataset["dataParts"] = [uri for uri, _ in files]
         log.info("import split into one job per file", extra={"dataset": dataset["key"], "bytes": size, "jobs": len(files)})
 
 
-def _has_active_full_import(dataset_arn: str) -> bool:
-    try:
-        jobs = paginate("list_dataset_import_jobs", "datasetImportJobs", datasetArn=dataset_arn)
-    except Exception as exc:  # the dataset does not exist yet: no import either
-        if "ResourceNotFoundException" in str(exc):
-            return False
-        raise
-    return any(job.get("status") == "ACTIVE" and job.get("importMode", "FULL") == "FULL" for job in jobs)
+class _ImportedRuns:
+    """Which export runs a dataset holds: its ACTIVE import jobs, matched to runs by
+    the names this module gives them (``<dataset>-<run_id>``, ``-p<N>`` per part of
+    a split import, ``-r<K>`` per retry)."""
+
+    def __init__(self, dataset: DatasetPlan) -> None:
+        self.dataset = dataset
+        try:
+            jobs = paginate("list_dataset_import_jobs", "datasetImportJobs", datasetArn=dataset["arn"])
+        except Exception as exc:  # the dataset does not exist yet: no import either
+            if "ResourceNotFoundException" not in str(exc):
+                raise
+            jobs = []
+        self.active = {job["jobName"]: job.get("importMode", "FULL") for job in jobs if job.get("status") == "ACTIVE"}
+
+    def _active(self, base_name: str) -> bool:
+        return any(name in self.active for name in naming.retry_names(base_name))
+
+    def holds(self, run_id: str, location: str) -> bool:
+        """Whether the run's export, in ``location``, was imported whole: its one job,
+        or one job per file of its folder."""
+        base = naming.resource_name(self.dataset["name"], run_id)
+        if self._active(base):
+            return True
+        parts = storage.list_objects(location)
+        return len(parts) > 1 and all(self._active(naming.resource_name(base, f"p{i}")) for i in range(1, len(parts) + 1))
+
+    def has_full_import(self) -> bool:
+        return "FULL" in self.active.values()
 
 
-def refuse_increments_without_base(plan: Plan) -> None:
-    """An INCREMENTAL export needs an ACTIVE FULL import in its dataset; checked
-    before anything is created, and again before each import starts."""
+def _newer_runs(manifest_uri: str, run_id: str) -> list[str]:
+    """The export runs after ``run_id`` in the export root (none when run ids carry no time)."""
+    if not RUN_ID_TIME.match(run_id):
+        return []
+    return sorted(r for r in storage.list_folders(storage.resolve(manifest_uri, "../")) if RUN_ID_TIME.match(r) and r > run_id)
+
+
+def check_import_order(plan: Plan, manifest_uri: str, entries: dict) -> None:
+    """Refuse, before anything is created, an export that does not follow what each
+    dataset holds: a delta whose chain (its base FULL import and every delta since)
+    is not all ACTIVE in the dataset, and an export older than one the dataset holds."""
+    newer = _newer_runs(manifest_uri, plan["runId"])
     for dataset in plan["datasets"]:
-        if dataset["importMode"] == "INCREMENTAL" and not dataset.get("carried"):
-            _refuse_without_base(dataset)
+        if dataset.get("carried") or (dataset["importMode"] == "FULL" and not newer):
+            continue
+        imported = _ImportedRuns(dataset)
+        if dataset["importMode"] == "INCREMENTAL":
+            _refuse_without_base(dataset, imported)
+            chain = entries[dataset["key"]].get("chain") or []
+            for position, link in enumerate(chain):
+                if link["run_id"] == plan["runId"] or link.get("carried"):
+                    continue
+                if not imported.holds(link["run_id"], storage.resolve(manifest_uri, link["prefix"])):
+                    what = "its base FULL export" if position == 0 else "the delta"
+                    raise ImportBaseMissing(
+                        f"datasets.{dataset['key']}: this delta builds on {what} {link['run_id']}, which the dataset "
+                        f"{dataset['arn']} does not hold (no ACTIVE import of it): the export has moved its watermark past "
+                        f"those rows, so train run {link['run_id']} first (write the params of its export again), "
+                        f"then this one; or {FULL_EXPORT_HINT}")
+        for run_id in newer:
+            if imported.holds(run_id, storage.resolve(manifest_uri, f"../{run_id}/{dataset['key']}/")):
+                raise ExportSuperseded(
+                    f"datasets.{dataset['key']}: the dataset {dataset['arn']} already holds the newer export {run_id}; "
+                    f"importing this export ({plan['runId']}) would replace newer records with older ones. Train on the "
+                    "newest export instead (write its params again)")
 
 
-def _refuse_without_base(dataset: DatasetPlan) -> None:
-    if not _has_active_full_import(dataset["arn"]):
+def _refuse_without_base(dataset: DatasetPlan, imported: Optional[_ImportedRuns] = None) -> None:
+    """An INCREMENTAL export needs an ACTIVE FULL import in its dataset: judged with
+    the whole chain at ReadParams, and again before each import starts."""
+    if not (imported or _ImportedRuns(dataset)).has_full_import():
         raise ImportBaseMissing(
             f"datasets.{dataset['key']}: the export is INCREMENTAL but the dataset {dataset['arn']} has no ACTIVE FULL "
             f"import to add it to: {FULL_EXPORT_HINT}, then train on it")
@@ -199,16 +276,42 @@ def _start_one(plan: Plan, dataset: DatasetPlan, base_name: str, location: Optio
 def resolve_training_modes(plan: Plan, deleting: bool) -> None:
     """training_mode follow_import: UPDATE when every dataset imported this run
     was INCREMENTAL (or carried), nothing was deleted, and the recipe allows
-    UPDATE; FULL otherwise (a FULL import replaced the data, deleted users must
-    leave the model: https://docs.aws.amazon.com/personalize/latest/dg/delete-records.html)."""
+    UPDATE; FULL otherwise (a FULL import replaced the data). A run that deletes
+    users trains FULL whatever the mode, so the deleted users leave the models
+    (https://docs.aws.amazon.com/personalize/latest/dg/delete-records.html: "be
+    sure to create a new solution version"; UPDATE is "not a full retraining")."""
     from .params import UPDATE_RECIPES
 
     incremental_only = all(d["importMode"] == "INCREMENTAL" or d.get("carried") for d in plan["datasets"])
     for solution in plan["solutions"]:
-        if solution["trainingMode"] != "follow_import":
-            continue
-        allows_update = solution["recipeArn"].rsplit("/", 1)[-1] in UPDATE_RECIPES
-        solution["trainingMode"] = "UPDATE" if allows_update and incremental_only and not deleting else "FULL"
+        if solution["trainingMode"] == "follow_import":
+            allows_update = solution["recipeArn"].rsplit("/", 1)[-1] in UPDATE_RECIPES
+            solution["trainingMode"] = "UPDATE" if allows_update and incremental_only and not deleting else "FULL"
+        elif solution["trainingMode"] == "UPDATE" and deleting:
+            log.warning("training FULL instead of UPDATE: this run deletes users", extra={"solution": solution["key"]})
+            solution["trainingMode"] = "FULL"
+
+
+def full_retraining_due(plan: Plan, solution: SolutionPlan, full_versions: list[dict]) -> Optional[str]:
+    """Why a follow_import UPDATE trains FULL instead, or None. UPDATE "is not a full
+    retraining. You should still complete a full retraining weekly" (botocore's
+    CreateSolutionVersion trainingMode): FULL when no ACTIVE FULL version exists, or
+    when the newest is ``FULL_RETRAINING_DAYS`` or more before this run's export."""
+    if not full_versions:
+        return "no ACTIVE FULL version yet"
+    if solution["trainingPolicy"] != "follow_import":
+        return None
+    newest = max(v["creationDateTime"] for v in full_versions)
+    exported = run_time(plan["runId"]) or datetime.now(timezone.utc)
+    if exported - newest >= timedelta(days=FULL_RETRAINING_DAYS):
+        return f"the newest FULL version is from {newest:%Y-%m-%d}, {FULL_RETRAINING_DAYS} days or more before this export"
+    return None
+
+
+def run_time(run_id: str) -> Optional[datetime]:
+    """The UTC time an export run id starts with."""
+    match = RUN_ID_TIME.match(run_id)
+    return datetime.strptime(match.group(0), "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc) if match else None
 
 
 def summary(plan: Plan) -> dict:

@@ -201,6 +201,27 @@ def parse_gate(raw: Any) -> dict:
     }
 
 
+def parse_delete_vanished_users(raw: Any) -> dict | bool:
+    """``delete_vanished_users``: ``false`` (the default: delete no one), ``true``
+    (delete the export's vanished users, refusing the run when they are more than
+    deletion.DEFAULT_MAX_SHARE of the users held before it) or ``{"max_share": x}``
+    with 0 < x <= 1. Normalised to False or ``{"maxShare": x}``."""
+    path = "delete_vanished_users"
+    if raw is False:
+        return False
+    if raw is True:
+        return {"maxShare": deletion.DEFAULT_MAX_SHARE}
+    if not isinstance(raw, dict):
+        _fail(path, f'must be true or false, or an object such as {{"max_share": 0.25}}; got {type(raw).__name__}')
+    _no_unknown(raw, {"max_share"}, path)
+    share = raw.get("max_share", deletion.DEFAULT_MAX_SHARE)
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+        _fail(f"{path}.max_share", f"must be a number above 0 and at most 1, got {share!r}: the share of the users the "
+                                   f"users dataset held before the run that one run may delete (default "
+                                   f"{deletion.DEFAULT_MAX_SHARE:g}); to delete no one, set delete_vanished_users to false")
+    return {"maxShare": float(share)}
+
+
 def parse_waits(raw: Any) -> dict:
     waits = _obj(raw if raw is not None else {}, "waits")
     _no_unknown(waits, set(WAIT_PHASES), "waits")
@@ -268,7 +289,7 @@ def parse_params(params: Any) -> dict:
         "run_id": run_id,
         "kms_key_arn": kms,
         "import_mode": import_mode,
-        "delete_vanished_users": _bool(params, "delete_vanished_users", "", False),
+        "delete_vanished_users": parse_delete_vanished_users(params.get("delete_vanished_users", False)),
         "solutions": solutions,
         "campaigns": campaigns,
         "filters": filters,
@@ -341,6 +362,7 @@ def build_plan(params: dict, manifest: dict, manifest_uri: str, schemas: dict[st
             "arn": naming.solution_arn(partition, region, account, sol_name),
             "recipeArn": sol["recipe_arn"],
             "trainingMode": sol["training_mode"],
+            "trainingPolicy": sol["training_mode"],
             "performAutoTraining": sol["perform_auto_training"],
             "performHPO": sol["perform_hpo"],
             "eventType": sol["event_type"],
@@ -398,7 +420,7 @@ def build_plan(params: dict, manifest: dict, manifest_uri: str, schemas: dict[st
                                                 partition, region, account),
         "cleanup": params["cleanup"],
     }
-    plan["dataDeletion"] = deletion.plan_deletion(params.get("delete_vanished_users", False), manifest, manifest_uri, plan)
+    plan["dataDeletion"] = deletion.plan_deletion(params.get("delete_vanished_users"), manifest, manifest_uri, plan)
     imports.resolve_training_modes(plan, deleting=plan["dataDeletion"] is not None)
     return plan
 

@@ -47,7 +47,8 @@ class SolutionPlan(TypedDict):
     name: str
     arn: str
     recipeArn: str
-    trainingMode: str
+    trainingMode: str  # FULL | UPDATE | AUTOTRAIN, resolved from the policy
+    trainingPolicy: str  # the params' training_mode (follow_import or a mode)
     performAutoTraining: bool
     performHPO: bool
     eventType: Optional[str]

@@ -111,8 +111,8 @@ def refuse_concurrent_run(execution_arn: str) -> None:
         first = earlier[0]
         raise ConcurrentRun(
             f"execution {first['name']} (started {first['startDate'].isoformat()}) is still running: one run at a time drives the "
-            "dataset group, so this run stops without touching Personalize. Write the params again (or replay this "
-            "event) once that execution has ended"
+            "dataset group, so this run stops without touching Personalize. Once that execution has ended, write "
+            "the params of the newest export again (an older export is refused once a newer one is imported)"
         )
 
 
@@ -160,10 +160,10 @@ def read_params(bucket: str, key: str, version_id: str | None, partition: str, r
             plan, plan["dataDeletion"], plan["dataDeletion"]["jobName"], settings.personalize_role_arn or f"arn:{partition}:iam::000000000000:role/personalize"))
         checked += 1
     log.info("params valid", extra={"requests_checked": checked, "run_id": plan["runId"]})
-    # A delta over the per-job size becomes one job per file; an INCREMENTAL
-    # export needs an ACTIVE FULL import: both judged before anything is created.
+    # A delta over the per-job size becomes one job per file; a delta needs its
+    # whole chain imported, and no newer export may be: judged before anything is created.
     imports.split_oversized(plan, {name: entry.get("bytes") for name, entry in datasets.items()})
-    imports.refuse_increments_without_base(plan)
+    imports.check_import_order(plan, manifest_uri, datasets)
     plan["paramsObject"] = {"bucket": bucket, "key": key, "versionId": version_id}
     export_summary = {
         "runId": manifest.get("run_id"),
@@ -427,8 +427,10 @@ def start_solution_version(plan: Plan, solution: SolutionPlan) -> dict:
             mode = solution["trainingMode"]
             if mode == "UPDATE":
                 summaries = paginate("list_solution_versions", "solutionVersions", solutionArn=solution["arn"])
-                if not any(s.get("status") == "ACTIVE" and s.get("trainingMode", "FULL") == "FULL" for s in summaries):
-                    log.info("no active FULL version yet: training FULL", extra={"solution": solution["arn"]})
+                full = [s for s in summaries if s.get("status") == "ACTIVE" and s.get("trainingMode", "FULL") == "FULL"]
+                why = imports.full_retraining_due(plan, solution, full)
+                if why:
+                    log.info("training FULL instead of UPDATE", extra={"solution": solution["arn"], "reason": why})
                     mode = "FULL"
             response, created = create("create_solution_version", name, api_requests.create_solution_version(plan, solution, name, mode))
             if not created:

@@ -67,3 +67,26 @@ def iter_lines(prefix_uri: str):
             with path.open(encoding="utf-8") as handle:
                 yield from (line.rstrip("\n") for line in handle)
             yield ""
+
+
+def list_objects(prefix_uri: str) -> list[tuple[str, int]]:
+    """(URI, size) of each non-empty object under an S3 prefix (or file in a local
+    folder), sorted: the data files of an export folder."""
+    if not prefix_uri.startswith("s3://"):
+        folder = Path(prefix_uri)
+        return sorted((str(p), p.stat().st_size) for p in folder.rglob("*") if p.is_file() and p.stat().st_size > 0) \
+            if folder.is_dir() else []
+    bucket, prefix = split_s3_uri(prefix_uri)
+    pages = clients.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return sorted((f"s3://{bucket}/{o['Key']}", o["Size"]) for page in pages for o in page.get("Contents", [])
+                  if not o["Key"].endswith("/") and o["Size"] > 0)
+
+
+def list_folders(prefix_uri: str) -> list[str]:
+    """The names of the folders directly under an S3 prefix ending in '/' (or a local folder)."""
+    if not prefix_uri.startswith("s3://"):
+        folder = Path(prefix_uri)
+        return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+    bucket, prefix = split_s3_uri(prefix_uri)
+    pages = clients.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/")
+    return sorted(p["Prefix"][len(prefix):].rstrip("/") for page in pages for p in page.get("CommonPrefixes", []))

@@ -16,7 +16,12 @@ https://docs.aws.amazon.com/personalize/latest/dg/API_CreateDatasetImportJob.htm
   "Maximum amount of bulk ... data per dataset import job with FULL import
   mode: 100 GB", "... with INCREMENTAL import mode: 1 GB", and "Minimum number
   of item interactions records per dataset import job with FULL or INCREMENTAL
-  import mode: 1000". A job that breaks them ends CREATE FAILED with the reason.
+  import mode: 1000". An INCREMENTAL job counts only new records: "To append
+  data to an Item interactions dataset ... with a dataset import job, you must
+  have at minimum 1000 new item interaction ... records"
+  (https://docs.aws.amazon.com/personalize/latest/dg/updating-datasets.html);
+  records identical to one the dataset holds are not new. A job that breaks
+  them ends CREATE FAILED with the reason.
 
 Data deletion jobs (https://docs.aws.amazon.com/personalize/latest/dg/delete-records.html,
 https://docs.aws.amazon.com/personalize/latest/dg/API_CreateDataDeletionJob.html):
@@ -125,12 +130,14 @@ class ImportsMixin:
             "dataSource": p["dataSource"], "roleArn": p.get("roleArn"), "importMode": mode,
         })
         if res.failure_reason is None:
-            res.failure_reason = self._import_problem(dataset.fields["datasetType"], mode, p["dataSource"]["dataLocation"], blobs)
+            held = self.dataset_content(dataset.fields["datasetGroupArn"], dataset.fields["datasetType"]) if mode == "INCREMENTAL" else None
+            res.failure_reason = self._import_problem(dataset.fields["datasetType"], mode, p["dataSource"]["dataLocation"], blobs, held)
         res.fields["_data"] = blobs
         return {"datasetImportJobArn": arn}
 
     @staticmethod
-    def _import_problem(dataset_type: str, mode: str, location: str, blobs: list[bytes]) -> Optional[str]:
+    def _import_problem(dataset_type: str, mode: str, location: str, blobs: list[bytes],
+                        held: Optional[DatasetContent]) -> Optional[str]:
         if not blobs:
             return f"Input CSV has no data: no objects under {location}"
         size = sum(len(b) for b in blobs)
@@ -142,6 +149,11 @@ class ImportsMixin:
             if len(records) < MIN_INTERACTION_RECORDS_PER_JOB:
                 return (f"The import has {len(records)} item interaction records, under the minimum of "
                         f"{MIN_INTERACTION_RECORDS_PER_JOB} per dataset import job with FULL or INCREMENTAL import mode")
+            if held is not None:
+                new = {held.key(record) for record in records} - held.records.keys()
+                if len(new) < MIN_INTERACTION_RECORDS_PER_JOB:
+                    return (f"The import has {len(new)} new item interaction records ({len(records)} in all), under the "
+                            f"minimum of {MIN_INTERACTION_RECORDS_PER_JOB} new records to append with INCREMENTAL import mode")
         return None
 
     def dataset_content(self, group_arn: str, dataset_type: str) -> DatasetContent:

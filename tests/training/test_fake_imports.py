@@ -120,6 +120,20 @@ def test_every_import_job_needs_1000_interaction_records(world):
     assert len(content(fake, "INTERACTIONS").records) == 1000
 
 
+def test_an_incremental_import_needs_1000_new_interaction_records(world):
+    fake, client, s3, datasets = world
+    run_import(fake, client, datasets["INTERACTIONS"], put(s3, "base/part.csv", interactions(1200)), "FULL", "base")
+    # 1,100 records, of which 150 repeat the base's last 150: 950 new.
+    short = run_import(fake, client, datasets["INTERACTIONS"], put(s3, "short/part.csv", interactions(1100, start=1050)),
+                       "INCREMENTAL", "short")
+    assert short["status"] == "CREATE FAILED"
+    assert "950 new item interaction records (1100 in all), under the minimum of 1000 new records" in short["failureReason"]
+    # Identical records inside the job count once: 1,000 new records written twice are 1,000.
+    doubled = interactions(1000, start=5000) + interactions(1000, start=5000).split("\n", 1)[1]
+    assert run_import(fake, client, datasets["INTERACTIONS"], put(s3, "enough/part.csv", doubled), "INCREMENTAL", "enough")["status"] == "ACTIVE"
+    assert len(content(fake, "INTERACTIONS").records) == 2200
+
+
 def test_size_limits_per_import_mode(world, monkeypatch):
     fake, client, s3, datasets = world
     base = put(s3, "base/part.csv", interactions(1200))

@@ -8,18 +8,32 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from personalize_pipeline import api_requests, clients, imports, params
+from personalize_pipeline import api_requests, clients, deletion, imports, params
 from personalize_pipeline.errors import ParamsInvalid, TrainingDataNotReady
 from personalize_pipeline.readiness import check_readiness
 
-from .exports import INTERACTIONS_SCHEMA, ITEMS_SCHEMA, RECIPE_POPULARITY, RECIPE_USER_PERSONALIZATION, full_params
+from .exports import INTERACTIONS_SCHEMA, ITEMS_SCHEMA, RECIPE_POPULARITY, RECIPE_USER_PERSONALIZATION, USERS_SCHEMA, full_params
 
 MANIFEST_URI = "s3://incr-data/personalize/exports/r2/manifest.json"
+# The users dataset beside a manifest's vanished users (the export's users job writes both):
+# the base r1 imported 60 users, this delta updates one.
+USERS_DELTA = {"prefix": "users/", "rows": 1, "mode": "INCREMENTAL", "carried": False, "chain_rows": 61, "chain": [
+    {"run_id": "r1", "mode": "FULL", "prefix": "../r1/users/", "rows": 60, "carried": False},
+    {"run_id": "r2", "mode": "INCREMENTAL", "prefix": "users/", "rows": 1, "carried": False}]}
+
+
+@pytest.fixture(autouse=True)
+def vanished_users_file(monkeypatch):
+    """plan_for's manifests name vanished_users.csv with no S3 object behind it: the
+    deletion's HEAD (deletion.check_input) sees a small file."""
+    monkeypatch.setattr(deletion, "input_bytes", lambda uri: 64)
 
 
 def plan_for(p: dict, datasets: dict, vanished: dict | None = None) -> dict:
     normalised = params.parse_params({**p, "export": {"manifest_uri": MANIFEST_URI, "run_id": "r2"}})
-    schemas = {"interactions": json.dumps(INTERACTIONS_SCHEMA), "items": json.dumps(ITEMS_SCHEMA)}
+    schemas = {"interactions": json.dumps(INTERACTIONS_SCHEMA), "items": json.dumps(ITEMS_SCHEMA), "users": json.dumps(USERS_SCHEMA)}
+    if vanished and vanished.get("count"):
+        datasets = {**datasets, "users": USERS_DELTA}
     manifest = {"datasets": datasets, "vanished_users": vanished}
     return params.build_plan(normalised, manifest, MANIFEST_URI, schemas, "aws", "eu-west-1", "111122223333", {}, "/pp")
 
@@ -46,8 +60,17 @@ def test_full_only_refuses_an_incremental_dataset_naming_what_to_run():
 def test_a_small_delta_must_be_carried():
     plan = plan_for(full_params(), {"interactions": delta(rows=300, carried=True, carried_reason="300 rows, under 1000")})
     assert plan["datasets"][0]["carried"] is True and plan["datasets"][0]["carriedReason"] == "300 rows, under 1000"
-    with pytest.raises(ParamsInvalid, match="datasets.interactions holds 999 rows, under Personalize's minimum of 1000"):
+    with pytest.raises(ParamsInvalid, match=r"datasets.interactions holds 999 new rows \(999 in all\), under Personalize's "
+                                             r"minimum of 1000 new interaction records per import job.*export again"):
         plan_for(full_params(), {"interactions": delta(rows=999)})
+    # Personalize counts new records: the rows read again under the allowance are not.
+    with pytest.raises(ParamsInvalid, match=r"holds 950 new rows \(1500 in all\)"):
+        plan_for(full_params(), {"interactions": delta(rows=1500, new_rows=950)})
+    assert plan_for(full_params(), {"interactions": delta(rows=1500, new_rows=1000)})["datasets"][0]["carried"] is False
+    # A carried delta without a reason is described for its own dataset.
+    carried_items = plan_for(full_params(), {"interactions": delta(), "items": {
+        "prefix": "items/", "rows": 0, "mode": "INCREMENTAL", "carried": True}})
+    assert carried_items["datasets"][1]["carriedReason"] == "the delta has no record to import"
     # Items and users deltas have no record minimum.
     small_items = plan_for(full_params(), {"interactions": delta(), "items": {"prefix": "items/", "rows": 2, "mode": "INCREMENTAL"}})
     assert small_items["datasets"][1]["carried"] is False
@@ -70,6 +93,15 @@ def test_training_mode_follows_the_imports_where_the_recipe_allows_update(recipe
     assert (plan["dataDeletion"] is not None) == deleting
     assert plan["solutions"][0]["trainingMode"] == expected
     assert api_requests.validate_all(plan, "arn:aws:iam::111122223333:role/p") > 0
+
+
+def test_an_explicit_update_trains_full_in_a_run_that_deletes_users():
+    p = {**full_params(), "delete_vanished_users": True}
+    p["solutions"] = [{"name": "s", "recipe_arn": RECIPE_USER_PERSONALIZATION, "training_mode": "UPDATE"}]
+    p["campaigns"] = []
+    plan = plan_for(p, {"interactions": delta()}, {"count": 2, "file": "vanished_users.csv", "since_run_id": "r1"})
+    assert plan["solutions"][0]["trainingMode"] == "FULL"
+    assert plan_for(p, {"interactions": delta()})["solutions"][0]["trainingMode"] == "UPDATE"
 
 
 def test_an_oversized_delta_is_imported_one_job_per_file(monkeypatch):
@@ -96,6 +128,11 @@ def test_an_oversized_delta_is_imported_one_job_per_file(monkeypatch):
             monkeypatch.setattr(imports, "MAX_BYTES", {"FULL": 10_000, "INCREMENTAL": 650})
             with pytest.raises(ParamsInvalid, match=r"datasets.interactions file s3://incr-data/.*part-00001.csv is 700 bytes, over the 650"):
                 imports.split_oversized(plan_for(full_params(), {"interactions": delta()}), {"interactions": 1300})
+            # A FULL export over its limit: each FULL job would replace the one before.
+            full = plan_for(full_params(), {"interactions": {"prefix": "interactions/", "rows": 1500, "mode": "FULL"}})
+            with pytest.raises(ParamsInvalid, match=r"datasets.interactions is a FULL export of 10001 bytes, over the 10000 "
+                                                    r"bytes one FULL import job may read.*cannot be split into several jobs"):
+                imports.split_oversized(full, {"interactions": 10_001})
         finally:
             clients.set_client_factory(None)
 

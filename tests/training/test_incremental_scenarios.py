@@ -181,3 +181,65 @@ def test_a_failed_data_deletion_fails_the_run_before_training(pipeline, tmp_path
 
     assert_failed_once(result, "CheckDataDeletion", "ResourceFailed", "data deletion job", "Access denied reading the input file")
     assert not any(v.fields["name"].endswith(DAY2) for v in pipeline.fake.of_kind("solution_version"))
+
+
+def import_calls(fake) -> int:
+    return len(fake.calls_of("CreateDatasetImportJob"))
+
+
+def test_a_delta_whose_run_never_imported_is_refused_until_that_run_is_trained(pipeline, tmp_path):
+    succeeded(pipeline.run(daily_params(), mark_full(make_export(tmp_path, run_id=BASE))))
+    day2 = make_delta(tmp_path, DAY2, BASE, interactions=1100, overlap=0)
+    pipeline.fake.fail_next("dataset_import_job", "simulated import failure")
+    assert pipeline.run(daily_params(), day2).status == "FAILED"
+
+    # The export has moved on: DAY3's delta starts at DAY2's watermark, so on its own it would lose DAY2's rows.
+    day3 = make_delta(tmp_path, DAY3, DAY2, interactions=1300, overlap=0, seed=12)
+    imports_before = import_calls(pipeline.fake)
+    refused = pipeline.run(daily_params(), day3)
+    assert_failed_once(refused, "ReadParams", "ImportBaseMissing", f"builds on the delta {DAY2}",
+                       f"train run {DAY2} first", "or run a FULL export first")
+    assert import_calls(pipeline.fake) == imports_before
+
+    # Training DAY2 again, then DAY3, leaves every row of the chain in the dataset.
+    succeeded(pipeline.run(daily_params(), day2))
+    succeeded(pipeline.run(daily_params(), day3))
+    assert len(interaction_rows(pipeline.fake)) == 1200 + 1100 + 1300
+
+
+def test_a_delta_on_a_base_that_was_never_imported_is_refused(pipeline, tmp_path):
+    succeeded(pipeline.run(daily_params(), mark_full(make_export(tmp_path, run_id=BASE))))
+    # A new base (a spec change, full_every) whose training failed before its imports were ACTIVE.
+    new_base = mark_full(make_export(tmp_path, run_id=DAY2, interactions=1500, seed=9))
+    pipeline.fake.fail_next("dataset_import_job", "simulated import failure")
+    assert pipeline.run(daily_params(), new_base).status == "FAILED"
+
+    result = pipeline.run(daily_params(), make_delta(tmp_path, DAY3, DAY2, overlap=0))
+    # Added to the older base, the delta would mix two chains.
+    assert_failed_once(result, "ReadParams", "ImportBaseMissing", f"builds on its base FULL export {DAY2}")
+
+
+def test_an_export_older_than_one_the_dataset_holds_is_refused(pipeline, tmp_path):
+    old = mark_full(make_export(tmp_path, run_id=BASE))
+    pipeline.fake.fail_next("dataset_import_job", "simulated import failure")
+    assert pipeline.run(daily_params(), old).status == "FAILED"
+    succeeded(pipeline.run(daily_params(), mark_full(make_export(tmp_path, run_id=DAY2, seed=9))))
+    imports_before = import_calls(pipeline.fake)
+
+    # Replaying the old run's params would import its failed dataset again, over the newer export.
+    replay = pipeline.run(daily_params(), old)
+    assert_failed_once(replay, "ReadParams", "ExportSuperseded", f"already holds the newer export {DAY2}",
+                       f"importing this export ({BASE}) would replace newer records with older ones")
+    assert import_calls(pipeline.fake) == imports_before
+
+
+def test_follow_import_trains_full_again_a_week_after_the_last_full_training(pipeline, tmp_path):
+    succeeded(pipeline.run(daily_params(), mark_full(make_export(tmp_path, run_id=BASE))))
+    succeeded(pipeline.run(daily_params(), make_delta(tmp_path, DAY2, BASE, overlap=0)))
+    week_later = "20260109T000000Z"
+    succeeded(pipeline.run(daily_params(), make_delta(tmp_path, week_later, DAY2, overlap=0, seed=13)))
+
+    modes = {r["name"]: r["trainingMode"] for r in pipeline.fake.calls_of("CreateSolutionVersion")}
+    # UPDATE "is not a full retraining. You should still complete a full retraining weekly".
+    assert modes[f"shop-personal-{DAY2}"] == "UPDATE"
+    assert modes[f"shop-personal-{week_later}"] == "FULL"
