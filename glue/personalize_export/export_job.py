@@ -550,5 +550,8 @@ def export_user_ids(spark: SparkSession, spec: ExportSpec, read: SourceReader, e
     # One file with its header, also when nobody vanished.
     storage.write_bytes(target, body if body.startswith(b"USER_ID") else b"USER_ID\n", "text/csv")
     storage.delete_prefix(folder)
-    result["vanished_users"] = {"count": int(count), "file": relative(target, run_dir), "since_run_id": previous_run_id}
+    # How many users the previous export listed: what a deletion's share is judged against.
+    previous_users = previous.distinct().count()
+    result["vanished_users"] = {"count": int(count), "file": relative(target, run_dir), "since_run_id": previous_run_id,
+                                "previous_users": int(previous_users)}
     return result

@@ -73,7 +73,13 @@ def users_before(manifest: dict, vanished: int) -> tuple[int, str]:
       is either still listed (at most ``rows``) or vanished, so at most ``rows +
       vanished``.
     - No users dataset in the manifest: 0 (nothing to judge the share against).
+
+    An export that records ``vanished_users.previous_users`` (the users the previous
+    export listed) gives the exact number, which the above only bound.
     """
+    listed = (manifest.get("vanished_users") or {}).get("previous_users")
+    if listed is not None:
+        return int(listed), "vanished_users.previous_users: the users the previous export listed"
     entry = (manifest.get("datasets") or {}).get("users")
     if not entry:
         return 0, "the manifest has no datasets.users entry"

@@ -168,7 +168,7 @@ def test_the_daily_cycle_reads_only_the_delta_in_the_database(spark, shop, monke
     assert users["watermark"]["high"] == "2024-06-02T00:00:00Z"
     assert delta.datasets["items"]["mode"] == "FULL" and delta.datasets["items"]["watermark"] is None
     vanished = delta.manifest["vanished_users"]
-    assert (vanished["count"], vanished["since_run_id"]) == (1, base.run_id)
+    assert (vanished["count"], vanished["since_run_id"], vanished["previous_users"]) == (1, base.run_id, CUSTOMERS)
     assert (Path(delta.run_dir) / vanished["file"]).read_text(encoding="utf-8") == "USER_ID\nc5\n"
     # retention (keep_exports: 1) kept the base the delta builds on
     assert delta.deleted_runs == []

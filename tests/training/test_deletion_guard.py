@@ -164,6 +164,17 @@ def test_the_chain_before_this_run_counts_imported_links_only(tmp_path):
     assert "11.43% of the 70 users" in message and "from r0 and 1 later export(s)" in message
 
 
+def test_the_previous_exports_user_count_is_exact_and_preferred():
+    # 40 users updated in each of ten deltas make a chain of 460 rows, but the dataset held 60 users.
+    entry = users_delta(("r0", 60, False), *[(f"d{i}", 40, False) for i in range(1, 11)], rows=40)
+    manifest = {"run_id": RUN, "datasets": {"users": entry}}
+    assert deletion.users_before(manifest, 30)[0] == 460
+    exact = {**manifest, "vanished_users": {"count": 30, "previous_users": 60}}
+    assert deletion.users_before(exact, 30) == (60, "vanished_users.previous_users: the users the previous export listed")
+    with pytest.raises(ParamsInvalid, match=r"50% of the 60 users the users dataset held before this run"):
+        deletion.check_share(30, exact, 0.1, "d10")
+
+
 def test_a_full_users_export_counts_the_users_listed_now_plus_the_vanished(tmp_path):
     # A FULL users export of 2 users and 58 vanished: the source came back almost empty.
     message = refused(write_export(tmp_path / "a", users_full(2), vanished=58))
