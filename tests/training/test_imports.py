@@ -169,3 +169,25 @@ def test_vanished_users_are_deleted_only_with_the_opt_in():
         "dataLocation": "s3://incr-data/personalize/exports/r2/vanished_users.csv", "users": 2, "sinceRunId": "r1"}
     with pytest.raises(ParamsInvalid, match="vanished_users.file is missing"):
         plan_for({**full_params(), "delete_vanished_users": True}, {"interactions": delta()}, {"count": 3})
+
+
+def test_a_chain_link_imported_in_parts_is_held_only_when_every_part_is_active(monkeypatch):
+    plan = plan_for(full_params(), {"interactions": delta()})
+    dataset = plan["datasets"][0]
+    base = f"{dataset['name']}-r1"
+    jobs = [{"jobName": f"{base}-p1", "status": "ACTIVE", "importMode": "INCREMENTAL"},
+            {"jobName": f"{base}-p2-r2", "status": "ACTIVE", "importMode": "INCREMENTAL"},
+            {"jobName": f"{base}-p3", "status": "CREATE FAILED", "importMode": "INCREMENTAL"}]
+    monkeypatch.setattr(imports, "paginate", lambda *args, **kwargs: jobs)
+    folder = "s3://incr-data/personalize/exports/r1/interactions/"
+    files = [(f"{folder}part-0000{i}.csv", 600) for i in range(3)]
+    monkeypatch.setattr(imports.storage, "list_objects", lambda location: files if location == folder else [])
+    imported = imports._ImportedRuns(dataset)
+    # The third part's job failed and was never retried: the run's rows are not all there.
+    assert not imported.holds("r1", folder)
+    jobs[2] = {"jobName": f"{base}-p3-r2", "status": "ACTIVE", "importMode": "INCREMENTAL"}
+    assert imports._ImportedRuns(dataset).holds("r1", folder)
+    # A run of one job is held by that job (or a retry of it), whatever its folder holds.
+    jobs.append({"jobName": f"{dataset['name']}-r0-r3", "status": "ACTIVE", "importMode": "FULL"})
+    assert imports._ImportedRuns(dataset).holds("r0", "s3://incr-data/personalize/exports/r0/interactions/")
+    assert not imports._ImportedRuns(dataset).holds("r9", "s3://incr-data/personalize/exports/r9/interactions/")
