@@ -37,9 +37,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-# 1 GB read as 2^30 bytes here: the service's own reading of its quota is not
-# documented, and the pipeline splits at the smaller 10^9.
-MAX_IMPORT_BYTES = {"FULL": 100 * 2**30, "INCREMENTAL": 2**30}
+# The service does not say whether its "1 GB" is 10^9 or 2^30 bytes: the fake takes
+# the smaller reading, so it refuses whatever the service could refuse.
+MAX_IMPORT_BYTES = {"FULL": 100 * 10**9, "INCREMENTAL": 10**9}
 MIN_INTERACTION_RECORDS_PER_JOB = 1000
 MAX_DELETION_INPUT_BYTES = 100 * 10**6
 MAX_PENDING_DELETIONS_PER_GROUP = 5

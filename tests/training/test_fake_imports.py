@@ -146,6 +146,24 @@ def test_size_limits_per_import_mode(world, monkeypatch):
     assert f"over the maximum of {size - 1} bytes for a dataset import job with INCREMENTAL import mode" in too_big["failureReason"]
 
 
+class _Sized:
+    """Stands for an object of ``n`` bytes without holding them: only its size is read first."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+
+def test_one_gb_is_read_as_the_smaller_10_to_the_9_bytes():
+    # The service does not say which "1 GB" it means: the fake refuses under either reading.
+    over = fake_imports.ImportsMixin._import_problem("INTERACTIONS", "INCREMENTAL", "s3://b/d/", [_Sized(10**9 + 1)], None)
+    assert over is not None and "over the maximum of 1000000000 bytes" in over
+    full = fake_imports.ImportsMixin._import_problem("INTERACTIONS", "FULL", "s3://b/d/", [_Sized(100 * 10**9 + 1)], None)
+    assert full is not None and "over the maximum of 100000000000 bytes" in full
+
+
 def test_data_deletion_job_states_and_effect(world):
     fake, client, s3, datasets = world
     run_import(fake, client, datasets["INTERACTIONS"], put(s3, "base/part.csv", interactions(1200)), "FULL", "base")
