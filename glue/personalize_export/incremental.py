@@ -56,6 +56,8 @@ FINGERPRINT_PROPERTY = "spec_fingerprint"
 # secret) while the table stays the same.
 _RUN_KEYS_WITHOUT_EFFECT = ("keep_exports", "full_every", "readiness", "max_rejected_share")
 _JDBC_KEYS_WITHOUT_EFFECT = ("url", "user", "password_env", "secret_id", "driver")
+# How a source is read in parallel and fetched: the same rows either way.
+_SOURCE_KEYS_WITHOUT_EFFECT = ("jdbc_read",)
 _DATASET_KEYS_WITHOUT_EFFECT = ("rejected_row_columns",)
 
 
@@ -86,7 +88,12 @@ def spec_fingerprint(spec: ExportSpec) -> str:
     for key in _RUN_KEYS_WITHOUT_EFFECT:
         run.pop(key, None)
     raw["run"] = run
-    for source in (raw.get("sources") or {}).values():
+    # A source no dataset reads changes no row.
+    read = {dataset.source for dataset in spec.datasets.values()}
+    raw["sources"] = {name: body for name, body in (raw.get("sources") or {}).items() if name in read}
+    for source in raw["sources"].values():
+        for key in _SOURCE_KEYS_WITHOUT_EFFECT:
+            source.pop(key, None)
         jdbc = source.get("jdbc")
         if isinstance(jdbc, dict):
             for key in _JDBC_KEYS_WITHOUT_EFFECT:

@@ -25,6 +25,7 @@ from personalize_export.incremental import (
     iso_utc,
     prepare_plan,
     previous_export,
+    spec_fingerprint,
 )
 from personalize_export.storage import Storage
 from personalize_export.workflow import InMemoryRunProperties, current_plan, prepare_export
@@ -168,6 +169,18 @@ def test_a_spec_or_schema_change_forces_full(tmp_path, change, reason):
 def test_settings_that_do_not_change_the_rows_keep_the_chain(tmp_path, change):
     _export(tmp_path, _spec(), _run_id(1))
     assert prepare_plan(_spec(**change), str(tmp_path / "root"), _run_id(2), "auto").mode == INCREMENTAL
+
+
+def test_how_a_source_is_read_in_parallel_and_unread_sources_are_not_spec_changes():
+    jdbc = {"format": "jdbc", "jdbc": {"url": "jdbc:postgresql://db/shop", "table": "public.orders", "password_env": "PW"}}
+    base = spec_fingerprint(_spec(sources__orders=jdbc))
+    split = dict(jdbc, jdbc_read={"column": "order_id", "partitions": 4, "lower_bound": 1, "upper_bound": 10**6,
+                                  "fetch_size": 5000})
+    assert spec_fingerprint(_spec(sources__orders=split)) == base
+    assert spec_fingerprint(_spec(sources__orders=jdbc, sources__archive={"format": "csv", "path": "old.csv"})) == base
+    # The table a dataset reads is one.
+    other_table = dict(jdbc, jdbc=dict(jdbc["jdbc"], table="public.orders_v2"))
+    assert spec_fingerprint(_spec(sources__orders=other_table)) != base
 
 
 def test_full_every_runs_starts_a_new_chain(tmp_path):
