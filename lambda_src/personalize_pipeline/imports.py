@@ -53,6 +53,7 @@ MIN_INTERACTION_RECORDS_PER_JOB = 1000
 FULL_EXPORT_HINT = "run a FULL export first (--mode FULL locally, job argument --export_mode FULL in Glue)"
 # The export's run ids start with its UTC time (20260102T020000Z-a1b2c3), so they sort in time.
 RUN_ID_TIME = re.compile(r"^[0-9]{8}T[0-9]{6}Z")
+RUN_ID_TIME_ANYWHERE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 FULL_RETRAINING_DAYS = 7
 
 
@@ -163,6 +164,7 @@ class _ImportedRuns:
                 raise
             jobs = []
         self.active = {job["jobName"]: job.get("importMode", "FULL") for job in jobs if job.get("status") == "ACTIVE"}
+        self.failed = {job["jobName"]: job.get("failureReason") or "no reason given" for job in jobs if is_failed(job.get("status"))}
 
     def _active(self, base_name: str) -> bool:
         return any(name in self.active for name in naming.retry_names(base_name))
@@ -175,6 +177,12 @@ class _ImportedRuns:
             return True
         parts = storage.list_objects(location)
         return len(parts) > 1 and all(self._active(naming.resource_name(base, f"p{i}")) for i in range(1, len(parts) + 1))
+
+    def failure(self, run_id: str) -> Optional[str]:
+        """Why an import job of the run failed, when one did (its name, or a part's)."""
+        base = naming.resource_name(self.dataset["name"], run_id)
+        return next((f"{name}: {reason}" for name, reason in sorted(self.failed.items())
+                     if name in naming.retry_names(base) or name.startswith(base + "-p")), None)
 
     def has_full_import(self) -> bool:
         return "FULL" in self.active.values()
@@ -198,23 +206,33 @@ def check_import_order(plan: Plan, manifest_uri: str, entries: dict) -> None:
         imported = _ImportedRuns(dataset)
         if dataset["importMode"] == "INCREMENTAL":
             _refuse_without_base(dataset, imported)
-            chain = entries[dataset["key"]].get("chain") or []
-            for position, link in enumerate(chain):
-                if link["run_id"] == plan["runId"] or link.get("carried"):
-                    continue
-                if not imported.holds(link["run_id"], storage.resolve(manifest_uri, link["prefix"])):
-                    what = "its base FULL export" if position == 0 else "the delta"
-                    raise ImportBaseMissing(
-                        f"datasets.{dataset['key']}: this delta builds on {what} {link['run_id']}, which the dataset "
-                        f"{dataset['arn']} does not hold (no ACTIVE import of it): the export has moved its watermark past "
-                        f"those rows, so train run {link['run_id']} first (write the params of its export again), "
-                        f"then this one; or {FULL_EXPORT_HINT}")
-        for run_id in newer:
-            if imported.holds(run_id, storage.resolve(manifest_uri, f"../{run_id}/{dataset['key']}/")):
-                raise ExportSuperseded(
-                    f"datasets.{dataset['key']}: the dataset {dataset['arn']} already holds the newer export {run_id}; "
-                    f"importing this export ({plan['runId']}) would replace newer records with older ones. Train on the "
-                    "newest export instead (write its params again)")
+            _refuse_chain_gaps(plan, dataset, imported, manifest_uri, entries[dataset["key"]].get("chain") or [])
+        here = storage.resolve(manifest_uri, f"{dataset['key']}/")
+        # A replay of a run the dataset already holds imports nothing: no newer record is replaced.
+        held_newer = [] if imported.holds(plan["runId"], here) else [
+            run_id for run_id in newer if imported.holds(run_id, storage.resolve(manifest_uri, f"../{run_id}/{dataset['key']}/"))]
+        if held_newer:
+            raise ExportSuperseded(
+                f"datasets.{dataset['key']}: the dataset {dataset['arn']} already holds the newer export(s) "
+                f"{', '.join(held_newer)}; importing this export ({plan['runId']}) would replace newer records with older "
+                f"ones. Train on the newest export instead (write the params of {held_newer[-1]} or a later export again)")
+
+
+def _refuse_chain_gaps(plan: Plan, dataset: DatasetPlan, imported: _ImportedRuns, manifest_uri: str, chain: list) -> None:
+    """ImportBaseMissing naming every run of the delta's chain the dataset does not hold,
+    oldest first, with the reason its import failed where one did."""
+    missing = [link["run_id"] for link in chain if link["run_id"] != plan["runId"] and not link.get("carried")
+               and not imported.holds(link["run_id"], storage.resolve(manifest_uri, link["prefix"]))]
+    if not missing:
+        return
+    failures = [f"{run_id}'s import failed ({failure})" for run_id in missing for failure in [imported.failure(run_id)] if failure]
+    base = " (the chain's base FULL export)" if chain and missing[0] == chain[0]["run_id"] else ""
+    raise ImportBaseMissing(
+        f"datasets.{dataset['key']}: this delta builds on {', '.join(missing)}{base}, which the dataset {dataset['arn']} "
+        "does not hold (no ACTIVE import): the export has moved its watermark past those rows, so train "
+        f"{'that run' if len(missing) == 1 else 'those runs, oldest first'} (write the params of each export again), "
+        f"then this one. {'; '.join(failures) + '. ' if failures else ''}If an import cannot succeed, "
+        f"{FULL_EXPORT_HINT}: a new chain needs none of these runs")
 
 
 def _refuse_without_base(dataset: DatasetPlan, imported: Optional[_ImportedRuns] = None) -> None:
@@ -292,19 +310,23 @@ def resolve_training_modes(plan: Plan, deleting: bool) -> None:
             solution["trainingMode"] = "FULL"
 
 
-def full_retraining_due(plan: Plan, solution: SolutionPlan, full_versions: list[dict]) -> Optional[str]:
+def full_retraining_due(plan: Plan, solution: SolutionPlan, newest_full: Optional[dict]) -> Optional[str]:
     """Why a follow_import UPDATE trains FULL instead, or None. UPDATE "is not a full
     retraining. You should still complete a full retraining weekly" (botocore's
     CreateSolutionVersion trainingMode): FULL when no ACTIVE FULL version exists, or
-    when the newest is ``FULL_RETRAINING_DAYS`` or more before this run's export."""
-    if not full_versions:
+    when the newest (``newest_full``, as described) trained on an export
+    ``FULL_RETRAINING_DAYS`` or more before this run's. Both times are the exports' run
+    times (from the run id in the version's name), else when the version was created."""
+    if newest_full is None:
         return "no ACTIVE FULL version yet"
-    if solution["trainingPolicy"] != "follow_import":
+    # A plan written before training policies (an execution in flight across a deploy).
+    if solution.get("trainingPolicy") != "follow_import":
         return None
-    newest = max(v["creationDateTime"] for v in full_versions)
+    found = RUN_ID_TIME_ANYWHERE.search(newest_full.get("name") or "")
+    trained = run_time(found.group(0)) if found else newest_full["creationDateTime"]
     exported = run_time(plan["runId"]) or datetime.now(timezone.utc)
-    if exported - newest >= timedelta(days=FULL_RETRAINING_DAYS):
-        return f"the newest FULL version is from {newest:%Y-%m-%d}, {FULL_RETRAINING_DAYS} days or more before this export"
+    if exported - trained >= timedelta(days=FULL_RETRAINING_DAYS):
+        return f"the newest FULL version trained on data of {trained:%Y-%m-%d}, {FULL_RETRAINING_DAYS} days or more before this export"
     return None
 
 

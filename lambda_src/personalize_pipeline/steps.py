@@ -112,7 +112,7 @@ def refuse_concurrent_run(execution_arn: str) -> None:
         raise ConcurrentRun(
             f"execution {first['name']} (started {first['startDate'].isoformat()}) is still running: one run at a time drives the "
             "dataset group, so this run stops without touching Personalize. Once that execution has ended, write "
-            "the params of the newest export again (an older export is refused once a newer one is imported)"
+            "these params again (a delta names the earlier runs to train first, if it needs them)"
         )
 
 
@@ -428,7 +428,8 @@ def start_solution_version(plan: Plan, solution: SolutionPlan) -> dict:
             if mode == "UPDATE":
                 summaries = paginate("list_solution_versions", "solutionVersions", solutionArn=solution["arn"])
                 full = [s for s in summaries if s.get("status") == "ACTIVE" and s.get("trainingMode", "FULL") == "FULL"]
-                why = imports.full_retraining_due(plan, solution, full)
+                newest = max(full, key=lambda s: s["creationDateTime"]) if full else None
+                why = imports.full_retraining_due(plan, solution, newest and describe("solution_version", newest["solutionVersionArn"]))
                 if why:
                     log.info("training FULL instead of UPDATE", extra={"solution": solution["arn"], "reason": why})
                     mode = "FULL"

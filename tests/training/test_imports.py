@@ -3,6 +3,7 @@ over an export chain."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import boto3
 import pytest
@@ -191,3 +192,24 @@ def test_a_chain_link_imported_in_parts_is_held_only_when_every_part_is_active(m
     jobs.append({"jobName": f"{dataset['name']}-r0-r3", "status": "ACTIVE", "importMode": "FULL"})
     assert imports._ImportedRuns(dataset).holds("r0", "s3://incr-data/personalize/exports/r0/interactions/")
     assert not imports._ImportedRuns(dataset).holds("r9", "s3://incr-data/personalize/exports/r9/interactions/")
+
+
+def test_the_weekly_full_retraining_counts_from_the_export_the_full_version_trained_on():
+    plan = plan_for(full_params(), {"interactions": delta()})
+    solution = {**plan["solutions"][0], "trainingPolicy": "follow_import"}
+    created_late = datetime(2026, 1, 5, tzinfo=timezone.utc)  # trained days after its export
+    trained_on_day_1 = {"name": "shop-personal-20260101T000000Z-0a1b2c", "creationDateTime": created_late}
+    for run_id, due in (("20260107T230000Z-000001", False), ("20260108T000000Z-000002", True)):
+        reason = imports.full_retraining_due({**plan, "runId": run_id}, solution, trained_on_day_1)
+        assert (reason is not None) == due, (run_id, reason)
+    # A version whose name holds no run id: its creation time stands for it.
+    unnamed = {"name": "hand-made", "creationDateTime": created_late}
+    assert imports.full_retraining_due({**plan, "runId": "20260111T000000Z-000003"}, solution, unnamed) is None
+    assert imports.full_retraining_due({**plan, "runId": "20260112T000000Z-000004"}, solution, unnamed) is not None
+    # No FULL version yet: FULL, whatever the policy; an explicit UPDATE keeps UPDATE otherwise.
+    assert imports.full_retraining_due(plan, solution, None) == "no ACTIVE FULL version yet"
+    explicit = {**solution, "trainingPolicy": "UPDATE"}
+    assert imports.full_retraining_due({**plan, "runId": "20270101T000000Z-000005"}, explicit, trained_on_day_1) is None
+    # A plan written before training policies (an execution in flight across a deploy) has none.
+    legacy = {k: v for k, v in solution.items() if k != "trainingPolicy"}
+    assert imports.full_retraining_due({**plan, "runId": "20270101T000000Z-000005"}, legacy, trained_on_day_1) is None

@@ -10,6 +10,7 @@ from .test_scenarios import assert_failed_once
 BASE = "20260101T000000Z"
 DAY2 = "20260102T000000Z"
 DAY3 = "20260103T000000Z"
+DAY4 = "20260104T000000Z"
 
 
 def succeeded(result):
@@ -197,14 +198,19 @@ def test_a_delta_whose_run_never_imported_is_refused_until_that_run_is_trained(p
     day3 = make_delta(tmp_path, DAY3, DAY2, interactions=1300, overlap=0, seed=12)
     imports_before = import_calls(pipeline.fake)
     refused = pipeline.run(daily_params(), day3)
-    assert_failed_once(refused, "ReadParams", "ImportBaseMissing", f"builds on the delta {DAY2}",
-                       f"train run {DAY2} first", "or run a FULL export first")
+    assert_failed_once(refused, "ReadParams", "ImportBaseMissing", f"this delta builds on {DAY2}, which the dataset",
+                       "train that run (write the params of each export again), then this one",
+                       f"{DAY2}'s import failed (", "simulated import failure", "run a FULL export first")
     assert import_calls(pipeline.fake) == imports_before
+    # Every run missing from the chain is named, oldest first.
+    day4 = make_delta(tmp_path, DAY4, DAY3, interactions=1000, overlap=0, seed=14)
+    assert_failed_once(pipeline.run(daily_params(), day4), "ReadParams", "ImportBaseMissing",
+                       f"this delta builds on {DAY2}, {DAY3}, which", "train those runs, oldest first")
 
-    # Training DAY2 again, then DAY3, leaves every row of the chain in the dataset.
-    succeeded(pipeline.run(daily_params(), day2))
-    succeeded(pipeline.run(daily_params(), day3))
-    assert len(interaction_rows(pipeline.fake)) == 1200 + 1100 + 1300
+    # Training DAY2, DAY3 and DAY4 in turn leaves every row of the chain in the dataset.
+    for run in (day2, day3, day4):
+        succeeded(pipeline.run(daily_params(), run))
+    assert len(interaction_rows(pipeline.fake)) == 1200 + 1100 + 1300 + 1000
 
 
 def test_a_delta_on_a_base_that_was_never_imported_is_refused(pipeline, tmp_path):
@@ -216,7 +222,7 @@ def test_a_delta_on_a_base_that_was_never_imported_is_refused(pipeline, tmp_path
 
     result = pipeline.run(daily_params(), make_delta(tmp_path, DAY3, DAY2, overlap=0))
     # Added to the older base, the delta would mix two chains.
-    assert_failed_once(result, "ReadParams", "ImportBaseMissing", f"builds on its base FULL export {DAY2}")
+    assert_failed_once(result, "ReadParams", "ImportBaseMissing", f"builds on {DAY2} (the chain's base FULL export)")
 
 
 def test_an_export_older_than_one_the_dataset_holds_is_refused(pipeline, tmp_path):
@@ -228,7 +234,7 @@ def test_an_export_older_than_one_the_dataset_holds_is_refused(pipeline, tmp_pat
 
     # Replaying the old run's params would import its failed dataset again, over the newer export.
     replay = pipeline.run(daily_params(), old)
-    assert_failed_once(replay, "ReadParams", "ExportSuperseded", f"already holds the newer export {DAY2}",
+    assert_failed_once(replay, "ReadParams", "ExportSuperseded", f"already holds the newer export(s) {DAY2}",
                        f"importing this export ({BASE}) would replace newer records with older ones")
     assert import_calls(pipeline.fake) == imports_before
 
@@ -243,3 +249,13 @@ def test_follow_import_trains_full_again_a_week_after_the_last_full_training(pip
     # UPDATE "is not a full retraining. You should still complete a full retraining weekly".
     assert modes[f"shop-personal-{DAY2}"] == "UPDATE"
     assert modes[f"shop-personal-{week_later}"] == "FULL"
+
+
+def test_replaying_a_run_the_dataset_already_holds_is_not_refused_for_a_newer_export(pipeline, tmp_path):
+    base = mark_full(make_export(tmp_path, run_id=BASE))
+    succeeded(pipeline.run(daily_params(), base))
+    succeeded(pipeline.run(daily_params(), mark_full(make_export(tmp_path, run_id=DAY2, seed=9))))
+    imports_before = import_calls(pipeline.fake)
+    # Its imports are ACTIVE already: the replay imports nothing, so it replaces nothing newer.
+    succeeded(pipeline.run(daily_params(), base))
+    assert import_calls(pipeline.fake) == imports_before
