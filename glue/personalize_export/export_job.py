@@ -53,6 +53,7 @@ from personalize_export.sources import (
     frame_change_seconds,
     frame_high_water_mark,
     in_window,
+    source_column,
     unparsed_change_value,
 )
 from personalize_export.storage import Storage, relative
@@ -242,12 +243,12 @@ def columns_read(source: SourceFrame, spec: ExportSpec, dataset: DatasetSpec) ->
     columns = source.frame.columns
     keep = {c for c in columns if _readers_own(c)}
     for index, name in enumerate(dataset.rejected_row_columns):
-        found = _source_column(columns, name)
+        found = source_column(columns, name)
         if found is None:
             raise _no_such_column("datasets.%s.rejected_row_columns[%d]" % (dataset.name, index), name, dataset, columns)
         keep.add(found)
     # A column the rules name but the source lacks is left for classify to report.
-    keep.update(found for found in (_source_column(columns, name) for name in spec.rule_columns(dataset.name)) if found)
+    keep.update(found for found in (source_column(columns, name) for name in spec.rule_columns(dataset.name)) if found)
     return replace(source, frame=source.frame.select(*[F.col("`%s`" % c) for c in columns if c in keep]))
 
 
@@ -255,7 +256,7 @@ def with_change_column(source: SourceFrame, dataset: DatasetSpec) -> SourceFrame
     """``source``, checked to hold the dataset's change column (``watermark.column``), which
     every export of a dataset with a watermark reads, of a type it reads (``change_value``)."""
     if dataset.watermark is not None:
-        if _source_column(source.frame.columns, dataset.watermark.column) is None:
+        if source_column(source.frame.columns, dataset.watermark.column) is None:
             raise _no_such_column("datasets.%s.watermark.column" % dataset.name, dataset.watermark.column, dataset,
                                   source.frame.columns)
         change_value(source.frame, dataset.watermark, dataset.name)
@@ -265,13 +266,6 @@ def with_change_column(source: SourceFrame, dataset: DatasetSpec) -> SourceFrame
 def _readers_own(column: str) -> bool:
     """A column the readers add (the export's own prefix, the corrupt-record columns)."""
     return column.startswith(PREFIX) or column in (CORRUPT_RECORD, CORRUPT_REASON)
-
-
-def _source_column(columns: Sequence[str], name: str) -> Optional[str]:
-    """The source column ``name`` names: the exact name, else one that differs in case only
-    (Spark resolves names case-insensitively); None when there is none."""
-    exact = [c for c in columns if c == name]
-    return (exact or [c for c in columns if c.lower() == name.lower()] or [None])[0]
 
 
 def _no_such_column(where: str, name: str, dataset: DatasetSpec, columns: Sequence[str]) -> SourceSchemaError:

@@ -568,6 +568,13 @@ def _watermark_path(dataset: Optional[str]) -> str:
     return "datasets.%s.watermark" % (dataset or "<name>")
 
 
+def source_column(columns: Sequence[str], name: str) -> Optional[str]:
+    """The source column ``name`` names: the exact name, else one that differs in case only
+    (Spark resolves names case-insensitively); None when there is none."""
+    exact = [c for c in columns if c == name]
+    return (exact or [c for c in columns if c.lower() == name.lower()] or [None])[0]
+
+
 def change_value(frame: DataFrame, watermark: Watermark, dataset: Optional[str] = None,
                  column: Optional[str] = None) -> Column:
     """The change column of ``frame`` (``column``: the same value under another name) as
@@ -578,7 +585,8 @@ def change_value(frame: DataFrame, watermark: Watermark, dataset: Optional[str] 
     nested or non-time type is refused by name here, rather than by Spark's cast."""
     name = column or watermark.column
     fields = frame.schema.fields
-    found = next((f for f in fields if f.name == name), None) or next((f for f in fields if f.name.lower() == name.lower()), None)
+    found_name = source_column([f.name for f in fields], name)
+    found = next((f for f in fields if f.name == found_name), None)
     if found is None:
         raise SourceSchemaError("%s.column: no column %r in the rows read (available: %s)" % (
             _watermark_path(dataset), name, ", ".join(f.name for f in fields)))
