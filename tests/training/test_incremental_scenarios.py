@@ -191,8 +191,11 @@ def import_calls(fake) -> int:
 def test_a_delta_whose_run_never_imported_is_refused_until_that_run_is_trained(pipeline, tmp_path):
     succeeded(pipeline.run(daily_params(), mark_full(make_export(tmp_path, run_id=BASE))))
     day2 = make_delta(tmp_path, DAY2, BASE, interactions=1100, overlap=0)
-    pipeline.fake.fail_next("dataset_import_job", "simulated import failure")
+    for _ in ("interactions", "items", "users"):  # every import of the run fails, whichever starts first
+        pipeline.fake.fail_next("dataset_import_job", "simulated import failure")
     assert pipeline.run(daily_params(), day2).status == "FAILED"
+    failed = [j.fields["jobName"] for j in pipeline.fake.of_kind("dataset_import_job") if j.failure_reason]
+    assert sorted(failed) == [f"shop-{d}-{DAY2}" for d in ("interactions", "items", "users")]
 
     # The export has moved on: DAY3's delta starts at DAY2's watermark, so on its own it would lose DAY2's rows.
     day3 = make_delta(tmp_path, DAY3, DAY2, interactions=1300, overlap=0, seed=12)
