@@ -21,19 +21,37 @@ https://docs.aws.amazon.com/personalize/latest/dg/API_CreateDatasetImportJob.htm
   have at minimum 1000 new item interaction ... records"
   (https://docs.aws.amazon.com/personalize/latest/dg/updating-datasets.html);
   records identical to one the dataset holds are not new. A job that breaks
-  them ends CREATE FAILED with the reason.
+  them ends CREATE FAILED with the reason;
+- every object must match the dataset's schema: "Input CSV is missing the
+  following columns:[COLUMN_NAME, COLUMN_NAME]" and "The data that you import
+  into Amazon Personalize, including attribute names and data types, must match
+  the destination dataset's schema"
+  (https://docs.aws.amazon.com/personalize/latest/dg/error-messages.html); only
+  a field whose type allows null may be empty ("Depending on your schema,
+  interaction metadata can include empty/null values",
+  https://docs.aws.amazon.com/personalize/latest/dg/interactions-dataset-requirements.html);
+  "Categorical values can have at most 1000 characters ... your dataset import
+  job will fail" (same page);
+- the location is one object or a folder: "s3://amzn-s3-demo-bucket/<folder
+  path>/<CSVfilename>", or the same "without the CSV file name" for every file
+  of a folder, else "Invalid Data location" (error-messages.html); a folder is
+  named "with a / after the folder name" (botocore's DataSource.dataLocation).
 
 Data deletion jobs (https://docs.aws.amazon.com/personalize/latest/dg/delete-records.html,
 https://docs.aws.amazon.com/personalize/latest/dg/API_CreateDataDeletionJob.html):
 a CSV with a single USER_ID column; at most 5 jobs PENDING per dataset group;
 input at most 100 MB; PENDING > IN_PROGRESS > COMPLETED -or- FAILED; once
-COMPLETED the users' interactions and user records are gone from the datasets.
+COMPLETED the users' interactions and user records are gone from the datasets,
+and numDeleted is "The number of records deleted by a COMPLETED job" (botocore's
+DataDeletionJob shape), not the number of user IDs in the file.
 """
 from __future__ import annotations
 
 import csv
 import io
+import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -41,10 +59,76 @@ from typing import Any, Optional
 # the smaller reading, so it refuses whatever the service could refuse.
 MAX_IMPORT_BYTES = {"FULL": 100 * 10**9, "INCREMENTAL": 10**9}
 MIN_INTERACTION_RECORDS_PER_JOB = 1000
+MAX_CATEGORICAL_CHARACTERS = 1000
 MAX_DELETION_INPUT_BYTES = 100 * 10**6
 MAX_PENDING_DELETIONS_PER_GROUP = 5
 ID_FIELDS = {"ITEMS": "ITEM_ID", "USERS": "USER_ID"}
 DELETION_STATUS = {"CREATE PENDING": "PENDING", "CREATE IN_PROGRESS": "IN_PROGRESS", "ACTIVE": "COMPLETED", "CREATE FAILED": "FAILED"}
+
+
+# Schema data types (https://docs.aws.amazon.com/personalize/latest/dg/how-it-works-dataset-schema.html):
+# how a CSV value of each Avro type is written.
+_INTEGER = re.compile(r"^[+-]?[0-9]+$")
+
+
+def _parses_as_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+VALUE_CHECKS = {
+    "int": lambda text: bool(_INTEGER.match(text)) and -2**31 <= int(text) < 2**31,
+    "long": lambda text: bool(_INTEGER.match(text)) and -2**63 <= int(text) < 2**63,
+    "float": _parses_as_float,
+    "double": _parses_as_float,
+    "boolean": lambda text: text.lower() in ("true", "false"),
+    "string": lambda text: True,
+}
+
+
+def value_problem(field: dict, text: str) -> Optional[str]:
+    """Why Personalize cannot import ``text`` as a value of the schema field ``field``."""
+    types = field["type"] if isinstance(field["type"], list) else [field["type"]]
+    if text == "":
+        return None if "null" in types else f"is empty, and its type {field['type']} does not allow null"
+    value_types = [t for t in types if t != "null"]
+    if not any(VALUE_CHECKS.get(t, lambda _: True)(text) for t in value_types):
+        return f"{text[:40]!r} is not a value of type {field['type']}"
+    if field.get("categorical") and len(text) > MAX_CATEGORICAL_CHARACTERS:
+        return f"is a categorical value of {len(text)} characters, over the maximum of {MAX_CATEGORICAL_CHARACTERS}"
+    return None
+
+
+def schema_problem(schema_text: str, objects: list[tuple[str, bytes]]) -> Optional[str]:
+    """Why the CSV objects do not match the dataset's schema (None when they do)."""
+    fields = {f["name"]: f for f in json.loads(schema_text)["fields"]}
+    for key, blob in objects:
+        rows = csv.reader(io.StringIO(blob.decode("utf-8")))
+        header = next(rows, [])
+        missing = [name for name in fields if name not in header]
+        if missing:
+            return f"Input CSV is missing the following columns:[{', '.join(missing)}] ({key})"
+        unknown = [name for name in header if name not in fields]
+        if unknown:
+            return f"Input CSV has columns that are not in the dataset's schema:[{', '.join(unknown)}] ({key})"
+        for line, row in enumerate(rows, start=2):
+            if len(row) != len(header):
+                return f"{key}, line {line}: {len(row)} values for the header's {len(header)} columns"
+            for name, text in zip(header, row):
+                problem = value_problem(fields[name], text)
+                if problem:
+                    return f"{key}, line {line}, column {name}: the value {problem}"
+    return None
+
+
+def nothing_at(location: str, empty_folder: str) -> str:
+    """Why a job found no object at ``location``: an empty folder, or no such object."""
+    if location.endswith("/"):
+        return f"{empty_folder}: no objects under {location}"
+    return f"Invalid Data location: {location} is no object (a folder is named with a / after its name)"
 
 
 def read_records(blobs: list[bytes]) -> tuple[list[str], list[dict[str, str]]]:
@@ -88,6 +172,7 @@ class DatasetContent:
             self.records[key] = record
 
     def delete_users(self, user_ids: set[str]) -> int:
+        """Remove the users' records (their interactions, or their user record); returns how many."""
         doomed = [k for k, r in self.records.items() if r.get("USER_ID") in user_ids]
         for key in doomed:
             del self.records[key]
@@ -124,14 +209,17 @@ class ImportsMixin:
         if len(pending) >= MAX_PENDING_IMPORTS:
             raise FakeError("LimitExceededException", f"{len(pending)} dataset import jobs are already pending")
         arn = self._arn("dataset-import-job", p["jobName"])
-        blobs = self._read_csv_objects(p["dataSource"]["dataLocation"])
+        objects = self._read_csv_objects(p["dataSource"]["dataLocation"])
+        blobs = [blob for _, blob in objects]
         res = self._new("dataset_import_job", arn, {
             "jobName": p["jobName"], "datasetImportJobArn": arn, "datasetArn": p["datasetArn"],
             "dataSource": p["dataSource"], "roleArn": p.get("roleArn"), "importMode": mode,
         })
         if res.failure_reason is None:
             held = self.dataset_content(dataset.fields["datasetGroupArn"], dataset.fields["datasetType"]) if mode == "INCREMENTAL" else None
-            res.failure_reason = self._import_problem(dataset.fields["datasetType"], mode, p["dataSource"]["dataLocation"], blobs, held)
+            schema = self._get(self._view(dataset, record=False)["schemaArn"], "schema").fields["schema"]
+            res.failure_reason = (schema_problem(schema, objects)
+                                  or self._import_problem(dataset.fields["datasetType"], mode, p["dataSource"]["dataLocation"], blobs, held))
         res.fields["_data"] = blobs
         return {"datasetImportJobArn": arn}
 
@@ -139,7 +227,7 @@ class ImportsMixin:
     def _import_problem(dataset_type: str, mode: str, location: str, blobs: list[bytes],
                         held: Optional[DatasetContent]) -> Optional[str]:
         if not blobs:
-            return f"Input CSV has no data: no objects under {location}"
+            return nothing_at(location, "Input CSV has no data")
         size = sum(len(b) for b in blobs)
         if size > MAX_IMPORT_BYTES[mode]:
             return (f"The data under {location} is {size} bytes, over the maximum of {MAX_IMPORT_BYTES[mode]} bytes "
@@ -156,9 +244,10 @@ class ImportsMixin:
                             f"minimum of {MIN_INTERACTION_RECORDS_PER_JOB} new records to append with INCREMENTAL import mode")
         return None
 
-    def dataset_content(self, group_arn: str, dataset_type: str) -> DatasetContent:
+    def dataset_content(self, group_arn: str, dataset_type: str, deleted: Optional[Counter] = None) -> DatasetContent:
         """The dataset's content now: its ACTIVE imports and COMPLETED data
-        deletion jobs replayed in the order they finished."""
+        deletion jobs replayed in the order they finished. ``deleted`` counts the
+        records each deletion job removed, by its ARN."""
         content = DatasetContent(dataset_type)
         dataset_arn = next((r.arn for r in self.resources.values() if r.kind == "dataset"
                             and r.fields["datasetGroupArn"] == group_arn and r.fields["datasetType"] == dataset_type), None)
@@ -172,7 +261,9 @@ class ImportsMixin:
             if res.kind == "dataset_import_job":
                 content.apply_import(res.fields["importMode"], res.fields["_data"])
             else:
-                content.delete_users(res.fields["_users"])
+                removed = content.delete_users(res.fields["_users"])
+                if deleted is not None:
+                    deleted[res.arn] += removed
         return content
 
     def _dataset_data(self, group_arn: str, dataset_type: str) -> list[bytes]:
@@ -189,7 +280,7 @@ class ImportsMixin:
             raise FakeError("LimitExceededException", f"{len(pending)} data deletion jobs are already pending for {group.arn}")
         arn = self._arn("data-deletion-job", p["jobName"])
         location = p["dataSource"]["dataLocation"]
-        blobs = self._read_csv_objects(location)
+        blobs = [blob for _, blob in self._read_csv_objects(location)]
         res = self._new("data_deletion_job", arn, {
             "jobName": p["jobName"], "dataDeletionJobArn": arn, "datasetGroupArn": group.arn,
             "dataSource": p["dataSource"], "roleArn": p["roleArn"],
@@ -202,16 +293,20 @@ class ImportsMixin:
 
     @staticmethod
     def _deletion_input(location: str, blobs: list[bytes]) -> tuple[set[str], Optional[str]]:
-        if not blobs:
-            return set(), f"No data deletion input file under {location}"
         if sum(len(b) for b in blobs) > MAX_DELETION_INPUT_BYTES:
             return set(), f"The data deletion input under {location} is over the maximum of {MAX_DELETION_INPUT_BYTES} bytes"
+        if not blobs:
+            return set(), nothing_at(location, "No data deletion input file")
         users: set[str] = set()
         for blob in blobs:
-            lines = blob.decode("utf-8").splitlines()
-            if not lines or re.sub(r"\s", "", lines[0]) != "USER_ID":
+            rows = [row for row in csv.reader(io.StringIO(blob.decode("utf-8"))) if row]
+            if not rows or [name.strip() for name in rows[0]] != ["USER_ID"]:
                 return set(), f"The data deletion input {location} must be a CSV file with a single USER_ID column"
-            users.update(line.strip() for line in lines[1:] if line.strip())
+            for line, row in enumerate(rows[1:], start=2):
+                if len(row) != 1:
+                    return set(), (f"The data deletion input {location} must be a CSV file with a single USER_ID column: "
+                                   f"line {line} has {len(row)} values")
+                users.add(row[0].strip())
         return users, None
 
     def _data_deletion_status(self, res: Any) -> str:
@@ -222,7 +317,10 @@ class ImportsMixin:
         view = {k: v for k, v in view.items() if not k.startswith("_")}
         view["status"] = DELETION_STATUS[view["status"]]
         if view["status"] == "COMPLETED":
-            view["numDeleted"] = len(res.fields["_users"])
+            deleted: Counter = Counter()
+            for dataset_type in ("INTERACTIONS", "USERS"):
+                self.dataset_content(res.fields["datasetGroupArn"], dataset_type, deleted)
+            view["numDeleted"] = deleted[res.arn]
         return view
 
     def _describe_data_deletion_job(self, p: dict) -> dict:

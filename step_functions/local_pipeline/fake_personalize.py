@@ -503,10 +503,14 @@ class FakePersonalize(RecommenderApis, BatchJobApis, DeletesMixin, ImportsMixin)
     def _create_dataset_group(self, p: dict) -> dict:
         arn = self._arn("dataset-group", p["name"])
         fields = {"name": p["name"], "datasetGroupArn": arn, "domain": p.get("domain")}
+        # botocore's CreateDatasetGroup.roleArn: the role "has permissions to access the ... KMS
+        # key. Supplying an IAM role is only valid when also specifying a KMS key."
         if p.get("kmsKeyArn"):
             if not p.get("roleArn"):
                 raise FakeError("InvalidInputException", "roleArn is required when kmsKeyArn is given")
             fields.update(kmsKeyArn=p["kmsKeyArn"], roleArn=p["roleArn"])
+        elif p.get("roleArn"):
+            raise FakeError("InvalidInputException", "roleArn is only valid when kmsKeyArn is given")
         self._new("dataset_group", arn, {k: v for k, v in fields.items() if v is not None})
         return {"datasetGroupArn": arn}
 
@@ -558,16 +562,19 @@ class FakePersonalize(RecommenderApis, BatchJobApis, DeletesMixin, ImportsMixin)
         return {"datasetArn": p["datasetArn"]}
 
     # ------------------------------------------------------------ imports
-    def _read_csv_objects(self, location: str) -> list[bytes]:
+    def _read_csv_objects(self, location: str) -> list[tuple[str, bytes]]:
+        """The objects a job reads at ``location``, with their keys: the one object it
+        names, or every object of the folder it names with a trailing / (see fake_imports)."""
         match = re.match(r"^s3://([^/]+)/?(.*)$", location)
         if not match or self.s3 is None:
             return []
         bucket, prefix = match.groups()
-        blobs = []
+        objects = []
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for obj in page.get("Contents", []):
-                blobs.append(self.s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
-        return blobs
+                if prefix.endswith("/") or obj["Key"] == prefix:
+                    objects.append((obj["Key"], self.s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()))
+        return objects
 
     # _create_dataset_import_job: fake_imports.ImportsMixin (Personalize's import rules).
 

@@ -58,6 +58,7 @@ def make_export(root: Path, run_id: str = "20260101T000000Z", datasets: Iterable
         else:
             header = "USER_ID,SEGMENT"
             rows = [f"u{u},seg{u % 3}" for u in range(users)]
+        header, rows = _with_schema_columns(all_schemas[name], header, rows)
         data_dir = run_dir / name
         data_dir.mkdir(parents=True, exist_ok=True)
         (data_dir / "part-00000.csv").write_text("\n".join([header] + rows) + "\n", encoding="utf-8")
@@ -81,6 +82,19 @@ def make_export(root: Path, run_id: str = "20260101T000000Z", datasets: Iterable
     }
     (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return run_dir
+
+
+def _with_schema_columns(schema: dict, header: str, rows: list) -> tuple:
+    """The CSV in the schema's columns, as the export writes it: a field the rows lack is
+    empty where its type allows null, else a placeholder (Personalize imports only a CSV
+    with every column of the dataset's schema)."""
+    columns = header.split(",")
+    fields = schema["fields"]
+    out = []
+    for row in rows:
+        values = dict(zip(columns, row.split(",")))
+        out.append(",".join(values.get(f["name"], "" if "null" in f["type"] else "placeholder") for f in fields))
+    return ",".join(f["name"] for f in fields), out
 
 
 def full_params(name: str = "shop") -> dict:

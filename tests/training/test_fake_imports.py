@@ -4,6 +4,8 @@ INCREMENTAL only after an ACTIVE FULL import, FULL replaces everything, the
 per-job size limits and record minimum, data deletion jobs and their states."""
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
 from botocore.exceptions import ClientError
@@ -15,6 +17,12 @@ from local_pipeline.fake_personalize import FakePersonalize, SimClock
 REGION = "us-east-1"
 GROUP = "arn:aws:personalize:us-east-1:123456789012:dataset-group/g"
 INTERACTIONS_HEADER = "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE"
+SCHEMA_FIELDS = {
+    "Interactions": [{"name": "USER_ID", "type": "string"}, {"name": "ITEM_ID", "type": "string"},
+                     {"name": "TIMESTAMP", "type": "long"}, {"name": "EVENT_TYPE", "type": "string"}],
+    "Items": [{"name": "ITEM_ID", "type": "string"}, {"name": "CATEGORY", "type": ["null", "string"], "categorical": True}],
+    "Users": [{"name": "USER_ID", "type": "string"}, {"name": "SEGMENT", "type": ["null", "string"], "categorical": True}],
+}
 
 
 def interactions(n: int, start: int = 0, user=lambda i: f"u{i % 30}") -> str:
@@ -32,8 +40,8 @@ def world(monkeypatch):
         client.create_dataset_group(name="g")
         fake.clock.advance(1000)
         datasets = {}
-        for kind in ("Interactions", "Items", "Users"):
-            schema = client.create_schema(name=kind.lower(), schema='{"type":"record","name":"%s","fields":[]}' % kind)["schemaArn"]
+        for kind, fields in SCHEMA_FIELDS.items():
+            schema = client.create_schema(name=kind.lower(), schema=json.dumps({"type": "record", "name": kind, "fields": fields}))["schemaArn"]
             datasets[kind.upper()] = client.create_dataset(name=kind.lower(), schemaArn=schema, datasetGroupArn=GROUP, datasetType=kind)["datasetArn"]
         fake.clock.advance(1000)
         yield fake, client, s3, datasets
@@ -181,7 +189,8 @@ def test_data_deletion_job_states_and_effect(world):
             assert any(r["USER_ID"] == "u1" for r in content(fake, "INTERACTIONS").records.values())
         fake.clock.advance(50)
     assert seen == ["PENDING", "IN_PROGRESS", "COMPLETED"]
-    assert client.describe_data_deletion_job(dataDeletionJobArn=arn)["dataDeletionJob"]["numDeleted"] == 2
+    # numDeleted counts records: u1's and u2's 40 interactions each, and their two user records.
+    assert client.describe_data_deletion_job(dataDeletionJobArn=arn)["dataDeletionJob"]["numDeleted"] == 40 + 40 + 2
     assert not any(r["USER_ID"] in ("u1", "u2") for r in content(fake, "INTERACTIONS").records.values())
     assert list(content(fake, "USERS").records) == ["u3"]
     assert [j["status"] for j in client.list_data_deletion_jobs(datasetGroupArn=GROUP)["dataDeletionJobs"]] == ["COMPLETED"]
@@ -207,3 +216,74 @@ def test_data_deletion_input_rules(world):
     assert info.value.response["Error"]["Code"] == "LimitExceededException"
     fake.clock.advance(50)  # they are IN_PROGRESS now: a sixth may be created
     client.create_data_deletion_job(jobName="j6", datasetGroupArn=GROUP, dataSource={"dataLocation": good}, roleArn=role)
+
+
+def test_an_import_must_match_the_dataset_schema(world):
+    fake, client, s3, datasets = world
+    rows = interactions(1200).split("\n", 1)[1]
+
+    def failure(name: str, text: str, dataset: str = "INTERACTIONS") -> str:
+        job = run_import(fake, client, datasets[dataset], put(s3, f"{name}/part.csv", text), "FULL", name)
+        assert job["status"] == "CREATE FAILED"
+        return job["failureReason"]
+
+    no_timestamp = "USER_ID,ITEM_ID,EVENT_TYPE\n" + "".join(f"u{i % 30},i{i},buy\n" for i in range(1200))
+    assert failure("no-timestamp", no_timestamp).startswith("Input CSV is missing the following columns:[TIMESTAMP]")
+    extra = INTERACTIONS_HEADER + ",PRICE\n" + rows.replace("buy\n", "buy,1\n")
+    assert "not in the dataset's schema:[PRICE]" in failure("extra", extra)
+    iso_time = INTERACTIONS_HEADER + "\n" + rows + "u1,i1,2024-01-01T00:00:00Z,buy\n"
+    assert "line 1202, column TIMESTAMP: the value '2024-01-01T00:00:00Z' is not a value of type long" in failure("iso", iso_time)
+    empty_user = INTERACTIONS_HEADER + "\n" + ",i1,1700000000,buy\n" + rows
+    assert "line 2, column USER_ID: the value is empty, and its type string does not allow null" in failure("empty", empty_user)
+    short_row = INTERACTIONS_HEADER + "\n" + rows + "u1,i1\n"
+    assert "line 1202: 2 values for the header's 4 columns" in failure("short", short_row)
+    long_category = "ITEM_ID,CATEGORY\ni1," + "x" * 1001 + "\n"
+    assert "categorical value of 1001 characters, over the maximum of 1000" in failure("long", long_category, "ITEMS")
+    # A nullable field may be empty, columns may come in any order, and a failed import leaves nothing behind.
+    assert run_import(fake, client, datasets["ITEMS"], put(s3, "ok/a.csv", "CATEGORY,ITEM_ID\n,i1\nshoes,i2\n"), "FULL", "ok")["status"] == "ACTIVE"
+    assert content(fake, "INTERACTIONS").records == {}
+
+
+def test_a_location_is_one_object_or_a_folder_named_with_a_slash(world):
+    fake, client, s3, datasets = world
+    put(s3, "run1/part.csv", interactions(1000))
+    put(s3, "run10/part.csv", interactions(1000, start=5000))
+    folder = f"s3://{BUCKET}/{RUN_FOLDER}run1"
+    # Without the slash, run1 names an object, not the folder (nor run10/).
+    job = run_import(fake, client, datasets["INTERACTIONS"], folder, "FULL", "no-slash")
+    assert job["status"] == "CREATE FAILED" and job["failureReason"].startswith(f"Invalid Data location: {folder} is no object")
+    assert run_import(fake, client, datasets["INTERACTIONS"], folder + "/", "FULL", "folder")["status"] == "ACTIVE"
+    assert len(content(fake, "INTERACTIONS").records) == 1000
+    assert run_import(fake, client, datasets["INTERACTIONS"], folder + "0/part.csv", "FULL", "one-file")["status"] == "ACTIVE"
+    assert min(int(r["TIMESTAMP"]) for r in content(fake, "INTERACTIONS").records.values()) == 1_700_005_000
+
+
+def test_a_dataset_group_takes_a_role_only_with_a_kms_key(world):
+    _, client, _, _ = world
+    with pytest.raises(ClientError) as info:
+        client.create_dataset_group(name="role-only", roleArn="arn:aws:iam::123456789012:role/p")
+    assert info.value.response["Error"]["Code"] == "InvalidInputException"
+    assert "only valid when kmsKeyArn is given" in info.value.response["Error"]["Message"]
+    with pytest.raises(ClientError):
+        client.create_dataset_group(name="key-only", kmsKeyArn="arn:aws:kms:us-east-1:123456789012:key/k")
+
+
+def test_a_deletion_file_is_read_as_csv_with_one_column(world):
+    fake, client, s3, datasets = world
+    role = "arn:aws:iam::123456789012:role/p"
+    run_import(fake, client, datasets["USERS"], put(s3, "users/a.csv", "USER_ID,SEGMENT\nu1,x\nu2,y\nu3,z\n"), "FULL", "users")
+
+    def deletion(name: str, text: str) -> dict:
+        location = put(s3, f"{name}.csv", text)
+        arn = client.create_data_deletion_job(jobName=name, datasetGroupArn=GROUP, dataSource={"dataLocation": location},
+                                              roleArn=role)["dataDeletionJobArn"]
+        fake.clock.advance(1000)
+        return client.describe_data_deletion_job(dataDeletionJobArn=arn)["dataDeletionJob"]
+
+    two_values = deletion("two-values", "USER_ID\nu3\nu1,erasure\n")
+    assert two_values["status"] == "FAILED" and "line 3 has 2 values" in two_values["failureReason"]
+    assert sorted(content(fake, "USERS").records) == ["u1", "u2", "u3"]
+    # A quoted ID is the ID; IDs the datasets do not hold delete nothing and count nothing.
+    quoted = deletion("quoted", 'USER_ID\n"u2"\nnobody\n')
+    assert quoted["status"] == "COMPLETED" and quoted["numDeleted"] == 1
+    assert sorted(content(fake, "USERS").records) == ["u1", "u3"]
