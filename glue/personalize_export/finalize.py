@@ -10,9 +10,10 @@ Order matters: everything that can fail runs before anything moves or is deleted
    ``hand_off`` null: the run does not count as a successful export yet;
 4. refuse (``ReadinessFailed``, naming each failed rule) when readiness did not pass:
    ``latest`` does not move and nothing is deleted;
-5. hand off: read the params template, check the params destination, write the training
-   params file with this run's manifest URI (``HandOffRefused`` on any failure, before
-   ``latest`` moves or anything is deleted);
+5. hand off: refuse a run older than the one ``latest`` points to, read the params
+   template, check the params destination, write the training params file with this
+   run's manifest URI (``HandOffRefused`` on any failure, before ``latest`` moves or
+   anything is deleted);
 6. record the hand-off in ``manifest.json``: only now does the run count as successful
    for retention;
 7. move ``latest.json`` to this run;
@@ -57,6 +58,18 @@ class ReadinessFailed(RuntimeError):
 
 class HandOffRefused(RuntimeError):
     """The training params could not be written; ``latest`` did not move and nothing was deleted."""
+
+
+def refuse_superseded(storage: Storage, export_root: str, run_id: str) -> None:
+    """Refuse to hand off a run older than the one ``latest`` points to (a workflow run
+    resumed after a newer one finished): training on it would roll the datasets back to
+    older values, and the next delta would build on it and skip the newer run."""
+    latest = latest_run_id(storage, export_root)
+    if latest is not None and latest > run_id:
+        raise HandOffRefused(
+            "run %s is older than run %s, which latest.json already points to (a newer export was handed off while "
+            "this one ran or before it was resumed): it is not handed off, latest stays at %s and nothing is deleted; "
+            "start a new workflow run for data newer than %s" % (run_id, latest, latest, latest))
 
 
 def check_keep_exports(keep: Any, where: str = "keep_exports") -> int:
@@ -370,7 +383,9 @@ def cleanup(storage: Storage, export_root: str, keep: int, current_run_id: Optio
     """Delete successful exports beyond the newest ``keep``, and failed ones older than those.
 
     Never deleted: the run ``latest`` points to, the current run, and runs without a
-    manifest (they may still be in progress).
+    manifest (they may still be in progress). A failed deletion raises (an ``OSError``,
+    or ``DeletionFailed`` naming the keys S3 kept) and leaves the run's manifest, so the
+    next cleanup deletes the rest of it.
     """
     check_keep_exports(keep)
     runs = [r for r in storage.list_children(layout.exports_root(export_root)) if layout.RUN_ID_PATTERN.match(r)]
@@ -389,8 +404,10 @@ def cleanup(storage: Storage, export_root: str, keep: int, current_run_id: Optio
         if states[run_id] is True or (oldest_kept is not None and run_id < oldest_kept):
             doomed.append(run_id)
     for run_id in doomed:
-        storage.delete_prefix(layout.run_root(export_root, run_id))
+        # The manifest goes last: a run folder without one counts as in progress and
+        # would never be cleaned up again.
         storage.delete_prefix(layout.rejected_run_root(export_root, run_id))
+        storage.delete_prefix(layout.run_root(export_root, run_id), last=layout.MANIFEST)
     return doomed
 
 
@@ -441,6 +458,7 @@ def finalize_export(
     failed = [c for c in manifest["readiness"]["checks"] if not c["passed"]]
     if not manifest["readiness"]["passed"]:
         raise ReadinessFailed(failed or [_check("datasets_complete", False, "no interactions dataset")], manifest_uri)
+    refuse_superseded(storage, export_root, run_id)
     version = hand_off(storage, manifest_uri, manifest, params_template_uri, params_uri)
     manifest["hand_off"] = {"params_uri": absolute_uri(params_uri), "params_version": version, "at": layout.utc_now_iso()}
     storage.write_json(manifest_uri, manifest)

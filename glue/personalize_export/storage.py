@@ -46,6 +46,15 @@ def relative(path: str, base: str) -> str:
     return posixpath.relpath(strip(path), strip(base.rstrip("/")))
 
 
+class DeletionFailed(RuntimeError):
+    """S3 kept objects a DeleteObjects request named: it answers 200 and lists each
+    refused key in ``Errors`` (AccessDenied on a locked or foreign object, InternalError)."""
+
+
+# How many refused keys a DeletionFailed message names.
+REFUSED_KEYS_NAMED = 5
+
+
 def _s3():
     import boto3  # only S3 URIs need it
 
@@ -171,6 +180,7 @@ class Storage:
 
     # -- deleting
     def delete(self, uris: List[str]) -> None:
+        """Delete the objects; ``DeletionFailed`` names the keys S3 refused (after trying all)."""
         s3_keys = {}
         for uri in uris:
             if is_s3(uri):
@@ -179,14 +189,27 @@ class Storage:
             elif os.path.isfile(uri):
                 os.remove(uri)
         for bucket, keys in s3_keys.items():
+            refused = []
             for start in range(0, len(keys), 1000):  # DeleteObjects takes 1000 keys at most
                 chunk = keys[start:start + 1000]
-                self.s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True})
+                response = self.s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True})
+                refused.extend(response.get("Errors") or [])
+            if refused:
+                named = ", ".join("%s (%s: %s)" % (e.get("Key"), e.get("Code"), e.get("Message")) for e in refused[:REFUSED_KEYS_NAMED])
+                more = " and %d more" % (len(refused) - REFUSED_KEYS_NAMED) if len(refused) > REFUSED_KEYS_NAMED else ""
+                raise DeletionFailed("S3 did not delete %d of %d objects in bucket %s: %s%s" % (
+                    len(refused), len(keys), bucket, named, more))
 
-    def delete_prefix(self, prefix: str) -> int:
-        """Delete everything under ``prefix``; returns how many objects went."""
+    def delete_prefix(self, prefix: str, last: Optional[str] = None) -> int:
+        """Delete everything under ``prefix``; returns how many objects went.
+
+        ``last`` (a name directly under ``prefix``) is deleted only once everything else
+        has gone, so a deletion that fails partway leaves it in place.
+        """
         files = self.list_files(prefix)
-        self.delete(files)
+        final = [uri for uri in files if last and uri == join(prefix, last)]
+        self.delete([uri for uri in files if uri not in final])
+        self.delete(final)
         if not is_s3(prefix) and os.path.isdir(prefix):
             shutil.rmtree(prefix, ignore_errors=True)
         return len(files)

@@ -9,9 +9,11 @@ imported since (the manifest's ``chain`` and ``chain_rows``), not the delta."""
 from __future__ import annotations
 
 import csv
+import posixpath
 
 from . import storage
 from .errors import TrainingDataNotReady
+from .imports import FULL_EXPORT_HINT
 from .plan import ReadinessRules
 
 
@@ -43,6 +45,32 @@ def count_per_solution(lines, solutions: list[dict]) -> dict[str, int]:
     return counts
 
 
+def read_chain(locations: list[str], missing: list[str]):
+    """The lines of every chain folder in turn (see ``count_per_solution``); each
+    folder that holds no object is appended to ``missing`` once it has been read.
+
+    The chain's folders are the imported exports only (``imports.chain_locations``
+    leaves carried deltas out), and an imported export always has files: a FULL
+    export without any fails the export's readiness, a delta with too few rows is
+    carried. So an empty folder is one that is gone, not one without rows."""
+    for location in locations:
+        found = False
+        for line in storage.iter_lines(location):
+            found = True
+            yield line
+        if not found:
+            missing.append(location)
+
+
+def missing_chain_problem(missing: list[str]) -> str:
+    """What to say when chain folders are gone: their rows cannot be counted."""
+    # Chain folders are <exports>/<run_id>/interactions/: the parent names the run.
+    runs = ", ".join(posixpath.basename(posixpath.dirname(location.rstrip("/"))) for location in missing)
+    return (f"the interactions dataset is to hold the rows of run(s) {runs} (the export's chain), but {', '.join(missing)} "
+            "hold(s) no files (deleted or expired), so the rows each solution keeps after its event filters cannot be "
+            f"counted: {FULL_EXPORT_HINT}, which starts a new chain that needs none of them")
+
+
 def check_readiness(export_summary: dict, rules: ReadinessRules) -> dict:
     """Raise TrainingDataNotReady naming every broken rule; return the verdict."""
     problems = []
@@ -65,17 +93,22 @@ def check_readiness(export_summary: dict, rules: ReadinessRules) -> dict:
     if locations is None and export_summary.get("interactionsLocation"):
         locations = [export_summary["interactionsLocation"]]
     if not problems and filtering and locations:
-        per_solution = count_per_solution((line for location in locations for line in storage.iter_lines(location)), filtering)
-        for sol in filtering:
-            if per_solution[sol["key"]] < minimum:
-                kept = " and ".join(f for f in (
-                    f"event_type {sol['eventType']!r}" if sol.get("eventType") else "",
-                    f"eventValueThreshold {sol['eventValueThreshold']}" if sol.get("eventValueThreshold") is not None else "",
-                ) if f)
-                problems.append(
-                    f"not enough data for solutions.{sol['key']}: {per_solution[sol['key']]} of {interactions} interactions "
-                    f"are left after its {kept}, at least {minimum} are needed"
-                )
+        missing: list[str] = []
+        per_solution = count_per_solution(read_chain(locations, missing), filtering)
+        if missing:
+            # Counted without those rows, every solution would look filtered too hard.
+            problems.append(missing_chain_problem(missing))
+        else:
+            for sol in filtering:
+                if per_solution[sol["key"]] < minimum:
+                    kept = " and ".join(f for f in (
+                        f"event_type {sol['eventType']!r}" if sol.get("eventType") else "",
+                        f"eventValueThreshold {sol['eventValueThreshold']}" if sol.get("eventValueThreshold") is not None else "",
+                    ) if f)
+                    problems.append(
+                        f"not enough data for solutions.{sol['key']}: {per_solution[sol['key']]} of {interactions} "
+                        f"interactions are left after its {kept}, at least {minimum} are needed"
+                    )
     if problems:
         raise TrainingDataNotReady(f"run {export_summary.get('runId')}: " + "; ".join(problems))
     return {"passed": True, "rows": held, "perSolution": per_solution}
