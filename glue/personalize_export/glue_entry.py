@@ -34,19 +34,21 @@ def prepare_main(argv: Optional[Sequence[str]] = None, glue_client_factory: Opti
     Both go into the workflow run properties. ``--export_mode`` (auto, FULL or INCREMENTAL)
     forces a mode; so does a run property ``export_requested`` given to StartWorkflowRun,
     which wins over the job's default argument ``--export_mode auto`` (modules/dataset-export).
+    ``--export_expiry_days`` is the bucket's expiry of exports: a chain ends before its base expires.
     """
     from export_spec import load_spec
     from personalize_export.incremental import ExportModeRefused
     from personalize_export.storage import Storage
 
     args = resolved_options(argv if argv is not None else sys.argv, ("spec_uri", "export_root") + WORKFLOW_ARGS,
-                            ("export_mode",))
+                            ("export_mode", "export_expiry_days"))
+    export_expiry_days = optional_int(args, "export_expiry_days")
     storage = storage or Storage()
     properties = GlueRunProperties(_glue_client(glue_client_factory), args["WORKFLOW_NAME"], args["WORKFLOW_RUN_ID"])
     spec = load_spec(storage.read_text(args["spec_uri"]))
     try:
         plan = prepare_export(properties, spec, args["export_root"], args.get("export_mode"), storage,
-                              requested_by="--export_mode")
+                              requested_by="--export_mode", export_expiry_days=export_expiry_days)
     except ExportModeRefused as refusal:
         raise SystemExit("prepare: %s" % refusal)
     print("prepare: run_id=%s (workflow %s, run %s); export %s" % (

@@ -8,6 +8,7 @@ dataset's late-arrival allowance). ``auto`` chooses FULL when
 * the export spec (what decides the rows and their values) or a dataset's schema changed
   since the FULL export the chain builds on (its *base*);
 * ``run.full_every`` runs or days have passed since the base;
+* the base is close to the age at which the bucket's lifecycle rule deletes exports;
 * the caller asked for FULL;
 
 and INCREMENTAL otherwise. The ``prepare`` job makes the choice once per workflow run and
@@ -40,6 +41,11 @@ MIN_INTERACTIONS_PER_IMPORT_JOB = 1000
 # ...and an INCREMENTAL job over 1 GB (the same page), read as 10^9 bytes, the smaller
 # reading, as the training pipeline reads it.
 MAX_INCREMENTAL_IMPORT_BYTES = 10 ** 9
+
+# A chain gets a new base this many days before its base would expire under the bucket's
+# lifecycle rule: the chain must stay readable while a failed run of it is trained again
+# (ImportBaseMissing asks for the runs in order) and while readiness reads it.
+CHAIN_EXPIRY_MARGIN_DAYS = 7
 
 # Workflow run properties (besides ``run_id``) that carry the choice from prepare onwards.
 MODE_PROPERTY = "export_mode"
@@ -219,8 +225,13 @@ def choose_mode(
     previous: Optional[Tuple[str, Mapping[str, Any]]] = None,
     now: Optional[_dt.datetime] = None,
     requested_by: str = "--mode",
+    export_expiry_days: Optional[int] = None,
 ) -> ExportPlan:
-    """FULL or INCREMENTAL for ``run_id``, with the reason (see the module doc)."""
+    """FULL or INCREMENTAL for ``run_id``, with the reason (see the module doc).
+
+    ``export_expiry_days`` is the age at which the bucket's lifecycle rule deletes exports
+    (none locally): a chain must end before its base is deleted under the deltas kept on it.
+    """
     requested = check_requested_mode(requested)
     fingerprint = spec_fingerprint(spec)
     created = layout.utc_now_iso(now)
@@ -231,7 +242,7 @@ def choose_mode(
     if requested == FULL:
         return full("requested by %s FULL" % requested_by)
     refuse_incremental = requested == INCREMENTAL
-    reason = _why_full(spec, fingerprint, previous, now)
+    reason = _why_full(spec, fingerprint, previous, now, export_expiry_days)
     if reason is not None:
         if refuse_incremental:
             raise ExportModeRefused("%s INCREMENTAL refused: %s; run a FULL export (%s FULL)" % (requested_by, reason, requested_by))
@@ -248,7 +259,7 @@ def choose_mode(
 
 
 def _why_full(spec: ExportSpec, fingerprint: str, previous: Optional[Tuple[str, Mapping[str, Any]]],
-              now: Optional[_dt.datetime]) -> Optional[str]:
+              now: Optional[_dt.datetime], export_expiry_days: Optional[int] = None) -> Optional[str]:
     """Why this run must be FULL, or None when an incremental export can build on ``previous``."""
     if not any(dataset.watermark is not None for dataset in spec.datasets.values()):
         return "no dataset names a change column (datasets.<name>.watermark)"
@@ -272,19 +283,26 @@ def _why_full(spec: ExportSpec, fingerprint: str, previous: Optional[Tuple[str, 
     if export.get("spec_fingerprint") != fingerprint:
         return "spec changed since base %s" % base
     every = spec.run.full_every
-    if every is not None:
+    if every is not None and every.runs is not None:
         runs = int(export.get("runs_in_chain") or 1)
-        if every.runs is not None and runs >= every.runs:
+        if runs >= every.runs:
             return "full_every=%d reached (%d runs since base %s)" % (every.runs, runs, base)
-        base_created = parse_iso_utc(export.get("base_created_at"))
-        if every.days is not None and base_created is not None:
-            # UTC calendar days, not seconds: a daily run that starts a few seconds earlier
-            # than the base's did is still on day D+1.
-            today = (now or _dt.datetime.now(_dt.timezone.utc)).astimezone(_dt.timezone.utc).date()
-            base_day = _dt.datetime.fromtimestamp(base_created, tz=_dt.timezone.utc).date()
-            if (today - base_day).days >= every.days:
-                return "full_every.days=%d reached (base %s is from %s, %d UTC days before %s)" % (
-                    every.days, base, base_day.isoformat(), (today - base_day).days, today.isoformat())
+    base_created = parse_iso_utc(export.get("base_created_at"))
+    if base_created is None:
+        return None
+    # UTC calendar days, not seconds: a daily run that starts a few seconds earlier than the
+    # base's did is still on day D+1.
+    today = (now or _dt.datetime.now(_dt.timezone.utc)).astimezone(_dt.timezone.utc).date()
+    base_day = _dt.datetime.fromtimestamp(base_created, tz=_dt.timezone.utc).date()
+    age = (today - base_day).days
+    if every is not None and every.days is not None and age >= every.days:
+        return "full_every.days=%d reached (base %s is from %s, %d UTC days before %s)" % (
+            every.days, base, base_day.isoformat(), age, today.isoformat())
+    if export_expiry_days is not None and age >= export_expiry_days - CHAIN_EXPIRY_MARGIN_DAYS:
+        return ("base %s is from %s, %d UTC days before %s, and the bucket expires exports %d days after they are "
+                "written (data_bucket.export_retention_days): a chain gets a new base %d days before its base "
+                "would expire" % (base, base_day.isoformat(), age, today.isoformat(), export_expiry_days,
+                                  CHAIN_EXPIRY_MARGIN_DAYS))
     return None
 
 
@@ -324,10 +342,11 @@ def previous_manifest_for(storage: Storage, export_root: str, plan: ExportPlan) 
 
 
 def prepare_plan(spec: ExportSpec, export_root: str, run_id: str, requested: str, storage: Optional[Storage] = None,
-                 now: Optional[_dt.datetime] = None, requested_by: str = "--mode") -> ExportPlan:
+                 now: Optional[_dt.datetime] = None, requested_by: str = "--mode",
+                 export_expiry_days: Optional[int] = None) -> ExportPlan:
     """What ``prepare`` decides: the previous successful export, then the mode."""
     storage = storage or Storage()
-    return choose_mode(spec, run_id, requested, previous_export(storage, export_root), now, requested_by)
+    return choose_mode(spec, run_id, requested, previous_export(storage, export_root), now, requested_by, export_expiry_days)
 
 
 def describe_delta(entry: Mapping[str, Any]) -> List[str]:

@@ -79,14 +79,15 @@ def current_run_id(properties: RunProperties) -> str:
 
 
 def prepare_export(properties: RunProperties, spec: Any, export_root: str, requested: Optional[str] = None,
-                   storage: Any = None, run_id: Optional[str] = None, requested_by: str = "--mode", now: Any = None):
+                   storage: Any = None, run_id: Optional[str] = None, requested_by: str = "--mode", now: Any = None,
+                   export_expiry_days: Optional[int] = None):
     """``prepare``: the run id, then FULL or INCREMENTAL (published with its reason and base).
 
     A mode is asked for by the job argument (``requested``) or by a run property
     ``export_requested`` given to StartWorkflowRun. In AWS the job argument is always there
     (Terraform's default ``--export_mode auto``), so an explicit property wins over ``auto``;
     an explicit argument and property that disagree are refused. A retried prepare keeps the
-    choice it already published.
+    choice it already published. ``export_expiry_days``: see ``incremental.choose_mode``.
     """
     from personalize_export.incremental import (
         AUTO,
@@ -119,7 +120,7 @@ def prepare_export(properties: RunProperties, spec: Any, export_root: str, reque
     elif argument not in (AUTO, wanted):
         raise ExportModeRefused("%s %s and %s %s disagree: ask for one mode (leave %s at auto to use the run "
                                 "property)" % (requested_by, argument, asked_by, wanted, requested_by))
-    plan = prepare_plan(spec, export_root, allocated, wanted, storage, now, asked_by)
+    plan = prepare_plan(spec, export_root, allocated, wanted, storage, now, asked_by, export_expiry_days)
     properties.put(plan.as_properties())
     return plan
 

@@ -51,6 +51,8 @@ locals {
     # is refused).
     prepare = {
       "--export_mode" = "auto"
+      # The lifecycle rule's expiry: prepare starts a new chain before its base expires.
+      "--export_expiry_days" = tostring(var.data_bucket.export_retention_days)
     }
     start_training = {
       "--params_template_uri" = local.params_template_uri

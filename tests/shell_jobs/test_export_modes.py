@@ -14,7 +14,7 @@ from export_fixtures import GOOD_INTERACTIONS, GOOD_ITEMS, SPEC, write_dataset
 
 from export_spec import SpecError, load_spec
 from personalize_export import layout
-from personalize_export.finalize import ReadinessFailed, finalize_export
+from personalize_export.finalize import HandOffRefused, ReadinessFailed, finalize_export
 from personalize_export.incremental import (
     FULL,
     INCREMENTAL,
@@ -222,6 +222,28 @@ def test_full_every_days_counts_utc_calendar_days_whatever_the_start_time(tmp_pa
     assert day_8.reason == "full_every.days=7 reached (base %s is from 2024-06-01, 7 UTC days before 2024-06-08)" % _run_id(1)
 
 
+@pytest.mark.parametrize("expiry_days, age_days, mode", [
+    (90, 82, INCREMENTAL),
+    (90, 83, FULL),  # 7 days before the base would expire
+    (7, 1, FULL),  # an expiry within the margin: every run is FULL
+])
+def test_a_chain_gets_a_new_base_before_the_bucket_expires_its_base(tmp_path, expiry_days, age_days, mode):
+    spec = _spec()  # no full_every: only the expiry ends the chain
+    start = dt.datetime(2024, 6, 1, 5, tzinfo=dt.timezone.utc)
+    _export(tmp_path, spec, _run_id(1), now=start)
+    root = str(tmp_path / "root")
+    plan = prepare_plan(spec, root, _run_id(2), "auto", now=start + dt.timedelta(days=age_days), export_expiry_days=expiry_days)
+    assert plan.mode == mode
+    if mode == FULL:
+        assert plan.reason.startswith("base %s is from 2024-06-01, %d UTC days before" % (_run_id(1), age_days))
+        assert "expires exports %d days after they are written (data_bucket.export_retention_days)" % expiry_days in plan.reason
+        with pytest.raises(ExportModeRefused, match="INCREMENTAL refused: base %s is from 2024-06-01" % _run_id(1)):
+            prepare_plan(spec, root, _run_id(2), "INCREMENTAL", now=start + dt.timedelta(days=age_days),
+                         export_expiry_days=expiry_days)
+    # Outside AWS nothing expires exports: the chain goes on.
+    assert prepare_plan(spec, root, _run_id(2), "auto", now=start + dt.timedelta(days=age_days)).mode == INCREMENTAL
+
+
 def test_a_requested_mode_wins_and_says_so(tmp_path):
     spec = _spec()
     _export(tmp_path, spec, _run_id(1))
@@ -253,6 +275,23 @@ def test_a_failed_run_is_not_built_on(tmp_path):
         _export(tmp_path, spec, _run_id(2), high=HIGH + 50, rejected={"null_id": 20})
     plan = prepare_plan(spec, str(tmp_path / "root"), _run_id(3), "auto")
     assert plan.previous_run_id == _run_id(1)
+
+
+def test_a_run_older_than_latest_is_not_handed_off(tmp_path):
+    """A workflow run resumed after a newer one finished: latest does not move back."""
+    spec = _spec()
+    root = str(tmp_path / "root")
+    _export(tmp_path, spec, _run_id(1))
+    _export(tmp_path, spec, _run_id(3), high=HIGH + 30)
+    params = (tmp_path / "params.json").read_text()
+    with pytest.raises(HandOffRefused, match="run %s is older than run %s, which latest.json already points to" % (
+            _run_id(2), _run_id(3))):
+        _export(tmp_path, spec, _run_id(2), high=HIGH + 20)
+    storage = Storage()
+    assert storage.read_json(layout.latest_path(root))["run_id"] == _run_id(3)
+    assert (tmp_path / "params.json").read_text() == params
+    assert storage.read_json(layout.manifest_path(root, _run_id(2)))["hand_off"] is None
+    assert prepare_plan(spec, root, _run_id(4), "auto").previous_run_id == _run_id(3)
 
 
 def test_prepare_keeps_its_choice_on_retry_and_reads_a_requested_run_property(tmp_path):

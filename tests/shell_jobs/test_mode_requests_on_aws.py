@@ -3,6 +3,7 @@ Terraform (``--export_mode auto``), and run properties given to StartWorkflowRun
 from __future__ import annotations
 
 import copy
+import datetime as _dt
 import json
 import os
 import re
@@ -11,6 +12,7 @@ import pytest
 from export_fixtures import SPEC, write_good_export
 
 from export_spec import load_spec
+from personalize_export import layout
 from personalize_export.glue_entry import prepare_main, start_training_main
 from personalize_export.storage import Storage
 
@@ -18,13 +20,25 @@ ROOT = "s3://data/personalize"
 JOBS_TF = os.path.join(os.path.dirname(__file__), "..", "..", "modules", "dataset-export", "jobs.tf")
 
 
+VARIABLES_TF = os.path.join(os.path.dirname(JOBS_TF), "variables.tf")
+
+
 def _terraform_prepare_arguments():
-    """The prepare job's default arguments in modules/dataset-export/jobs.tf, as Glue passes them."""
+    """The prepare job's default arguments in modules/dataset-export/jobs.tf, as Glue passes
+    them with the module's defaults (a ``tostring(var.data_bucket.<key>)`` is that key's default)."""
     text = open(JOBS_TF).read()
     block = re.search(r"python_shell_job_arguments\s*=\s*\{.*?\bprepare\s*=\s*\{(.*?)\}", text, re.S)
     assert block, "no python_shell_job_arguments.prepare in %s" % JOBS_TF
-    pairs = re.findall(r'"(--[a-z_]+)"\s*=\s*"([^"]*)"', block.group(1))
-    return [part for pair in pairs for part in pair]
+    arguments = []
+    for name, quoted, expression in re.findall(r'"(--[a-z_]+)"\s*=\s*(?:"([^"]*)"|(\S+))', block.group(1)):
+        arguments += [name, quoted or _data_bucket_default(re.fullmatch(r"tostring\(var\.data_bucket\.(\w+)\)", expression).group(1))]
+    return arguments
+
+
+def _data_bucket_default(key):
+    default = re.search(r"\b%s\s*=\s*optional\(number,\s*(\d+)\)" % key, open(VARIABLES_TF).read())
+    assert default, "no default for data_bucket.%s in %s" % (key, VARIABLES_TF)
+    return default.group(1)
 
 
 def _spec():
@@ -62,8 +76,27 @@ def _prepare(glue, run_properties, *extra):
     return glue.get_workflow_run_properties(Name="export", RunId=workflow_run)["RunProperties"]
 
 
-def test_terraform_gives_prepare_export_mode_auto():
-    assert _terraform_prepare_arguments() == ["--export_mode", "auto"]
+def test_terraform_gives_prepare_export_mode_auto_and_the_exports_expiry():
+    assert _terraform_prepare_arguments() == ["--export_mode", "auto", "--export_expiry_days", "90"]
+
+
+def test_a_base_near_the_buckets_expiry_starts_a_new_chain(exported):
+    s3, glue = exported["s3"], exported["glue"]
+    storage = Storage(s3)
+    base = storage.read_json(layout.latest_path(ROOT))["run_id"]
+    manifest = storage.read_json(layout.manifest_path(ROOT, base))
+    assert _prepare(glue, {})["export_mode"] == "INCREMENTAL"
+    # The same base, written 83 days ago: 7 days before the bucket's 90-day expiry.
+    manifest["export"]["base_created_at"] = layout.utc_now_iso(_dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(days=83))
+    storage.write_json(layout.manifest_path(ROOT, base), manifest)
+    stored = _prepare(glue, {})
+    assert stored["export_mode"] == "FULL"
+    assert "the bucket expires exports 90 days after they are written (data_bucket.export_retention_days)" in stored["export_reason"]
+
+
+def test_a_bad_expiry_argument_is_named():
+    with pytest.raises(SystemExit, match="job argument --export_expiry_days must be an integer"):
+        prepare_main(_args("run", "--export_expiry_days", "ninety"))
 
 
 def test_a_run_property_export_requested_wins_over_the_default_argument_auto(exported):

@@ -85,7 +85,9 @@ def test_jobs_get_the_documented_arguments(export_module):
         assert f'"{argument}"' in common, f"{argument} missing from the common job arguments"
     shell_arguments = locals_["python_shell_job_arguments"]
     assert set(shell_arguments["start_training"]) == {'"--params_template_uri"', '"--params_uri"'}
-    assert shell_arguments["prepare"] == {'"--export_mode"': '"auto"'}
+    # prepare ends a chain before the bucket's lifecycle rule expires its base.
+    assert shell_arguments["prepare"] == {'"--export_mode"': '"auto"',
+                                          '"--export_expiry_days"': "${tostring(var.data_bucket.export_retention_days)}"}
 
     shell = _resource(export_module, "aws_glue_job", "python_shell")
     command = shell["command"][0]
