@@ -50,7 +50,10 @@ POLICIES = (FOLLOW_EXPORT, FULL_ONLY)
 # 1 GB is read as 10^9 bytes, the smaller reading, so a part never exceeds it.
 MAX_BYTES = {"FULL": 100 * 10**9, "INCREMENTAL": 10**9}
 MIN_INTERACTION_RECORDS_PER_JOB = 1000
-FULL_EXPORT_HINT = "run a FULL export first (--mode FULL locally, job argument --export_mode FULL in Glue)"
+# Terraform always gives the Glue prepare job --export_mode auto: one run asks for a mode
+# with the workflow run property export_requested (docs/export-spec.md, "Choosing the mode").
+FULL_EXPORT_HINT = ("run a FULL export first (--mode FULL locally; in Glue, start the workflow run with the run property "
+                    "export_requested=FULL)")
 # The export's run ids start with its UTC time (20260102T020000Z-a1b2c3), so they sort in time.
 RUN_ID_TIME = re.compile(r"^[0-9]{8}T[0-9]{6}Z")
 RUN_ID_TIME_ANYWHERE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
@@ -292,15 +295,19 @@ def _start_one(plan: Plan, dataset: DatasetPlan, base_name: str, location: Optio
 
 
 def resolve_training_modes(plan: Plan, deleting: bool) -> None:
-    """training_mode follow_import: UPDATE when every dataset imported this run
-    was INCREMENTAL (or carried), nothing was deleted, and the recipe allows
-    UPDATE; FULL otherwise (a FULL import replaced the data). A run that deletes
+    """training_mode follow_import: UPDATE when this run imports at least one
+    dataset, every dataset it imports is INCREMENTAL (the others are carried),
+    nothing is deleted, and the recipe allows UPDATE; FULL otherwise: a FULL
+    import replaced the data, and a run that imports nothing has no changed data
+    for an UPDATE ("An UPDATE processes only the data that has changed since the
+    latest training", botocore's SolutionVersion.trainingMode). A run that deletes
     users trains FULL whatever the mode, so the deleted users leave the models
     (https://docs.aws.amazon.com/personalize/latest/dg/delete-records.html: "be
     sure to create a new solution version"; UPDATE is "not a full retraining")."""
     from .params import UPDATE_RECIPES
 
-    incremental_only = all(d["importMode"] == "INCREMENTAL" or d.get("carried") for d in plan["datasets"])
+    imported = [d for d in plan["datasets"] if not d.get("carried")]
+    incremental_only = bool(imported) and all(d["importMode"] == "INCREMENTAL" for d in imported)
     for solution in plan["solutions"]:
         if solution["trainingMode"] == "follow_import":
             allows_update = solution["recipeArn"].rsplit("/", 1)[-1] in UPDATE_RECIPES

@@ -14,6 +14,7 @@ import json
 import re
 import threading
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -29,7 +30,7 @@ from botocore.validate import validate_parameters
 from .fake_batch import BatchJobApis
 from .fake_deletes import DeletesMixin
 from .fake_imports import ImportsMixin
-from .fake_recommenders import RecommenderApis
+from .fake_recommenders import MIN_USERS_WITH_TWO, RecommenderApis
 from .sim_clock import EPOCH, SimClock
 
 DEFAULT_DURATIONS = {
@@ -371,15 +372,17 @@ class FakePersonalize(RecommenderApis, BatchJobApis, DeletesMixin, ImportsMixin)
         return res
 
     def _creation_status(self, res: Resource, now: datetime) -> tuple[str, datetime]:
+        pending_until = res.created_at + (res.ready_at - res.created_at) * PENDING_SHARE
         if res.stop_requested_at is not None and now >= res.stop_requested_at:
             # https://docs.aws.amazon.com/personalize/latest/dg/API_StopSolutionVersionCreation.html:
-            # CREATE_PENDING/CREATE_IN_PROGRESS -> CREATE_STOPPING -> CREATE_STOPPED
-            # (written with spaces, like every other status the model's samples show).
+            # "CREATE_PENDING > CREATE_STOPPED or CREATE_IN_PROGRESS > CREATE_STOPPING >
+            # CREATE_STOPPED" (written with spaces, like every other status the model's samples show).
+            if res.stop_requested_at < pending_until:
+                return "CREATE STOPPED", res.stop_requested_at
             stopped_at = res.stop_requested_at + timedelta(seconds=self.durations["stop"])
             if now < stopped_at:
                 return "CREATE STOPPING", res.stop_requested_at
             return "CREATE STOPPED", stopped_at
-        pending_until = res.created_at + (res.ready_at - res.created_at) * PENDING_SHARE
         if now < pending_until:
             return "CREATE PENDING", res.created_at
         if now < res.ready_at:
@@ -649,12 +652,12 @@ class FakePersonalize(RecommenderApis, BatchJobApis, DeletesMixin, ImportsMixin)
     # records after filtering by event type and event value.
     MIN_INTERACTIONS = 1000
 
-    def _training_rows(self, solution: Resource, data: list[bytes]) -> int:
+    def _training_rows(self, solution: Resource, data: list[bytes]) -> tuple[int, int]:
         """Interaction rows a solution trains on, after its eventType and
-        eventValueThreshold filters."""
+        eventValueThreshold filters, and the users with 2 or more of them."""
         event_type = solution.fields.get("eventType")
         threshold = (solution.fields.get("solutionConfig") or {}).get("eventValueThreshold")
-        rows = 0
+        per_user: Counter = Counter()
         for blob in data:
             reader = csv.DictReader(io.StringIO(blob.decode("utf-8")))
             for row in reader:
@@ -663,8 +666,15 @@ class FakePersonalize(RecommenderApis, BatchJobApis, DeletesMixin, ImportsMixin)
                 if threshold is not None and row.get("EVENT_VALUE") not in (None, ""):
                     if float(row["EVENT_VALUE"]) < float(threshold):
                         continue
-                rows += 1
-        return rows
+                per_user[row.get("USER_ID")] += 1
+        return sum(per_user.values()), sum(1 for n in per_user.values() if n >= 2)
+
+    def _data_changed_since(self, group_arn: str, since: datetime) -> bool:
+        """Whether an import job or a data deletion job of the group ended after ``since``."""
+        datasets = {r.arn for r in self.resources.values() if r.kind == "dataset" and r.fields["datasetGroupArn"] == group_arn}
+        return any(r.ready_at > since and self._status(r) == "ACTIVE" for r in self.resources.values()
+                   if (r.kind == "dataset_import_job" and r.fields["datasetArn"] in datasets)
+                   or (r.kind == "data_deletion_job" and r.fields["datasetGroupArn"] == group_arn))
 
     def _create_solution_version(self, p: dict) -> dict:
         solution = self._require_active(p["solutionArn"], "solution")
@@ -672,8 +682,18 @@ class FakePersonalize(RecommenderApis, BatchJobApis, DeletesMixin, ImportsMixin)
         versions = [r for r in self.resources.values() if r.kind == "solution_version" and r.fields["solutionArn"] == solution.arn]
         if mode == "UPDATE" and solution.fields["recipeArn"].rsplit("/", 1)[-1] not in self.UPDATE_RECIPES:
             raise FakeError("InvalidInputException", f"trainingMode UPDATE is not available for recipe {solution.fields['recipeArn']}")
-        if mode == "UPDATE" and not any(v.fields["trainingMode"] == "FULL" and self._status(v) == "ACTIVE" for v in versions):
+        full_versions = [v for v in versions if v.fields["trainingMode"] == "FULL" and self._status(v) == "ACTIVE"]
+        if mode == "UPDATE" and not full_versions:
             raise FakeError("InvalidInputException", "trainingMode UPDATE needs an ACTIVE FULL solution version")
+        # botocore's SolutionVersion.trainingMode: "An UPDATE processes only the data that has
+        # changed since the latest training"; with no change since the last FULL version the
+        # service answers "There should be updates to at least one dataset after last active
+        # solution version with training mode set to FULL" (AWS Solutions' "Maintaining
+        # Personalized Experiences with Machine Learning", README, on trainingMode UPDATE).
+        if mode == "UPDATE" and not self._data_changed_since(solution.fields["datasetGroupArn"],
+                                                             max(v.created_at for v in full_versions)):
+            raise FakeError("InvalidInputException", "There should be updates to at least one dataset after last active "
+                                                      "solution version with training mode set to FULL")
         if mode == "AUTOTRAIN":
             raise FakeError("InvalidInputException", "trainingMode AUTOTRAIN is set by automatic training, not by a request")
         data = self._dataset_data(solution.fields["datasetGroupArn"], "INTERACTIONS")
@@ -690,10 +710,15 @@ class FakePersonalize(RecommenderApis, BatchJobApis, DeletesMixin, ImportsMixin)
         if self._stops:
             self._stops -= 1
             res.stop_requested_at = res.created_at + (res.ready_at - res.created_at) * 0.5
-        rows = self._training_rows(solution, data)
+        rows, users_with_two = self._training_rows(solution, data)
         if res.failure_reason is None and rows < self.MIN_INTERACTIONS:
             res.failure_reason = (f"There are not enough interactions to train: {rows} after filtering by event type "
                                   f"and event value, at least {self.MIN_INTERACTIONS} are needed")
+        # https://docs.aws.amazon.com/personalize/latest/dg/error-messages.html: "Create failed.
+        # Dataset has fewer than 25 users with at least 2 interactions each."
+        if res.failure_reason is None and users_with_two < MIN_USERS_WITH_TWO:
+            res.failure_reason = (f"Create failed. Dataset has fewer than {MIN_USERS_WITH_TWO} users with at least 2 "
+                                  f"interactions each ({users_with_two} after filtering by event type and event value)")
         if res.failure_reason is None:
             if self.trainer is None:
                 res.failure_reason = "no trainer is configured in the local Personalize"

@@ -36,6 +36,9 @@ VIEWS = {"i0": 300, "i1": 250, "i2": 200, "i3": 180, "i4": 150, "i5": 120}
 def interactions() -> bytes:
     items = [item for item, count in VIEWS.items() for _ in range(count)]
     rows = ["USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE"] + [f"u{i % 3},{item},{1_700_000_000 + i},View" for i, item in enumerate(items)]
+    # Training needs 25 users with 2 or more interactions: 25 more users view i2 and i3
+    # once each, which keeps the items' order of popularity and i0's viewers.
+    rows += [f"f{n},{item},{1_700_005_000 + 2 * n + k},View" for n in range(25) for k, item in enumerate(("i2", "i3"))]
     rows += ["u1,i0,1700009000,Purchase", "u1,i3,1700009001,purchase", "u2,i2,1700009002,Click"]
     return ("\n".join(rows) + "\n").encode()
 

@@ -246,10 +246,11 @@ def test_an_interactions_schema_is_never_replaced(fake):
         client.update_dataset(datasetArn=dataset, schemaArn=schema)
 
 
-def test_a_stopped_solution_version_goes_stopping_then_stopped(fake):
+def test_a_version_stopped_in_training_goes_stopping_then_stopped(fake):
     client, solution, _ = active_chain(fake)
     version = client.create_solution_version(solutionArn=solution)["solutionVersionArn"]
-    fake.clock.advance(10)
+    while client.describe_solution_version(solutionVersionArn=version)["solutionVersion"]["status"] == "CREATE PENDING":
+        fake.clock.advance(10)
     client.stop_solution_version_creation(solutionVersionArn=version)
     assert client.describe_solution_version(solutionVersionArn=version)["solutionVersion"]["status"] == "CREATE STOPPING"
     fake.clock.advance(100_000)
@@ -257,6 +258,65 @@ def test_a_stopped_solution_version_goes_stopping_then_stopped(fake):
     with pytest.raises(ClientError) as info:
         client.stop_solution_version_creation(solutionVersionArn=version)
     assert info.value.response["Error"]["Code"] == "ResourceInUseException"
+
+
+def test_a_version_stopped_while_pending_goes_straight_to_stopped(fake):
+    # "CREATE_PENDING > CREATE_STOPPED or CREATE_IN_PROGRESS > CREATE_STOPPING > CREATE_STOPPED"
+    client, solution, _ = active_chain(fake)
+    version = client.create_solution_version(solutionArn=solution)["solutionVersionArn"]
+    assert client.describe_solution_version(solutionVersionArn=version)["solutionVersion"]["status"] == "CREATE PENDING"
+    client.stop_solution_version_creation(solutionVersionArn=version)
+    seen = []
+    for _ in range(3):
+        seen.append(client.describe_solution_version(solutionVersionArn=version)["solutionVersion"]["status"])
+        fake.clock.advance(50_000)
+    assert seen == ["CREATE STOPPED"] * 3
+
+
+def _forced_import(fake, client, dataset: str, name: str, rows: bytes, mode: str) -> None:
+    """An import job that ends ACTIVE with ``rows`` (the fixture has no S3 to read)."""
+    job = client.create_dataset_import_job(jobName=name, datasetArn=dataset, dataSource={"dataLocation": "s3://b/p/"},
+                                           importMode=mode)["datasetImportJobArn"]
+    fake.resources[job].failure_reason = None
+    fake.resources[job].fields["_data"] = [rows]
+    fake.clock.advance(10_000)
+
+
+def test_update_training_needs_data_changed_since_the_last_full_version(fake):
+    client, solution, dataset = active_chain(fake, recipe="arn:aws:personalize:::recipe/aws-user-personalization")
+    client.create_solution_version(solutionArn=solution)
+    fake.clock.advance(100_000)
+    with pytest.raises(ClientError, match="There should be updates to at least one dataset after last active solution "
+                                          "version with training mode set to FULL"):
+        client.create_solution_version(solutionArn=solution, trainingMode="UPDATE")
+    _forced_import(fake, client, dataset, "delta", INTERACTIONS_CSV.replace(b",17000", b",18000"), "INCREMENTAL")
+    update = client.create_solution_version(solutionArn=solution, trainingMode="UPDATE")["solutionVersionArn"]
+    fake.clock.advance(100_000)
+    assert client.describe_solution_version(solutionVersionArn=update)["solutionVersion"]["status"] == "ACTIVE"
+    # An UPDATE since does not reset the rule: the data still changed after the last FULL version.
+    client.create_solution_version(solutionArn=solution, trainingMode="UPDATE")
+
+
+def test_a_version_needs_25_users_with_two_interactions(fake):
+    header = "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE\n"
+
+    def rows(repeat_users: int) -> bytes:
+        # 1,200 interactions: repeat_users users with two each, the rest one-off users.
+        lines = [f"u{i // 2},i{i % 7},{1_700_000_000 + i},buy\n" for i in range(2 * repeat_users)]
+        lines += [f"once{i},i{i % 7},{1_700_010_000 + i},buy\n" for i in range(1200 - len(lines))]
+        return (header + "".join(lines)).encode()
+
+    client, solution, dataset = active_chain(fake, rows=rows(24))
+    short = client.create_solution_version(solutionArn=solution)["solutionVersionArn"]
+    fake.clock.advance(100_000)
+    failed = client.describe_solution_version(solutionVersionArn=short)["solutionVersion"]
+    assert failed["status"] == "CREATE FAILED"
+    assert failed["failureReason"].startswith("Create failed. Dataset has fewer than 25 users with at least 2 interactions "
+                                              "each (24 after filtering")
+    _forced_import(fake, client, dataset, "more", rows(25), "FULL")
+    enough = client.create_solution_version(solutionArn=solution)["solutionVersionArn"]
+    fake.clock.advance(100_000)
+    assert client.describe_solution_version(solutionVersionArn=enough)["solutionVersion"]["status"] == "ACTIVE"
 
 
 def test_update_training_only_for_the_documented_recipes(fake):

@@ -55,7 +55,7 @@ def test_full_only_refuses_an_incremental_dataset_naming_what_to_run():
     with pytest.raises(ParamsInvalid) as info:
         plan_for({**full_params(), "import_mode": "full_only"}, {"interactions": delta()})
     assert str(info.value).startswith("import_mode: 'full_only' imports FULL exports only, and datasets.interactions")
-    assert "--mode FULL" in str(info.value) and "--export_mode FULL" in str(info.value)
+    assert "--mode FULL" in str(info.value) and "run property export_requested=FULL" in str(info.value)
 
 
 def test_a_small_delta_must_be_carried():
@@ -94,6 +94,20 @@ def test_training_mode_follows_the_imports_where_the_recipe_allows_update(recipe
     assert (plan["dataDeletion"] is not None) == deleting
     assert plan["solutions"][0]["trainingMode"] == expected
     assert api_requests.validate_all(plan, "arn:aws:iam::111122223333:role/p") > 0
+
+
+def test_a_run_that_imports_nothing_trains_full_not_update():
+    """Every delta carried: no data changed for an UPDATE to process."""
+    p = {**full_params()}
+    p["solutions"] = [{"name": "s", "recipe_arn": RECIPE_USER_PERSONALIZATION, "training_mode": "follow_import"}]
+    p["campaigns"] = []
+    carried = delta(rows=300, new_rows=300, carried=True, carried_reason="below the minimum")
+    items = {"prefix": "items/", "rows": 0, "mode": "INCREMENTAL", "carried": True, "carried_reason": "no change"}
+    plan = plan_for(p, {"interactions": carried, "items": items})
+    assert all(d.get("carried") for d in plan["datasets"])
+    assert plan["solutions"][0]["trainingMode"] == "FULL"
+    # One dataset imported INCREMENTAL, the other carried: UPDATE.
+    assert plan_for(p, {"interactions": delta(), "items": items})["solutions"][0]["trainingMode"] == "UPDATE"
 
 
 def test_an_explicit_update_trains_full_in_a_run_that_deletes_users():

@@ -91,13 +91,25 @@ def test_a_carried_delta_is_not_imported_and_the_run_says_so(pipeline, tmp_path)
     assert len(interaction_rows(pipeline.fake)) == 1200 + 1300
 
 
+def test_a_quiet_day_that_imports_nothing_trains_full_not_update(pipeline, tmp_path):
+    """Every delta carried: an UPDATE would have no changed data, which Personalize refuses."""
+    succeeded(pipeline.run(daily_params(), mark_full(make_export(tmp_path, run_id=BASE))))
+    quiet = make_delta(tmp_path, DAY2, BASE, interactions=300, overlap=0, carried=("interactions", "items", "users"))
+    result = succeeded(pipeline.run(daily_params(), quiet))
+    assert import_modes(pipeline.fake)[3:] == []
+    assert {k: v["importMode"] for k, v in result.summary["imports"].items()} == {
+        "interactions": "SKIPPED", "items": "SKIPPED", "users": "SKIPPED"}
+    versions = {r["name"]: r["trainingMode"] for r in pipeline.fake.calls_of("CreateSolutionVersion")}
+    assert versions[f"shop-personal-{DAY2}"] == "FULL" and versions[f"shop-popular-{DAY2}"] == "FULL"
+
+
 def test_an_incremental_export_without_a_full_import_fails_at_read_params(pipeline, tmp_path):
     mark_full(make_export(tmp_path, run_id=BASE))
     delta = make_delta(tmp_path, DAY2, BASE)
     result = pipeline.run(daily_params(), delta)
 
     message = assert_failed_once(result, "ReadParams", "ImportBaseMissing", "datasets.interactions",
-                                 "no ACTIVE FULL import", "--mode FULL", "--export_mode FULL")
+                                 "no ACTIVE FULL import", "--mode FULL", "run property export_requested=FULL")
     assert message["error"] == "ImportBaseMissing"
     assert [op for op, _ in pipeline.fake.calls if not op.startswith(("List", "Describe"))] == []
 

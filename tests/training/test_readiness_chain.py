@@ -41,7 +41,7 @@ def test_a_chain_folder_that_is_gone_fails_readiness_naming_it_and_what_to_do(tm
     message = str(failure.value)
     assert message.startswith(f"run r3: the interactions dataset is to hold the rows of run(s) r1 (the export's chain), "
                               f"but {exports / 'r1' / 'interactions'}/ hold(s) no files (deleted or expired)"), message
-    assert "--export_mode FULL" in message
+    assert "run property export_requested=FULL" in message
     # Counted without the base, the solution's event_type filter is not to blame.
     assert "solutions.buys" not in message
     (exports / "r1" / "interactions").mkdir(parents=True)
