@@ -235,7 +235,9 @@ def test_a_second_run_on_the_same_dataset_group_fails_at_once(pipeline, tmp_path
 
     def held_readiness(event, context):
         entered.set()
-        release.wait(60)
+        # Released once the second run has ended; the timeout is only a backstop, long
+        # enough that a slow machine does not let the first run finish during the second.
+        release.wait(600)
         return handlers.check_readiness(event, context)
 
     pipeline.register_function("check_readiness", held_readiness)
