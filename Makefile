@@ -46,7 +46,7 @@ node_modules/.installed: package.json package-lock.json
 
 deps: $(VENV)/.installed $(VENV39)/.installed $(CHECKOV)/.installed node_modules/.installed system-deps ## install every pinned dependency into the repo
 
-system-deps: ## Java 17, PostgreSQL and its JDBC driver (Debian packages)
+system-deps: ## Java 17, PostgreSQL, its JDBC driver and Chromium (Debian packages; as root)
 	@./.ci/system-deps.sh
 
 lint: $(VENV)/.installed ## ruff (pinned in requirements.lock; rules in pyproject.toml)
