@@ -69,6 +69,9 @@ _SOURCE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 DEFAULT_MIN_INTERACTIONS = 1000
 DEFAULT_MIN_USERS = 25
 DEFAULT_MIN_INTERACTIONS_PER_USER = 2
+# Personalize's quotas (https://docs.aws.amazon.com/personalize/latest/dg/limits.html, Users):
+# besides 25 users with at least 2 interactions, at least 1% of all users must have them.
+DEFAULT_MIN_USERS_SHARE = 0.01
 DEFAULT_MAX_REJECTED_SHARE = 0.1
 DEFAULT_KEEP_EXPORTS = 5
 # Timestamps and the floor live in years 1..9999 (what ISO-8601 and Spark timestamps hold).
@@ -265,6 +268,7 @@ class Readiness:
     min_interactions: int = DEFAULT_MIN_INTERACTIONS
     min_users: int = DEFAULT_MIN_USERS
     min_interactions_per_user: int = DEFAULT_MIN_INTERACTIONS_PER_USER
+    min_users_share: float = DEFAULT_MIN_USERS_SHARE
 
 
 @dataclass(frozen=True)
@@ -1168,13 +1172,17 @@ def _validate_run(value: Any, path: str) -> RunSettings:
         raise SpecError(_join(path, "max_rejected_share"), "must be a number between 0 and 1")
     readiness_raw = _mapping(body.get("readiness") or {}, _join(path, "readiness"))
     rpath = _join(path, "readiness")
-    _check_keys(readiness_raw, rpath, ("min_interactions", "min_users", "min_interactions_per_user"))
+    _check_keys(readiness_raw, rpath, ("min_interactions", "min_users", "min_interactions_per_user", "min_users_share"))
+    users_share = readiness_raw.get("min_users_share", DEFAULT_MIN_USERS_SHARE)
+    if isinstance(users_share, bool) or not isinstance(users_share, (int, float)) or not 0 <= users_share <= 1:
+        raise SpecError(_join(rpath, "min_users_share"), "must be a number between 0 and 1")
     readiness = Readiness(
         min_interactions=_int(readiness_raw.get("min_interactions", DEFAULT_MIN_INTERACTIONS), _join(rpath, "min_interactions"), 0),
         min_users=_int(readiness_raw.get("min_users", DEFAULT_MIN_USERS), _join(rpath, "min_users"), 0),
         min_interactions_per_user=_int(
             readiness_raw.get("min_interactions_per_user", DEFAULT_MIN_INTERACTIONS_PER_USER), _join(rpath, "min_interactions_per_user"), 1
         ),
+        min_users_share=float(users_share),
     )
     return RunSettings(
         timestamp_floor=floor,

@@ -101,6 +101,35 @@ def _check(rule: str, passed: bool, detail: str) -> Dict[str, Any]:
     return {"rule": rule, "passed": bool(passed), "detail": detail}
 
 
+def _users_share_check(entry: Dict[str, Any], users: Dict[str, Any], qualified: int, previous: Optional[Dict[str, Any]],
+                       name: str, readiness: Any) -> Dict[str, Any]:
+    """``min_users_share``: the users with enough interactions among all the dataset's users.
+
+    A FULL export counts its users. A delta's users may be new or already in the dataset,
+    so the chain's users are counted at most: the base's plus each imported delta's
+    (``chain_users_at_most``), which can only understate the share.
+    """
+    distinct = int(users.get("distinct_users", 0))
+    entry["chain_users_at_most"] = distinct
+    if entry["mode"] == INCREMENTAL:
+        before = ((previous or {}).get("datasets", {}).get(name) or {}).get("chain_users_at_most")
+        if before is None:
+            entry["chain_users_at_most"] = None
+            return _check("min_users_share", True, "not judged: the chain's earlier exports did not count their users; "
+                                                   "the next FULL export does")
+        entry["chain_users_at_most"] = int(before) + (0 if entry.get("carried") else distinct)
+    total = entry["chain_users_at_most"]
+    share = qualified / total if total else 1.0
+    return _check(
+        "min_users_share",
+        share >= readiness.min_users_share,
+        "%s%.2f%% of %s%d users have at least %d interactions (need at least %.2f%%)%s" % (
+            "at least " if entry["mode"] == INCREMENTAL else "", 100 * share, "at most " if entry["mode"] == INCREMENTAL else "",
+            total, readiness.min_interactions_per_user, 100 * readiness.min_users_share,
+            "; a FULL export counts the users exactly" if entry["mode"] == INCREMENTAL else ""),
+    )
+
+
 def _schema_checks(name: str, schema: Dict[str, Any]) -> List[Dict[str, Any]]:
     fields = schema.get("fields") or []
     names = [f.get("name") for f in fields]
@@ -267,6 +296,7 @@ def build_manifest(spec: ExportSpec, export_root: str, run_id: str, storage: Opt
                 "%s%d users with at least %d interactions (need at least %d)" % (
                     "at least " if entry["mode"] == INCREMENTAL else "", qualified, readiness.min_interactions_per_user, readiness.min_users),
             ))
+            checks.append(_users_share_check(entry, users, qualified, previous, name, readiness))
             if "item_id_reconciliation" in report:
                 reconciliation = dict(report["item_id_reconciliation"])
     return {

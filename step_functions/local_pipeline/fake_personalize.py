@@ -30,7 +30,7 @@ from botocore.validate import validate_parameters
 from .fake_batch import BatchJobApis
 from .fake_deletes import DeletesMixin
 from .fake_imports import ImportsMixin
-from .fake_recommenders import MIN_USERS_WITH_TWO, RecommenderApis
+from .fake_recommenders import MIN_USERS_WITH_TWO, RecommenderApis, users_with_two_problem
 from .sim_clock import EPOCH, SimClock
 
 DEFAULT_DURATIONS = {
@@ -652,11 +652,10 @@ class FakePersonalize(RecommenderApis, BatchJobApis, DeletesMixin, ImportsMixin)
     # records after filtering by event type and event value.
     MIN_INTERACTIONS = 1000
 
-    def _training_rows(self, solution: Resource, data: list[bytes]) -> tuple[int, int]:
-        """Interaction rows a solution trains on, after its eventType and
-        eventValueThreshold filters, and the users with 2 or more of them."""
-        event_type = solution.fields.get("eventType")
-        threshold = (solution.fields.get("solutionConfig") or {}).get("eventValueThreshold")
+    @staticmethod
+    def _interaction_counts(data: list[bytes], event_type: Optional[str] = None, threshold: Any = None) -> tuple[int, int, int]:
+        """Interaction rows after the eventType and eventValueThreshold filters, the users
+        with 2 or more of them, and all their users."""
         per_user: Counter = Counter()
         for blob in data:
             reader = csv.DictReader(io.StringIO(blob.decode("utf-8")))
@@ -667,7 +666,7 @@ class FakePersonalize(RecommenderApis, BatchJobApis, DeletesMixin, ImportsMixin)
                     if float(row["EVENT_VALUE"]) < float(threshold):
                         continue
                 per_user[row.get("USER_ID")] += 1
-        return sum(per_user.values()), sum(1 for n in per_user.values() if n >= 2)
+        return sum(per_user.values()), sum(1 for n in per_user.values() if n >= 2), len(per_user)
 
     def _data_changed_since(self, group_arn: str, since: datetime) -> bool:
         """Whether an import job or a data deletion job of the group ended after ``since``."""
@@ -710,15 +709,19 @@ class FakePersonalize(RecommenderApis, BatchJobApis, DeletesMixin, ImportsMixin)
         if self._stops:
             self._stops -= 1
             res.stop_requested_at = res.created_at + (res.ready_at - res.created_at) * 0.5
-        rows, users_with_two = self._training_rows(solution, data)
+        rows, users_with_two, users = self._interaction_counts(
+            data, solution.fields.get("eventType"), (solution.fields.get("solutionConfig") or {}).get("eventValueThreshold"))
         if res.failure_reason is None and rows < self.MIN_INTERACTIONS:
             res.failure_reason = (f"There are not enough interactions to train: {rows} after filtering by event type "
                                   f"and event value, at least {self.MIN_INTERACTIONS} are needed")
         # https://docs.aws.amazon.com/personalize/latest/dg/error-messages.html: "Create failed.
-        # Dataset has fewer than 25 users with at least 2 interactions each."
-        if res.failure_reason is None and users_with_two < MIN_USERS_WITH_TWO:
-            res.failure_reason = (f"Create failed. Dataset has fewer than {MIN_USERS_WITH_TWO} users with at least 2 "
-                                  f"interactions each ({users_with_two} after filtering by event type and event value)")
+        # Dataset has fewer than 25 users with at least 2 interactions each."; and the 1% of
+        # limits.html (fake_recommenders.users_with_two_problem).
+        problem = users_with_two_problem(users_with_two, users)
+        if res.failure_reason is None and problem:
+            documented = (f"Dataset has fewer than {MIN_USERS_WITH_TWO} users with at least 2 interactions each"
+                          if users_with_two < MIN_USERS_WITH_TWO else "Too few of the dataset's users have at least 2 interactions")
+            res.failure_reason = f"Create failed. {documented} ({problem}, after filtering by event type and event value)"
         if res.failure_reason is None:
             if self.trainer is None:
                 res.failure_reason = "no trainer is configured in the local Personalize"

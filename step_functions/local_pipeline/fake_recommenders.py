@@ -14,8 +14,6 @@ What it refuses and the states it goes through, each from Personalize's pages:
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
@@ -43,10 +41,22 @@ DOMAIN_FIELDS: dict[str, dict[str, dict[str, tuple[str, bool]]]] = {
 # https://docs.aws.amazon.com/personalize/latest/dg/ECOMMERCE-use-cases.html
 # https://docs.aws.amazon.com/personalize/latest/dg/VIDEO_ON_DEMAND-use-cases.html
 USE_CASE_PREFIX = {"ECOMMERCE": "aws-ecomm-", "VIDEO_ON_DEMAND": "aws-vod-"}
-# https://docs.aws.amazon.com/personalize/latest/dg/limits.html: a recommender needs
-# 1,000 interactions and 25 users with at least 2 interactions each.
+# https://docs.aws.amazon.com/personalize/latest/dg/limits.html: a recommender or a solution
+# version needs 1,000 interactions and 25 users with at least 2 interactions each, who are
+# at least 1% of all users.
 MIN_INTERACTIONS = 1000
 MIN_USERS_WITH_TWO = 25
+MIN_SHARE_OF_USERS_WITH_TWO = 0.01
+
+
+def users_with_two_problem(users_with_two: int, users: int) -> str | None:
+    """Why the users with 2 or more interactions are too few to train on (None when enough)."""
+    if users_with_two < MIN_USERS_WITH_TWO:
+        return f"{users_with_two} users with at least 2 interactions (at least {MIN_USERS_WITH_TWO})"
+    if users and users_with_two / users < MIN_SHARE_OF_USERS_WITH_TWO:
+        return (f"{users_with_two} of {users} users with at least 2 interactions, under "
+                f"{MIN_SHARE_OF_USERS_WITH_TWO:.0%} of the users")
+    return None
 
 
 class RecommenderApis:
@@ -80,21 +90,14 @@ class RecommenderApis:
                 raise FakeError("InvalidInputException", f"schema {schema.arn}: {problem}")
 
     # ----------------------------------------------------------- recommenders
-    def _interaction_counts(self, data: list[bytes]) -> tuple[int, int]:
-        rows, per_user = 0, {}
-        for blob in data:
-            for row in csv.DictReader(io.StringIO(blob.decode("utf-8"))):
-                rows += 1
-                per_user[row.get("USER_ID")] = per_user.get(row.get("USER_ID"), 0) + 1
-        return rows, sum(1 for n in per_user.values() if n >= 2)
-
     def _train_recommender(self, recipe_arn: str, group_arn: str) -> tuple[dict | None, str | None]:
         """(metrics, failure reason)."""
         data = self._dataset_data(group_arn, "INTERACTIONS")
-        rows, users = self._interaction_counts(data)
-        if rows < MIN_INTERACTIONS or users < MIN_USERS_WITH_TWO:
+        rows, users_with_two, users = self._interaction_counts(data)
+        problem = users_with_two_problem(users_with_two, users)
+        if rows < MIN_INTERACTIONS or problem:
             return None, (f"Insufficient data to create a recommender: {rows} interactions (at least {MIN_INTERACTIONS}) and "
-                          f"{users} users with 2 or more interactions (at least {MIN_USERS_WITH_TWO})")
+                          f"{problem or f'{users_with_two} users with at least 2 interactions'}")
         if self.trainer is None:
             return None, "no trainer is configured in the local Personalize"
         try:

@@ -315,6 +315,38 @@ def test_a_forced_incremental_is_refused_when_full_every_is_reached(tmp_path):
 # ----------------------------------------------------------------------------- readiness of deltas
 
 
+def _readiness_check(manifest, rule):
+    return next(c for c in manifest["readiness"]["checks"] if c["rule"] == rule)
+
+
+def test_a_full_export_needs_its_share_of_users_with_two_interactions(tmp_path):
+    # GOOD_INTERACTIONS: 3 users, 2 of them with 2 interactions.
+    passed = _export(tmp_path / "a", _spec(run__readiness__min_users_share=0.6), _run_id(1)).manifest
+    assert _readiness_check(passed, "min_users_share") == {
+        "rule": "min_users_share", "passed": True,
+        "detail": "66.67% of 3 users have at least 2 interactions (need at least 60.00%)"}
+    with pytest.raises(ReadinessFailed, match="min_users_share: 66.67% of 3 users have at least 2 interactions "
+                                              r"\(need at least 70.00%\)"):
+        _export(tmp_path / "b", _spec(run__readiness__min_users_share=0.7), _run_id(1))
+
+
+def test_a_deltas_users_count_at_most_once_more_and_a_carried_delta_not_at_all(tmp_path):
+    spec = _spec(run__readiness__min_users_share=0.4)
+    _export(tmp_path, spec, _run_id(1))
+    one_off = [("u4", "i1", 1600001000, "purchase"), ("u5", "i2", 1600001100, "purchase")]
+    # A carried delta's users come again with the next delta: not counted now.
+    carried = _export(tmp_path, spec, _run_id(2), rows=one_off, high=HIGH + 10, carried=True).manifest
+    assert carried["datasets"]["interactions"]["chain_users_at_most"] == 3
+    # 2 qualified users of at most 3 + 2: 40%.
+    day3 = _export(tmp_path, spec, _run_id(3), rows=one_off, high=HIGH + 20).manifest
+    assert _readiness_check(day3, "min_users_share")["detail"] == (
+        "at least 40.00% of at most 5 users have at least 2 interactions (need at least 40.00%); a FULL export counts "
+        "the users exactly")
+    with pytest.raises(ReadinessFailed, match="min_users_share: at least 28.57% of at most 7 users"):
+        _export(tmp_path, spec, _run_id(4), rows=[("u6", "i1", 1600002000, "purchase"), ("u7", "i2", 1600002100, "purchase")],
+                high=HIGH + 30)
+
+
 def test_a_carried_delta_is_not_judged_by_the_rejected_share(tmp_path):
     """1 bad row in 3 on a quiet day: the delta is not imported, its rows come again with the next one."""
     spec = _spec()
@@ -410,6 +442,8 @@ def test_retention_without_chains_still_keeps_only_the_newest(tmp_path):
     ("run__full_every", {"weeks": 1}, "run.full_every.weeks", "unknown key"),
     ("run__full_every", {}, "run.full_every", "needs runs, days or both"),
     ("run__full_every", {"days": "7"}, "run.full_every.days", "must be an integer"),
+    ("run__readiness__min_users_share", 1.5, "run.readiness.min_users_share", "between 0 and 1"),
+    ("run__readiness__min_users_share", "1%", "run.readiness.min_users_share", "between 0 and 1"),
 ])
 def test_bad_incremental_fields_name_the_field_and_the_rule(path, value, field, rule):
     with pytest.raises(SpecError) as caught:

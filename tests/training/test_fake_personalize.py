@@ -311,9 +311,27 @@ def test_a_version_needs_25_users_with_two_interactions(fake):
     fake.clock.advance(100_000)
     failed = client.describe_solution_version(solutionVersionArn=short)["solutionVersion"]
     assert failed["status"] == "CREATE FAILED"
-    assert failed["failureReason"].startswith("Create failed. Dataset has fewer than 25 users with at least 2 interactions "
-                                              "each (24 after filtering")
+    assert failed["failureReason"] == ("Create failed. Dataset has fewer than 25 users with at least 2 interactions each "
+                                       "(24 users with at least 2 interactions (at least 25), after filtering by event type "
+                                       "and event value)")
     _forced_import(fake, client, dataset, "more", rows(25), "FULL")
+    enough = client.create_solution_version(solutionArn=solution)["solutionVersionArn"]
+    fake.clock.advance(100_000)
+    assert client.describe_solution_version(solutionVersionArn=enough)["solutionVersion"]["status"] == "ACTIVE"
+
+
+def test_the_users_with_two_interactions_are_at_least_1_percent_of_the_users(fake):
+    header = "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE\n"
+    # 30 users with 40 interactions each, and 3,000 one-off users: 30 of 3,030 is 0.99%.
+    lines = [f"u{i % 30},i{i % 7},{1_700_000_000 + i},buy\n" for i in range(1200)]
+    lines += [f"once{i},i{i % 7},{1_700_010_000 + i},buy\n" for i in range(3000)]
+    client, solution, dataset = active_chain(fake, rows=(header + "".join(lines)).encode())
+    short = client.create_solution_version(solutionArn=solution)["solutionVersionArn"]
+    fake.clock.advance(100_000)
+    failed = client.describe_solution_version(solutionVersionArn=short)["solutionVersion"]
+    assert failed["status"] == "CREATE FAILED"
+    assert "30 of 3030 users with at least 2 interactions, under 1% of the users" in failed["failureReason"]
+    _forced_import(fake, client, dataset, "fewer", (header + "".join(lines[:1200 + 2970])).encode(), "FULL")
     enough = client.create_solution_version(solutionArn=solution)["solutionVersionArn"]
     fake.clock.advance(100_000)
     assert client.describe_solution_version(solutionVersionArn=enough)["solutionVersion"]["status"] == "ACTIVE"
