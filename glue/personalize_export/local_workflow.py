@@ -79,7 +79,7 @@ class RunSummary:
         verdict = "PASSED" if self.readiness_passed else "FAILED"
         lines.append("  readiness: %s" % verdict)
         for check in self.manifest.get("readiness", {}).get("checks", []):
-            if not check["passed"] or check["rule"] in ("min_interactions", "min_users"):
+            if not check["passed"] or check["rule"] in ("min_interactions", "min_users", "min_users_share"):
                 lines.append("    [%s] %s: %s" % ("ok" if check["passed"] else "FAIL", check["rule"], check["detail"]))
         lines.append("  manifest: %s" % self.manifest_uri)
         if self.params_out:

@@ -88,6 +88,9 @@ def test_local_workflow_writes_a_reconciled_export_then_refuses_a_thin_one(spark
     assert params["export"] == {"manifest_uri": os.path.abspath(summary.manifest_uri), "run_id": summary.run_id}
     text = summary.format()
     assert "readiness: PASSED" in text and "rejected invalid_number" in text and summary.run_id in text
+    # Personalize's minimums are shown even when they pass.
+    shown = [line.split(":")[0].strip() for line in text.splitlines() if line.strip().startswith("[ok]")]
+    assert shown == ["[ok] min_interactions", "[ok] min_users", "[ok] min_users_share"]
 
     # A second run whose data cannot meet the minimums: fails naming the rule, moves nothing.
     thin = _spec()
