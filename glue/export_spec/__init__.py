@@ -491,6 +491,12 @@ def _int(value: Any, path: str, minimum: Optional[int] = None, maximum: Optional
     return value
 
 
+def _share(value: Any, path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise SpecError(path, "must be a number between 0 and 1")
+    return float(value)
+
+
 def _choice(value: Any, path: str, choices: Tuple[str, ...]) -> str:
     if value not in choices:
         raise SpecError(path, "must be one of %s (got %r)" % (", ".join(choices), value))
@@ -1167,27 +1173,22 @@ def _validate_run(value: Any, path: str) -> RunSettings:
     floor = None
     if body.get("timestamp_floor") is not None:
         floor = parse_instant(body["timestamp_floor"], _join(path, "timestamp_floor"))
-    share = body.get("max_rejected_share", DEFAULT_MAX_REJECTED_SHARE)
-    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
-        raise SpecError(_join(path, "max_rejected_share"), "must be a number between 0 and 1")
+    share = _share(body.get("max_rejected_share", DEFAULT_MAX_REJECTED_SHARE), _join(path, "max_rejected_share"))
     readiness_raw = _mapping(body.get("readiness") or {}, _join(path, "readiness"))
     rpath = _join(path, "readiness")
     _check_keys(readiness_raw, rpath, ("min_interactions", "min_users", "min_interactions_per_user", "min_users_share"))
-    users_share = readiness_raw.get("min_users_share", DEFAULT_MIN_USERS_SHARE)
-    if isinstance(users_share, bool) or not isinstance(users_share, (int, float)) or not 0 <= users_share <= 1:
-        raise SpecError(_join(rpath, "min_users_share"), "must be a number between 0 and 1")
     readiness = Readiness(
         min_interactions=_int(readiness_raw.get("min_interactions", DEFAULT_MIN_INTERACTIONS), _join(rpath, "min_interactions"), 0),
         min_users=_int(readiness_raw.get("min_users", DEFAULT_MIN_USERS), _join(rpath, "min_users"), 0),
         min_interactions_per_user=_int(
             readiness_raw.get("min_interactions_per_user", DEFAULT_MIN_INTERACTIONS_PER_USER), _join(rpath, "min_interactions_per_user"), 1
         ),
-        min_users_share=float(users_share),
+        min_users_share=_share(readiness_raw.get("min_users_share", DEFAULT_MIN_USERS_SHARE), _join(rpath, "min_users_share")),
     )
     return RunSettings(
         timestamp_floor=floor,
         max_future_skew_seconds=_int(body.get("max_future_skew_seconds", 0), _join(path, "max_future_skew_seconds"), 0, MAX_FUTURE_SKEW_SECONDS),
-        max_rejected_share=float(share),
+        max_rejected_share=share,
         keep_exports=_int(body.get("keep_exports", DEFAULT_KEEP_EXPORTS), _join(path, "keep_exports"), 1),
         readiness=readiness,
         full_every=_validate_full_every(body.get("full_every"), _join(path, "full_every")),

@@ -218,8 +218,9 @@ class ImportsMixin:
         if res.failure_reason is None:
             held = self.dataset_content(dataset.fields["datasetGroupArn"], dataset.fields["datasetType"]) if mode == "INCREMENTAL" else None
             schema = self._get(self._view(dataset, record=False)["schemaArn"], "schema").fields["schema"]
-            res.failure_reason = (schema_problem(schema, objects)
-                                  or self._import_problem(dataset.fields["datasetType"], mode, p["dataSource"]["dataLocation"], blobs, held))
+            # The sizes first: an object over the limit is refused without being parsed.
+            res.failure_reason = (self._import_problem(dataset.fields["datasetType"], mode, p["dataSource"]["dataLocation"], blobs, held)
+                                  or schema_problem(schema, objects))
         res.fields["_data"] = blobs
         return {"datasetImportJobArn": arn}
 
